@@ -1,0 +1,1 @@
+"""neurodeck calibration package."""

@@ -1,0 +1,1 @@
+"""neurodeck offline_training package."""

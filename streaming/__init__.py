@@ -1,0 +1,4 @@
+"""Headless real-time core of neurodeck: LSL I/O, ring buffer, preprocessing, windows, inference.
+
+This package never imports Qt.
+"""

@@ -1,0 +1,90 @@
+"""Acquisition over real LSL on loopback: nothing lost, duplicated or reordered; stalls; NaN."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from streaming.acquisition import Acquisition, AcquisitionSettings
+from streaming.lsl_io import resolve_stream
+from tests.lsl_helpers import IndexedOutlet, wait_until
+
+pytestmark = pytest.mark.lsl
+
+
+def _drain_and_check(acq: Acquisition, outlet: IndexedOutlet, timeout_s: float) -> int:
+    """Read every new sample from the raw ring as it arrives; check ch0 is 0, 1, 2, ..."""
+    checked = 0
+    deadline = time.monotonic() + timeout_s
+    while checked < outlet.n_samples and time.monotonic() < deadline:
+        end = acq.raw.n_written
+        if end > checked:
+            got = acq.raw.read(end, end - checked)
+            assert got is not None, "reader fell behind the ring buffer"
+            np.testing.assert_array_equal(got[0][0], np.arange(checked, end, dtype=np.float32))
+            assert np.all(np.diff(got[1]) > 0), "timestamps not increasing"
+            checked = end
+        time.sleep(0.05)
+    return checked
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("n_channels", "sfreq", "seconds", "speed"),
+    [(64, 160.0, 60.0, 20.0), (256, 2048.0, 10.0, 2.0)],
+    ids=["64ch-160Hz-60s", "256ch-2048Hz-10s"],
+)
+def test_every_sample_arrives_once_in_order(unique_id, n_channels, sfreq, seconds, speed) -> None:
+    n = int(seconds * sfreq)
+    outlet = IndexedOutlet(unique_id, n_channels, sfreq, n, speed=speed, chunk_n=32)
+    acq = Acquisition(resolve_stream(source_id=unique_id, timeout_s=5.0),
+                      AcquisitionSettings(buffer_s=30.0)).start()
+    outlet.start()
+    try:
+        checked = _drain_and_check(acq, outlet, timeout_s=seconds / speed + 20)
+        status = acq.status()
+    finally:
+        acq.stop()
+        outlet.close()
+    assert checked == n
+    assert status.lost_samples == 0 and status.n_gaps == 0 and status.overruns == 0
+
+
+def test_stream_metadata_and_generic_names(unique_id, caplog) -> None:
+    outlet = IndexedOutlet(unique_id, 4, 100.0, 10, labels=False)
+    try:
+        acq = Acquisition(resolve_stream(source_id=unique_id, timeout_s=5.0))
+        assert acq.meta.generic_names
+        assert acq.meta.channel_names == ("Ch1", "Ch2", "Ch3", "Ch4")
+        assert "declares no channel labels" in caplog.text
+        acq.stop()
+    finally:
+        outlet.close()
+
+
+def test_stall_is_detected_and_stream_reattaches(unique_id) -> None:
+    sfreq = 200.0
+    first = IndexedOutlet(unique_id, 3, sfreq, 200, source_id=unique_id).start()
+    acq = Acquisition(resolve_stream(source_id=unique_id, timeout_s=5.0),
+                      AcquisitionSettings(stall_s=1.0)).start()
+    try:
+        assert wait_until(first.done, 5.0)
+        assert wait_until(lambda: acq.raw.n_written >= 200, 5.0)
+        first.close()
+        t_gone = time.monotonic()
+        assert wait_until(lambda: acq.status().state == "stalled", 3.0)
+        assert time.monotonic() - t_gone < 2.0, "stall must be reported within 2 s"
+        second = IndexedOutlet(unique_id, 3, sfreq, 200, source_id=unique_id, start_index=200)
+        second.start()
+        try:
+            assert wait_until(lambda: acq.raw.n_written >= 400, 15.0), "inlet did not re-attach"
+            status = acq.status()
+            assert status.state == "streaming"
+            assert status.n_stalls == 1 and status.n_gaps == 1 and status.lost_samples > 0
+            np.testing.assert_array_equal(acq.raw.read(400, 400)[0][0], np.arange(400))
+        finally:
+            second.close()
+    finally:
+        acq.stop()
