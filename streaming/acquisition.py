@@ -46,7 +46,7 @@ class AcquisitionSettings:
     gap_tolerance : float
         A timestamp step larger than this many sample periods is a gap.
     settle_s : float
-        After a gap, a reset or invalid samples, windows must start this much later (filters settle).
+        After a gap, a reset or invalid samples, windows must start this much later (settling).
     clock_refresh_s : float
         How often the clock offset is refreshed.
     max_chunk : int
@@ -67,7 +67,9 @@ class AcquisitionSettings:
         check_positive("stall_s", self.stall_s, upper=2.0, unit="s")
         check_positive("clock_refresh_s", self.clock_refresh_s, unit="s")
         if self.gap_tolerance < 1.0:
-            raise ConfigError(f"'gap_tolerance' must be >= 1 sample period; got {self.gap_tolerance}.")
+            raise ConfigError(
+                f"'gap_tolerance' must be >= 1 sample period; got {self.gap_tolerance}."
+            )
         if self.settle_s < 0:
             raise ConfigError(f"'settle_s' must be >= 0; got {self.settle_s}.")
         if self.max_chunk < 1:
@@ -207,10 +209,19 @@ class Acquisition:
         if state == "streaming" and time.monotonic() - self._last_data_wall > self.settings.stall_s:
             state = "stalled"
         return AcquisitionStatus(
-            state=state, rate_hz=rate, n_samples=c.n_written, lost_samples=c.lost_samples,
-            n_gaps=c.n_gaps, overruns=c.overruns, n_nonfinite=self._n_nonfinite,
-            n_stalls=self._n_stalls, cpu_s=self._cpu_s, wall_s=time.monotonic() - self._t_start,
-            clock_offset_s=self._offset, message=self._message, gaps=tuple(self._gaps[-20:]),
+            state=state,
+            rate_hz=rate,
+            n_samples=c.n_written,
+            lost_samples=c.lost_samples,
+            n_gaps=c.n_gaps,
+            overruns=c.overruns,
+            n_nonfinite=self._n_nonfinite,
+            n_stalls=self._n_stalls,
+            cpu_s=self._cpu_s,
+            wall_s=time.monotonic() - self._t_start,
+            clock_offset_s=self._offset,
+            message=self._message,
+            gaps=tuple(self._gaps[-20:]),
         )
 
     # -- thread ------------------------------------------------------------------------------
@@ -232,7 +243,7 @@ class Acquisition:
                 self._check_stall(now)
                 if self._state == "stalled" and now >= self._next_reattach:
                     self._try_reattach()
-                    self._next_reattach = time.monotonic() + 0.5
+                    self._next_reattach = time.monotonic() + 0.25
                 time.sleep(self.settings.poll_s)
             if now >= next_clock:
                 self._refresh_clock(timeout_s=0.0)
@@ -268,17 +279,22 @@ class Acquisition:
         big = steps > self.settings.gap_tolerance * period
         if big.any():
             for i in np.flatnonzero(big):
-                missing = max(int(round(steps[i] / period)) - 1, 1)
+                missing = max(round(steps[i] / period) - 1, 1)
                 before = stamps[i - 1] if i > 0 else self._last_ts
                 self._gaps.append(GapEvent(float(before), float(stamps[i]), missing))
                 self.raw.add_lost(missing)
-                logger.warning("Timestamp gap in '%s': about %d samples missing (%.3f s).",
-                               self.meta.name, missing, steps[i])
+                logger.warning(
+                    "Timestamp gap in '%s': about %d samples missing (%.3f s).",
+                    self.meta.name,
+                    missing,
+                    steps[i],
+                )
             self._gaps = self._gaps[-100:]
             self._mark_discontinuity(reset_filters=True, extra=int(np.flatnonzero(big)[-1]))
         if (steps < -0.5 * period).any():
-            logger.warning("Timestamps of '%s' went backwards; the source clock was reset.",
-                           self.meta.name)
+            logger.warning(
+                "Timestamps of '%s' went backwards; the source clock was reset.", self.meta.name
+            )
             self._mark_discontinuity(reset_filters=True)
         self._last_ts = float(stamps[-1])
 
@@ -303,8 +319,10 @@ class Acquisition:
         n_bad = int((~finite).sum())
         self._n_nonfinite += n_bad
         names = ", ".join(self.meta.channel_names[i] for i in bad_channels[:8])
-        self._message = (f"{n_bad} NaN/inf samples on {names}: windows containing them are "
-                         "skipped; check the electrode contact or the driver.")
+        self._message = (
+            f"{n_bad} NaN/inf samples on {names}: windows containing them are "
+            "skipped; check the electrode contact or the driver."
+        )
         logger.warning(self._message)
         clean = np.where(finite, chunk, 0.0).astype(np.float32)
         self._mark_discontinuity(reset_filters=True, extra=chunk.shape[1])
@@ -315,7 +333,7 @@ class Acquisition:
             return
         if reset_filters:
             self.preprocessor.reset()
-        settle = int(round(self.settings.settle_s * self.preprocessor.out_sfreq))
+        settle = round(self.settings.settle_s * self.preprocessor.out_sfreq)
         extra_out = int(np.ceil(extra * self.preprocessor.out_sfreq / self.meta.sfreq))
         self._bad_until = max(self._bad_until, self.processed.n_written + extra_out + settle)
 
@@ -323,9 +341,11 @@ class Acquisition:
         if self._state == "streaming" and now - self._last_data_wall > self.settings.stall_s:
             self._state = "stalled"
             self._n_stalls += 1
-            self._message = (f"Stream '{self.meta.name}' delivered no sample for "
-                             f"{self.settings.stall_s:g} s; waiting for it to come back "
-                             f"(source_id '{self.meta.source_id}').")
+            self._message = (
+                f"Stream '{self.meta.name}' delivered no sample for "
+                f"{self.settings.stall_s:g} s; waiting for it to come back "
+                f"(source_id '{self.meta.source_id}')."
+            )
             logger.warning(self._message)
 
     def _try_reattach(self) -> None:
@@ -339,9 +359,11 @@ class Acquisition:
         inlet = open_inlet(fresh[0])
         full = inlet.info(timeout=2.0)
         if full.channel_count() != self.meta.n_channels or full.nominal_srate() != self.meta.sfreq:
-            self._message = (f"A stream '{full.name()}' with the same id came back with "
-                             f"{full.channel_count()} channels at {full.nominal_srate():g} Hz "
-                             f"(was {self.meta.n_channels} at {self.meta.sfreq:g}); not re-attached.")
+            self._message = (
+                f"A stream '{full.name()}' with the same id came back with "
+                f"{full.channel_count()} channels at {full.nominal_srate():g} Hz "
+                f"(was {self.meta.n_channels} at {self.meta.sfreq:g}); not re-attached."
+            )
             logger.error(self._message)
             inlet.close_stream()
             return

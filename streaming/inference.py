@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,8 +33,10 @@ def select_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"'device' is '{device}' but CUDA is not available on this machine.",
-                          "Use --device cpu or --device auto.")
+        raise ConfigError(
+            f"'device' is '{device}' but CUDA is not available on this machine.",
+            "Use --device cpu or --device auto.",
+        )
     if device != "cpu" and not device.startswith("cuda"):
         raise ConfigError(f"'device' must be 'auto', 'cpu' or 'cuda[:N]'; got '{device}'.")
     return torch.device(device)
@@ -187,9 +188,16 @@ class InferenceWorker:
 
     def status(self) -> WorkerStatus:
         """Counters and latency figures (any thread)."""
-        return WorkerStatus(self._n, self.scheduler.n_skipped, self._stale, self._invalid,
-                            self._faults, str(self.runner.device), self.latency.summary(),
-                            self._message)
+        return WorkerStatus(
+            self._n,
+            self.scheduler.n_skipped,
+            self._stale,
+            self._invalid,
+            self._faults,
+            str(self.runner.device),
+            self.latency.summary(),
+            self._message,
+        )
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -215,8 +223,16 @@ class InferenceWorker:
         probs = self.runner.predict_proba(window.data[None])[0]
         t_out = local_clock()
         true = self.label_at(window.t_last) if self.label_at is not None else None
-        pred = Prediction(tuple(float(p) for p in probs), self.class_names, window.t_last,
-                          window.t_recv, t_out, window.end_index, self._n, true)
+        pred = Prediction(
+            tuple(float(p) for p in probs),
+            self.class_names,
+            window.t_last,
+            window.t_recv,
+            t_out,
+            window.end_index,
+            self._n,
+            true,
+        )
         self._n += 1
         self.recent.append(pred)
         self.latency.add(pred)

@@ -31,8 +31,10 @@ class LatencySummary:
 
     def to_dict(self) -> dict[str, float]:
         """JSON-ready dictionary (NaN becomes None)."""
-        return {k: (None if isinstance(v, float) and np.isnan(v) else v)
-                for k, v in asdict(self).items()}
+        return {
+            k: (None if isinstance(v, float) and np.isnan(v) else v)
+            for k, v in asdict(self).items()
+        }
 
 
 class LatencyTracker:
@@ -67,7 +69,13 @@ class LatencyTracker:
         p50, p99, mx = np.percentile(rows, 50, axis=0), np.percentile(rows, 99, axis=0), rows.max(0)
         return LatencySummary(
             int(rows.shape[0]),
-            float(p50[0]), float(p99[0]), float(mx[0]),
-            float(p50[1]), float(p99[1]), float(mx[1]),
-            float(p50[2]), float(p99[2]), float(mx[2]),
+            float(p50[0]),
+            float(p99[0]),
+            float(mx[0]),
+            float(p50[1]),
+            float(p99[1]),
+            float(mx[1]),
+            float(p50[2]),
+            float(p99[2]),
+            float(mx[2]),
         )

@@ -17,10 +17,19 @@ logger = logging.getLogger(__name__)
 
 #: Unit strings understood by :func:`unit_scale_to_uv`, mapped to the factor that gives microvolts.
 _UNIT_TO_UV = {
-    "microvolts": 1.0, "microvolt": 1.0, "uv": 1.0, "µv": 1.0, "μv": 1.0,
-    "millivolts": 1e3, "millivolt": 1e3, "mv": 1e3,
-    "volts": 1e6, "volt": 1e6, "v": 1e6,
-    "nanovolts": 1e-3, "nv": 1e-3,
+    "microvolts": 1.0,
+    "microvolt": 1.0,
+    "uv": 1.0,
+    "µv": 1.0,
+    "μv": 1.0,
+    "millivolts": 1e3,
+    "millivolt": 1e3,
+    "mv": 1e3,
+    "volts": 1e6,
+    "volt": 1e6,
+    "v": 1e6,
+    "nanovolts": 1e-3,
+    "nv": 1e-3,
 }
 
 
@@ -92,9 +101,12 @@ def meta_from_info(info: pylsl.StreamInfo) -> StreamMeta:
     generic = len(names) != n or not all(names)
     if generic:
         logger.warning(
-            "Stream '%s' declares no channel labels (desc/channels/channel/label); using Ch1..Ch%d. "
+            "Stream '%s' declares no channel labels (desc/channels/channel/label); "
+            "using Ch1..Ch%d. "
             "A model cannot be mapped to unnamed channels: fix the driver's stream header or give "
-            "the channel names explicitly.", info.name(), n,
+            "the channel names explicitly.",
+            info.name(),
+            n,
         )
         names = [f"Ch{i + 1}" for i in range(n)]
         units = (units + [""] * n)[:n]
@@ -129,15 +141,22 @@ def resolve_stream(
     StreamNotFoundError
         When nothing matches within ``timeout_s``, listing the streams that were seen.
     """
-    clauses = [f"{key}='{value}'" for key, value in
-               (("name", name), ("type", stream_type), ("source_id", source_id)) if value]
+    clauses = [
+        f"{key}='{value}'"
+        for key, value in (("name", name), ("type", stream_type), ("source_id", source_id))
+        if value
+    ]
     if not clauses:
-        raise StreamNotFoundError("No stream query given.", "Pass a stream name, type or source_id.")
+        raise StreamNotFoundError(
+            "No stream query given.", "Pass a stream name, type or source_id."
+        )
     found = pylsl.resolve_bypred(" and ".join(clauses), 1, timeout_s)
     if found:
         return found[0]
     seen = pylsl.resolve_streams(wait_time=min(1.0, timeout_s))
-    listing = ", ".join(f"'{s.name()}' ({s.type()}, {s.channel_count()} ch)" for s in seen) or "none"
+    listing = (
+        ", ".join(f"'{s.name()}' ({s.type()}, {s.channel_count()} ch)" for s in seen) or "none"
+    )
     raise StreamNotFoundError(
         f"No LSL stream with {' and '.join(clauses)} appeared within {timeout_s:g} s "
         f"(streams seen: {listing}).",

@@ -104,7 +104,11 @@ class RingBuffer:
             if n > self.capacity:  # keep only the newest part; the rest is an overrun
                 self._overruns += n - self.capacity
                 self._n_written += n - self.capacity
-                data, timestamps, n = data[:, -self.capacity :], timestamps[-self.capacity :], self.capacity
+                data, timestamps, n = (
+                    data[:, -self.capacity :],
+                    timestamps[-self.capacity :],
+                    self.capacity,
+                )
             start = self._n_written % self.capacity
             first = min(n, self.capacity - start)
             self._data[:, start : start + first] = data[:, :first]
@@ -135,7 +139,9 @@ class RingBuffer:
         with self._lock:
             return BufferCounters(self._n_written, self._lost, self._gaps, self._overruns)
 
-    def read(self, end_index: int, n_samples: int) -> tuple[FloatArray, TimeArray, TimeArray] | None:
+    def read(
+        self, end_index: int, n_samples: int
+    ) -> tuple[FloatArray, TimeArray, TimeArray] | None:
         """Copy the samples ``[end_index - n_samples, end_index)`` out of the buffer.
 
         Parameters

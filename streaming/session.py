@@ -58,14 +58,16 @@ class DecoderSpec:
 
 
 def scale_to_uv(meta: StreamMeta) -> float:
-    """Factor converting the stream's declared unit to microvolts (1.0 with a warning if unknown)."""
+    """Factor from the stream's declared unit to microvolts (1.0, with a warning, if unknown)."""
     units = {u.strip().lower() for u in meta.channel_units if u.strip()}
     scales = {unit_scale_to_uv(u) for u in units}
     if len(scales) == 1 and None not in scales:
         return float(scales.pop())  # type: ignore[arg-type]
     logger.warning(
         "Stream '%s' declares units %s; assuming microvolts. If the amplitudes look 1e6 times off, "
-        "fix the driver's channel units.", meta.name, sorted(units) or "none",
+        "fix the driver's channel units.",
+        meta.name,
+        sorted(units) or "none",
     )
     return 1.0
 
@@ -171,8 +173,9 @@ class DecodeSession:
 
     def snapshot(self) -> SessionSnapshot:
         """Current state for a view (any thread)."""
-        return SessionSnapshot(self.meta, self.acquisition.status(), self.worker.status(),
-                               self.worker.latest)
+        return SessionSnapshot(
+            self.meta, self.acquisition.status(), self.worker.status(), self.worker.latest
+        )
 
     def _true_label(self, t_last: float) -> str | None:
         assert self.markers is not None

@@ -38,16 +38,22 @@ class LSLPredictionOutlet:
     """
 
     def __init__(self, class_names: Sequence[str], name: str, source_id: str) -> None:
-        info = make_stream_info(name, "Predictions", list(class_names), 0.0, source_id,
-                                unit="probability", channel_type="Probability")
+        info = make_stream_info(
+            name,
+            "Predictions",
+            list(class_names),
+            0.0,
+            source_id,
+            unit="probability",
+            channel_type="Probability",
+        )
         self.outlet = pylsl.StreamOutlet(info)
         self.name = name
         self.source_id = source_id
 
     def __call__(self, prediction: Prediction) -> None:
         """Push one prediction."""
-        self.outlet.push_sample(np.asarray(prediction.probabilities, np.float32),
-                                prediction.t_last)
+        self.outlet.push_sample(np.asarray(prediction.probabilities, np.float32), prediction.t_last)
 
     def close(self) -> None:
         """Withdraw the outlet."""

@@ -1,4 +1,4 @@
-"""Small value types and errors shared by every neurodeck package (a leaf module: imports numpy only).
+"""Small value types and errors shared by every neurodeck package (a leaf: imports numpy only).
 
 Conventions: sample arrays are float32 ``(n_channels, n_samples)`` in microvolts, C-contiguous;
 timestamps are float64 seconds on the local LSL clock (``pylsl.local_clock()`` domain, source
@@ -190,7 +190,9 @@ class Prediction:
         out: dict[str, Any] = {
             "seq": self.seq,
             "label": self.label,
-            "probabilities": dict(zip(self.class_names, map(float, self.probabilities))),
+            "probabilities": dict(
+                zip(self.class_names, map(float, self.probabilities), strict=True)
+            ),
             "t_last": self.t_last,
             "t_recv": self.t_recv,
             "t_out": self.t_out,
@@ -213,7 +215,9 @@ def check_positive(name: str, value: float, upper: float | None = None, unit: st
         Naming the parameter, the rule and the value.
     """
     if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"'{name}' must be a finite number > 0{unit and ' ' + unit}; got {value!r}.")
+        raise ConfigError(
+            f"'{name}' must be a finite number > 0{unit and ' ' + unit}; got {value!r}."
+        )
     if upper is not None and value > upper:
         raise ConfigError(f"'{name}' must be <= {upper}{unit and ' ' + unit}; got {value!r}.")
     return float(value)

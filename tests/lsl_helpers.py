@@ -17,13 +17,29 @@ class IndexedOutlet:
     Timestamps are ``t0 + i / (sfreq * speed)``; the header declares ``replay_speed``.
     """
 
-    def __init__(self, name: str, n_channels: int, sfreq: float, n_samples: int,
-                 speed: float = 1.0, chunk_n: int = 16, channel_names: list[str] | None = None,
-                 source_id: str | None = None, start_index: int = 0, labels: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        n_channels: int,
+        sfreq: float,
+        n_samples: int,
+        speed: float = 1.0,
+        chunk_n: int = 16,
+        channel_names: list[str] | None = None,
+        source_id: str | None = None,
+        start_index: int = 0,
+        labels: bool = True,
+    ) -> None:
         names = channel_names or (["index"] + [f"Ch{i}" for i in range(1, n_channels)])
         if labels:
-            info = make_stream_info(name, "EEG", names, sfreq, source_id or name,
-                                    extra_desc={"replay_speed": str(speed)})
+            info = make_stream_info(
+                name,
+                "EEG",
+                names,
+                sfreq,
+                source_id or name,
+                extra_desc={"replay_speed": str(speed)},
+            )
         else:
             info = pylsl.StreamInfo(name, "EEG", n_channels, sfreq, "float32", source_id or name)
             info.desc().append_child_value("replay_speed", str(speed))

@@ -21,7 +21,7 @@ def test_grid_and_newest_window() -> None:
 
 def test_window_spec_validation_and_samples() -> None:
     assert WindowSpec(2.0, 0.25).samples(160.0) == (320, 40)
-    with pytest.raises(ConfigError, match="'hop_s' must be <= 2.0"):
+    with pytest.raises(ConfigError, match=r"'hop_s' must be <= 2\.0"):
         WindowSpec(2.0, 3.0)
-    with pytest.raises(ConfigError, match="'window_s' must be a finite number > 0"):
+    with pytest.raises(ConfigError, match=r"'window_s' must be a finite number > 0"):
         WindowSpec(0.0, 0.1)

@@ -1,0 +1,151 @@
+"""``neurodeck <command>``: the one command-line entry point.
+
+Commands import the core lazily, after the LSL configuration has been chosen (liblsl reads
+``LSLAPICFG`` once, when pylsl is first imported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+logger = logging.getLogger("neurodeck")
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    p.add_argument(
+        "--local",
+        action="store_true",
+        help="keep LSL discovery on this machine (ResolveScope = machine)",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="neurodeck", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("streams", help="list the LSL streams visible now")
+    p.add_argument("--timeout", type=float, default=2.0, help="seconds to listen (default 2)")
+    p.add_argument("--json", type=Path, help="also write the list as JSON")
+
+    p = sub.add_parser("replay", help="replay recordings (EDF, BDF, FIF, GDF, BrainVision) on LSL")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--speed", type=float, default=1.0, help="replay speed factor (default 1)")
+    p.add_argument("--loop", action="store_true", help="start again at the end, forever")
+    p.add_argument("--name", default="neurodeck-replay", help="EEG stream name")
+    p.add_argument("--source-id", help="stable LSL source_id (default: derived from name+files)")
+
+    p = sub.add_parser("simulate", help="publish a synthetic motor-imagery headset on LSL")
+    p.add_argument("--name", default="neurodeck-sim")
+    p.add_argument("--channels", type=int, default=32, help="number of channels")
+    p.add_argument("--sfreq", type=float, default=250.0)
+    p.add_argument("--speed", type=float, default=1.0)
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("decode", help="decode a live stream headless")
+    p.add_argument("--stream", required=True, help="EEG stream name (or source_id with --by-id)")
+    p.add_argument("--by-id", action="store_true", help="--stream is a source_id")
+    p.add_argument("--model", required=True, type=Path, help="checkpoint (.safetensors)")
+    p.add_argument(
+        "--markers", help="marker stream name to show true cues ('auto': <stream>-markers)"
+    )
+    p.add_argument("--jsonl", type=Path, help="append every prediction to this JSONL file")
+    p.add_argument("--json", type=Path, help="write the final summary as JSON")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--hop", type=float, default=0.25, help="seconds between windows")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    p.add_argument("--outlet", default="neurodeck-predictions", help="prediction stream name")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the stream")
+
+    p = sub.add_parser("calibrate", help="fit a decoder from recordings with cue annotations")
+    p.add_argument(
+        "--recording",
+        nargs="+",
+        type=Path,
+        required=True,
+        help="recorded runs whose annotations mark cues (e.g. EEGBCI R04 R08)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="checkpoint to write (.safetensors)")
+    p.add_argument(
+        "--classes",
+        nargs="+",
+        default=["T1=left", "T2=right"],
+        help="MARKER=CLASS pairs (default T1=left T2=right)",
+    )
+    p.add_argument("--json", type=Path, help="write the calibration report as JSON")
+
+    p = sub.add_parser("demo", help="replay a real recording and decode it live")
+    p.add_argument(
+        "--data", type=Path, help="data root (default: $NEURODECK_DATA or ../shared/data)"
+    )
+    p.add_argument("--subject", type=int, default=1, help="EEGBCI subject (default 1)")
+    p.add_argument("--speed", type=float, default=4.0, help="replay speed (default 4)")
+    p.add_argument("--headless", action="store_true", help="no dashboard even with a display")
+    p.add_argument("--json", type=Path, help="write the summary as JSON")
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="where logs and models go")
+
+    for action in sub.choices.values():
+        _add_common(action)
+    return ap
+
+
+def _setup(args: argparse.Namespace) -> None:
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if args.local or args.command == "demo" or os.environ.get("NEURODECK_LSL_SCOPE") == "machine":
+        from streaming.lsl_env import use_machine_scope
+
+        use_machine_scope(force=args.command == "demo" and "LSLAPICFG" not in os.environ)
+
+
+def write_json(path: Path | None, payload: dict) -> None:
+    """Write ``payload`` as indented JSON when a path is given."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+        print(f"wrote {path}")
+
+
+def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
+    from app import commands
+
+    return {
+        "streams": commands.cmd_streams,
+        "replay": commands.cmd_replay,
+        "simulate": commands.cmd_simulate,
+        "decode": commands.cmd_decode,
+        "calibrate": commands.cmd_calibrate,
+        "demo": commands.cmd_demo,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; user errors print a message (no traceback) and exit with 2."""
+    args = _parser().parse_args(argv)
+    _setup(args)
+    from streaming.types import NeurodeckError
+
+    try:
+        return _commands()[args.command](args)
+    except NeurodeckError as exc:
+        print(f"neurodeck {args.command}: error: {exc.problem}", file=sys.stderr)
+        if exc.hint:
+            print(f"  what to do: {exc.hint}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

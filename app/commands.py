@@ -1,0 +1,211 @@
+"""Implementations of the CLI commands (each returns the process exit code)."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from pathlib import Path
+
+from app.cli import write_json
+from app.status import StatusPrinter, summary_dict, summary_text
+from streaming.types import ConfigError
+
+
+def cmd_streams(args: argparse.Namespace) -> int:
+    """List visible LSL streams."""
+    import pylsl
+
+    found = pylsl.resolve_streams(wait_time=args.timeout)
+    rows = [
+        {
+            "name": s.name(),
+            "type": s.type(),
+            "channels": s.channel_count(),
+            "sfreq": s.nominal_srate(),
+            "host": s.hostname(),
+            "source_id": s.source_id(),
+        }
+        for s in found
+    ]
+    if not rows:
+        print(
+            f"no LSL stream seen within {args.timeout:g} s "
+            "(start your headset driver, `neurodeck replay FILE` or `neurodeck simulate`)"
+        )
+    else:
+        print(f"{'name':28s} {'type':12s} {'ch':>4s} {'rate':>8s}  {'host':16s} source_id")
+        for r in rows:
+            print(
+                f"{r['name']:28s} {r['type']:12s} {r['channels']:4d} {r['sfreq']:8g}  "
+                f"{r['host']:16s} {r['source_id']}"
+            )
+    write_json(args.json, {"streams": rows})
+    return 0
+
+
+def _progress_printer(label: str, sfreq: float, speed: float):
+    printer = {"last": 0.0}
+
+    def progress(n_pushed: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - printer["last"] < 1.0:
+            return
+        printer["last"] = now
+        done = f"{n_pushed / sfreq:7.1f} s"
+        of = f" / {total / sfreq:.1f} s" if total else ""
+        print(f"\r{label}: {done}{of} of signal published (x{speed:g})", end="", flush=True)
+
+    return progress
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Publish recordings on LSL."""
+    from streaming.replay import Replayer
+
+    check_speed(args.speed)
+    replayer = Replayer(
+        args.files, name=args.name, speed=args.speed, loop=args.loop, source_id=args.source_id
+    )
+    meta = replayer.meta
+    print(
+        f"replaying {', '.join(p.name for p in replayer.paths)} as '{meta.name}' "
+        f"({meta.n_channels} ch, {meta.sfreq:g} Hz, x{args.speed:g}; markers on "
+        f"'{meta.name}-markers'; source_id {replayer.source_id}). Ctrl-C stops.",
+        flush=True,
+    )
+    try:
+        replayer.run_blocking(progress=_progress_printer("replay", meta.sfreq, args.speed))
+    finally:
+        replayer.close()
+        print()
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Publish the synthetic headset."""
+    from streaming.simulator import SimulationConfig, Simulator
+
+    check_speed(args.speed)
+    cfg = SimulationConfig(n_channels=args.channels, sfreq=args.sfreq, seed=args.seed)
+    sim = Simulator(cfg, name=args.name, speed=args.speed, duration_s=args.duration)
+    print(
+        f"simulating '{args.name}' ({args.channels} ch, {args.sfreq:g} Hz; cues on "
+        f"'{args.name}-markers'). Ctrl-C stops.",
+        flush=True,
+    )
+    try:
+        sim.run_blocking(progress=_progress_printer("simulate", args.sfreq, args.speed))
+    finally:
+        sim.close()
+        print()
+    return 0
+
+
+def check_speed(speed: float) -> None:
+    """Validate a replay speed factor."""
+    if not 0 < speed <= 1000:
+        raise ConfigError(f"'--speed' must be > 0 and <= 1000; got {speed}.")
+
+
+def load_decoder_spec(path: Path, device: str = "cpu"):
+    """Load a checkpoint into a :class:`~streaming.session.DecoderSpec`."""
+    from models.checkpoint import load_checkpoint
+    from streaming.session import DecoderSpec
+
+    model, meta = load_checkpoint(path)
+    return DecoderSpec(
+        model=model,
+        channel_names=tuple(meta.channel_names),
+        sfreq=meta.sfreq,
+        window_s=meta.window_s,
+        class_names=tuple(meta.class_names),
+        preprocessing=dict(meta.preprocessing),
+        marker_classes=dict(meta.training.get("marker_classes", {})),
+    ), meta
+
+
+def run_session(
+    session,
+    duration_s: float | None,
+    until: threading.Event | None = None,
+    printer: StatusPrinter | None = None,
+) -> dict:
+    """Run a started session until ``duration_s`` passes or ``until`` is set; return the summary."""
+    printer = printer or StatusPrinter()
+    t0 = time.monotonic()
+    try:
+        while duration_s is None or time.monotonic() - t0 < duration_s:
+            if until is not None and until.is_set():
+                break
+            printer.update(session.snapshot())
+            time.sleep(0.05)
+    finally:
+        session.stop()
+        printer.update(session.snapshot(), force=True)
+        printer.finish()
+    return summary_dict(session.snapshot())
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    """Decode a live stream headless."""
+    from streaming.lsl_io import resolve_stream
+    from streaming.session import DecodeSession
+    from streaming.sinks import JSONLSink, LSLPredictionOutlet
+
+    spec, _ = load_decoder_spec(args.model)
+    query = {"source_id": args.stream} if args.by_id else {"name": args.stream}
+    eeg = resolve_stream(**query, timeout_s=args.timeout)
+    markers = None
+    if args.markers:
+        marker_name = f"{eeg.name()}-markers" if args.markers == "auto" else args.markers
+        markers = resolve_stream(name=marker_name, stream_type="Markers", timeout_s=args.timeout)
+    sinks = [LSLPredictionOutlet(spec.class_names, args.outlet, f"{args.outlet}-{eeg.source_id()}")]
+    if args.jsonl:
+        sinks.append(JSONLSink(args.jsonl))
+    session = DecodeSession(
+        eeg, spec, hop_s=args.hop, device=args.device, sinks=sinks, marker_info=markers
+    ).start()
+    print(
+        f"decoding '{eeg.name()}' with {args.model.name} ({', '.join(spec.class_names)}); "
+        f"predictions on LSL stream '{args.outlet}'. Ctrl-C stops.",
+        flush=True,
+    )
+    try:
+        summary = run_session(session, args.duration)
+    finally:
+        for sink in sinks:
+            sink.close()
+    print(summary_text(summary))
+    write_json(args.json, summary)
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit the classical reference from recordings with cue annotations."""
+    from calibration.offline import ReferenceSettings, fit_reference
+    from models.checkpoint import save_checkpoint
+
+    pairs = [c.split("=", 1) for c in args.classes]
+    if any(len(p) != 2 or not all(p) for p in pairs):
+        raise ConfigError(f"'--classes' takes MARKER=CLASS pairs; got {args.classes}.")
+    settings = ReferenceSettings(marker_classes=dict(pairs))  # type: ignore[arg-type]
+    model, meta = fit_reference(args.recording, settings)
+    path = save_checkpoint(args.out, model, meta)
+    trials = meta.training["trials_per_class"]
+    print(
+        f"fitted {meta.architecture} on {meta.training['n_trials']} trials {trials}; "
+        f"{meta.metrics['cv_folds']}-fold CV accuracy {meta.metrics['cv_accuracy']:.3f}"
+    )
+    print(f"wrote {path}")
+    write_json(
+        args.json, {"checkpoint": str(path), "training": meta.training, "metrics": meta.metrics}
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Replay a real recording and decode it live."""
+    from app.demo import run_demo
+
+    return run_demo(args)

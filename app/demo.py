@@ -1,0 +1,277 @@
+"""The demo: calibrate on two recorded runs, replay a third as if it were a headset, decode it live.
+
+1. Find the EEGBCI data (``--data``, ``$NEURODECK_DATA``, ``../shared/data``, else mne's download),
+   falling back to the built-in simulator, saying so.
+2. Fit the classical reference on runs 4 and 8 (imagined left vs right fist).
+3. Replay run 12 on LSL in a separate process (EEG + markers, true timestamps).
+4. Decode it through the live path, print predictions against the true cues, then a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.cli import write_json
+from app.status import StatusPrinter, summary_text
+from streaming.types import Prediction, RecordingError
+
+logger = logging.getLogger(__name__)
+
+CALIBRATION_RUNS = (4, 8)
+TEST_RUN = 12
+
+
+@dataclass(frozen=True)
+class DemoData:
+    """Where the demo's calibration and test signals come from."""
+
+    calibration: list[Path]
+    test: list[Path]
+    origin: str
+
+
+def repo_root() -> Path:
+    """The checkout holding the ``app`` package."""
+    return Path(__file__).resolve().parents[1]
+
+
+def candidate_roots(explicit: Path | None) -> list[Path]:
+    """Data roots to try, in order."""
+    roots = [explicit] if explicit else []
+    if os.environ.get("NEURODECK_DATA"):
+        roots.append(Path(os.environ["NEURODECK_DATA"]))
+    roots.append(repo_root().parent / "shared" / "data")
+    return roots
+
+
+def find_data(explicit: Path | None, subject: int) -> DemoData | None:
+    """EEGBCI files for the demo, or None when neither a folder nor a download has them."""
+    from streaming.recording_io import eegbci_run_files
+
+    for root in candidate_roots(explicit):
+        try:
+            calib = eegbci_run_files(root, subject, list(CALIBRATION_RUNS))
+            test = eegbci_run_files(root, subject, [TEST_RUN])
+            return DemoData(calib, test, f"EEGBCI subject {subject} from {root}")
+        except RecordingError as exc:
+            logger.info("no demo data in %s: %s", root, exc.problem)
+    try:
+        import mne
+
+        root = Path(mne.get_config("MNE_DATA", str(Path.home() / "mne_data")))
+        calib = eegbci_run_files(root, subject, list(CALIBRATION_RUNS), allow_download=True)
+        test = eegbci_run_files(root, subject, [TEST_RUN], allow_download=True)
+        return DemoData(calib, test, f"EEGBCI subject {subject}, downloaded to {root}")
+    except (RecordingError, OSError) as exc:
+        logger.info("EEGBCI download failed: %s", exc)
+        return None
+
+
+def _start_replay(
+    paths: list[Path], speed: float, name: str, source_id: str, log: Path
+) -> subprocess.Popen:
+    cmd = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "replay",
+        *map(str, paths),
+        "--speed",
+        str(speed),
+        "--name",
+        name,
+        "--source-id",
+        source_id,
+    ]
+    return subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=log.open("w"), cwd=repo_root(), env=dict(os.environ)
+    )
+
+
+def _start_simulator(speed: float, name: str, duration_s: float, log: Path) -> subprocess.Popen:
+    cmd = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "simulate",
+        "--name",
+        name,
+        "--channels",
+        "32",
+        "--speed",
+        str(speed),
+        "--duration",
+        str(duration_s),
+        "--seed",
+        "7",
+    ]
+    return subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=log.open("w"), cwd=repo_root(), env=dict(os.environ)
+    )
+
+
+class TrialReporter:
+    """Prints each cued trial's decoded class once its scoring span (cue + 1..4 s) has passed."""
+
+    def __init__(self, classes: tuple[str, ...], marker_classes: dict[str, str], speed: float):
+        self.classes, self.marker_classes, self.speed = classes, marker_classes, speed
+        self.reported: set[float] = set()
+        self.n_correct = 0
+
+    def update(self, cues, predictions: list[Prediction], now: float) -> None:
+        """Report the trials whose window span is complete at ``now``."""
+        for cue in cues:
+            label = self.marker_classes.get(cue.label)
+            end = cue.timestamp + 4.0 / self.speed
+            if label is None or cue.timestamp in self.reported or now < end + 0.05:
+                continue
+            probs = [
+                p.probabilities
+                for p in predictions
+                if cue.timestamp + 1.0 / self.speed - 1e-6 <= p.t_last <= end + 1e-6
+            ]
+            if not probs:
+                continue
+            self.reported.add(cue.timestamp)
+            mean = np.mean(probs, axis=0)
+            decoded = self.classes[int(mean.argmax())]
+            ok = decoded == label
+            self.n_correct += ok
+            print(
+                f"\r\x1b[2K  trial {len(self.reported):2d}: cue {label:5s} -> decoded "
+                f"{decoded:5s} (p={mean.max():.2f}, {len(probs)} windows) "
+                f"{'correct' if ok else 'wrong'}",
+                flush=True,
+            )
+
+
+def _fit_demo_model(data: DemoData | None, out: Path):
+    from calibration.offline import fit_reference
+    from models.checkpoint import save_checkpoint
+
+    model, meta = fit_reference(data.calibration)
+    path = save_checkpoint(out / "demo-reference.safetensors", model, meta)
+    print(
+        f"calibrated: tangent-space reference on {meta.training['n_trials']} trials of runs "
+        f"{', '.join(p.name for p in data.calibration)} "
+        f"(cross-validated accuracy {meta.metrics['cv_accuracy']:.2f}) -> {path}"
+    )
+    return path
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Run the demo; returns the exit code."""
+    from app.commands import check_speed
+
+    check_speed(args.speed)
+    if not args.headless and (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        print("note: the dashboard is not built yet (issue 5); running the terminal demo.")
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    data = find_data(args.data, args.subject)
+    if data is None:
+        print(
+            "No EEGBCI data found and none could be downloaded: the demo falls back to "
+            "neurodeck's built-in simulator (synthetic EEG, not a real recording)."
+        )
+        from app.demo_sim import run_simulated_demo
+
+        return run_simulated_demo(args, out)
+    print(f"neurodeck demo: {data.origin}")
+    model_path = _fit_demo_model(data, out)
+    name = f"neurodeck-demo-{uuid.uuid4().hex[:6]}"
+    proc = _start_replay(data.test, args.speed, name, f"{name}-eeg", out / "replay.log")
+    print(
+        f"replaying {data.test[0].name} as LSL stream '{name}' at x{args.speed:g} "
+        "(separate process); decoding live:"
+    )
+    return decode_replay(args, model_path, name, proc, out, data.origin)
+
+
+def decode_replay(
+    args: argparse.Namespace,
+    model_path: Path,
+    name: str,
+    proc: subprocess.Popen,
+    out: Path,
+    origin: str,
+) -> int:
+    """Decode the demo stream until its publisher exits; print and return the summary."""
+    from app.commands import load_decoder_spec
+    from calibration.scoring import score_online
+    from streaming.lsl_io import resolve_stream
+    from streaming.session import DecodeSession
+    from streaming.sinks import JSONLSink
+
+    spec, _ = load_decoder_spec(model_path)
+    collected: list[Prediction] = []
+    try:
+        eeg = resolve_stream(name=name, stream_type="EEG", timeout_s=20.0)
+        markers = resolve_stream(name=f"{name}-markers", stream_type="Markers", timeout_s=5.0)
+        jsonl = JSONLSink(out / "predictions.jsonl")
+        session = DecodeSession(
+            eeg, spec, hop_s=0.25, sinks=[jsonl, collected.append], marker_info=markers
+        ).start()
+        reporter = TrialReporter(spec.class_names, dict(spec.marker_classes), args.speed)
+        done = threading.Event()
+        threading.Thread(
+            target=lambda: (proc.wait(), time.sleep(1.0), done.set()), daemon=True
+        ).start()
+        printer = StatusPrinter()
+        from streaming.lsl_io import local_clock
+
+        while not done.is_set():
+            printer.update(session.snapshot())
+            reporter.update(session.markers.events(), list(collected), local_clock())
+            time.sleep(0.05)
+        session.stop()
+        jsonl.close()
+        printer.finish()
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+    if proc.returncode not in (0, None, -15):
+        raise RecordingError(
+            f"The replay process failed (exit {proc.returncode}); see {out / 'replay.log'}.",
+            "Run `neurodeck replay FILE` to see why.",
+        )
+    from app.status import summary_dict
+
+    summary = summary_dict(session.snapshot())
+    cues = [
+        (m.timestamp, spec.class_names.index(spec.marker_classes[m.label]))
+        for m in session.markers.events()
+        if m.label in spec.marker_classes
+    ]
+    score = score_online(
+        np.array([p.t_last for p in collected]),
+        np.array([p.probabilities for p in collected]),
+        cues,
+        time_scale=1.0 / args.speed,
+    )
+    summary.update(
+        {
+            "data": origin,
+            "model": str(model_path),
+            "speed": args.speed,
+            "online_score": score.to_dict(),
+        }
+    )
+    print(summary_text(summary))
+    print(
+        f"accuracy against the replayed cues: window {score.window_accuracy:.3f} "
+        f"({score.n_windows} windows), trial {score.trial_accuracy:.3f} ({score.n_trials} trials)"
+    )
+    write_json(args.json, summary)
+    return 0

@@ -1,0 +1,107 @@
+"""The CLI as a user runs it: clear errors (exit 2, no traceback) and the decode loop end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from app.cli import main
+from tests.conftest import REPO
+
+
+def _run_cli(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *argv],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_replay_of_missing_file_is_a_clear_error(tmp_path) -> None:
+    res = _run_cli("replay", str(tmp_path / "nope.edf"), "--local")
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert "nope.edf" in res.stderr and "what to do" in res.stderr
+
+
+def test_replay_of_non_eeg_file_is_a_clear_error(tmp_path) -> None:
+    bogus = tmp_path / "notes.edf"
+    bogus.write_text("this is not an EDF file\n" * 20)
+    res = _run_cli("replay", str(bogus), "--local")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "notes.edf" in res.stderr
+
+
+def test_decode_without_stream_times_out_with_advice(tmp_path, capsys, unique_id) -> None:
+    model = tmp_path / "m.safetensors"
+    model.write_bytes(b"")
+    code = main(["decode", "--stream", unique_id, "--model", str(model), "--timeout", "0.5"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "m.safetensors" in err  # the empty checkpoint is refused before waiting for a stream
+
+
+def test_bad_speed_is_refused(capsys) -> None:
+    assert main(["replay", "x.edf", "--speed", "0"]) == 2
+    assert "'--speed' must be > 0" in capsys.readouterr().err
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+def test_calibrate_then_decode_a_replayed_run(tmp_path, data_root, unique_id, capsys) -> None:
+    from streaming.recording_io import eegbci_run_files
+    from streaming.replay import Replayer
+
+    calib = eegbci_run_files(data_root, 1, [4, 8])
+    model = tmp_path / "ref.safetensors"
+    assert main(["calibrate", "--recording", *map(str, calib), "--out", str(model)]) == 0
+    assert "30 trials" in capsys.readouterr().out
+
+    test_run = eegbci_run_files(data_root, 1, [12])
+    replayer = Replayer(test_run, name=unique_id, speed=10.0, source_id=unique_id)
+    thread = threading.Thread(target=replayer.run_blocking, daemon=True)
+    thread.start()
+    jsonl, summary = tmp_path / "pred.jsonl", tmp_path / "summary.json"
+    try:
+        code = main(
+            [
+                "decode",
+                "--stream",
+                unique_id,
+                "--model",
+                str(model),
+                "--markers",
+                "auto",
+                "--jsonl",
+                str(jsonl),
+                "--json",
+                str(summary),
+                "--duration",
+                "6",
+                "--outlet",
+                f"{unique_id}-pred",
+            ]
+        )
+    finally:
+        replayer.stop()
+        thread.join(5)
+        replayer.close()
+    assert code == 0
+    lines = [json.loads(x) for x in jsonl.read_text().splitlines()]
+    assert len(lines) > 50  # 6 s at x10 with a 0.25 s hop: about 220 windows
+    first = lines[0]
+    assert set(first["probabilities"]) == {"left", "right"}
+    assert abs(sum(first["probabilities"].values()) - 1) < 1e-6
+    assert all(x["e2e_ms"] >= x["transport_ms"] >= -1.0 for x in lines)
+    assert any(x["true_label"] in ("left", "right", "T0") for x in lines)
+    report = json.loads(summary.read_text())
+    assert report["lost_samples"] == 0
+    assert report["predictions"] == len(lines)
+    np.testing.assert_array_equal(np.diff([x["end_index"] for x in lines]) % 40, 0)

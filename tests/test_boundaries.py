@@ -1,0 +1,64 @@
+"""Package boundaries from DESIGN.md, checked in fresh interpreters (sys.modules after import)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+# package -> top-level modules it must never pull in
+FORBIDDEN = {
+    "streaming": {"PyQt6", "pyqtgraph", "app", "calibration", "offline_training"},
+    "models": {"PyQt6", "pyqtgraph", "app", "calibration", "offline_training", "pylsl"},
+    "offline_training": {"PyQt6", "pyqtgraph", "app"},
+    "calibration": {"PyQt6", "pyqtgraph", "app"},
+}
+
+
+def _loaded_after_import(package: str) -> set[str]:
+    code = (
+        "import importlib, json, pkgutil, sys\n"
+        f"pkg = importlib.import_module({package!r})\n"
+        "for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules})))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_respect_boundaries(package: str) -> None:
+    loaded = _loaded_after_import(package)
+    assert package in loaded
+    leaked = FORBIDDEN[package] & loaded
+    assert not leaked, f"{package} imports {sorted(leaked)} (see DESIGN.md package boundaries)"
+
+
+def test_models_only_use_the_streaming_leaf_module() -> None:
+    code = (
+        "import importlib, pkgutil, sys, models\n"
+        "for m in pkgutil.walk_packages(models.__path__, 'models.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "print(sorted(n for n in sys.modules if n.startswith('streaming')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert out.stdout.strip().splitlines()[-1] in ("[]", "['streaming', 'streaming.types']")
