@@ -43,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--loop", action="store_true", help="start again at the end, forever")
     p.add_argument("--name", default="neurodeck-replay", help="EEG stream name")
     p.add_argument("--source-id", help="stable LSL source_id (default: derived from name+files)")
+    p.add_argument(
+        "--wait-for-consumer",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="wait up to S seconds for a consumer before publishing (default 0)",
+    )
 
     p = sub.add_parser("simulate", help="publish a synthetic motor-imagery headset on LSL")
     p.add_argument("--name", default="neurodeck-sim")
@@ -51,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=1.0)
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--wait-for-consumer",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="wait up to S seconds for a consumer before publishing (default 0)",
+    )
 
     p = sub.add_parser("decode", help="decode a live stream headless")
     p.add_argument("--stream", required=True, help="EEG stream name (or source_id with --by-id)")

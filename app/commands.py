@@ -74,8 +74,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
         f"'{meta.name}-markers'; source_id {replayer.source_id}). Ctrl-C stops.",
         flush=True,
     )
+    if args.wait_for_consumer > 0 and not replayer.wait_for_consumers(args.wait_for_consumer):
+        print(f"no consumer connected within {args.wait_for_consumer:g} s; publishing anyway")
     try:
         replayer.run_blocking(progress=_progress_printer("replay", meta.sfreq, args.speed))
+        replayer.linger(timeout_s=3.0)  # let consumers pull the last samples
     finally:
         replayer.close()
         print()
@@ -94,8 +97,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         f"'{args.name}-markers'). Ctrl-C stops.",
         flush=True,
     )
+    if args.wait_for_consumer > 0 and not sim.wait_for_consumers(args.wait_for_consumer):
+        print(f"no consumer connected within {args.wait_for_consumer:g} s; publishing anyway")
     try:
         sim.run_blocking(progress=_progress_printer("simulate", args.sfreq, args.speed))
+        sim.linger(timeout_s=3.0)
     finally:
         sim.close()
         print()

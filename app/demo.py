@@ -14,7 +14,6 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -93,6 +92,8 @@ def _start_replay(
         name,
         "--source-id",
         source_id,
+        "--wait-for-consumer",
+        "30",
     ]
     return subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=log.open("w"), cwd=repo_root(), env=dict(os.environ)
@@ -115,6 +116,8 @@ def _start_simulator(speed: float, name: str, duration_s: float, log: Path) -> s
         str(duration_s),
         "--seed",
         "7",
+        "--wait-for-consumer",
+        "30",
     ]
     return subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=log.open("w"), cwd=repo_root(), env=dict(os.environ)
@@ -124,8 +127,15 @@ def _start_simulator(speed: float, name: str, duration_s: float, log: Path) -> s
 class TrialReporter:
     """Prints each cued trial's decoded class once its scoring span (cue + 1..4 s) has passed."""
 
-    def __init__(self, classes: tuple[str, ...], marker_classes: dict[str, str], speed: float):
+    def __init__(
+        self,
+        classes: tuple[str, ...],
+        marker_classes: dict[str, str],
+        speed: float,
+        tty: bool = False,
+    ):
         self.classes, self.marker_classes, self.speed = classes, marker_classes, speed
+        self.prefix = "\r\x1b[2K" if tty else ""
         self.reported: set[float] = set()
         self.n_correct = 0
 
@@ -149,7 +159,7 @@ class TrialReporter:
             ok = decoded == label
             self.n_correct += ok
             print(
-                f"\r\x1b[2K  trial {len(self.reported):2d}: cue {label:5s} -> decoded "
+                f"{self.prefix}  trial {len(self.reported):2d}: cue {label:5s} -> decoded "
                 f"{decoded:5s} (p={mean.max():.2f}, {len(probs)} windows) "
                 f"{'correct' if ok else 'wrong'}",
                 flush=True,
@@ -196,7 +206,15 @@ def run_demo(args: argparse.Namespace) -> int:
         f"replaying {data.test[0].name} as LSL stream '{name}' at x{args.speed:g} "
         "(separate process); decoding live:"
     )
-    return decode_replay(args, model_path, name, proc, out, data.origin)
+    n_samples = recording_length(data.test[0])
+    return decode_replay(args, model_path, name, proc, out, data.origin, n_samples)
+
+
+def recording_length(path: Path) -> int:
+    """Number of samples in a recording, from its header."""
+    import mne
+
+    return int(mne.io.read_raw(path, preload=False, verbose="error").n_times)
 
 
 def decode_replay(
@@ -206,10 +224,10 @@ def decode_replay(
     proc: subprocess.Popen,
     out: Path,
     origin: str,
+    n_samples: int,
 ) -> int:
-    """Decode the demo stream until its publisher exits; print and return the summary."""
+    """Decode the demo stream until all ``n_samples`` arrived (or the publisher exits)."""
     from app.commands import load_decoder_spec
-    from calibration.scoring import score_online
     from streaming.lsl_io import resolve_stream
     from streaming.session import DecodeSession
     from streaming.sinks import JSONLSink
@@ -223,30 +241,51 @@ def decode_replay(
         session = DecodeSession(
             eeg, spec, hop_s=0.25, sinks=[jsonl, collected.append], marker_info=markers
         ).start()
-        reporter = TrialReporter(spec.class_names, dict(spec.marker_classes), args.speed)
-        done = threading.Event()
-        threading.Thread(
-            target=lambda: (proc.wait(), time.sleep(1.0), done.set()), daemon=True
-        ).start()
-        printer = StatusPrinter()
-        from streaming.lsl_io import local_clock
-
-        while not done.is_set():
-            printer.update(session.snapshot())
-            reporter.update(session.markers.events(), list(collected), local_clock())
-            time.sleep(0.05)
-        session.stop()
-        jsonl.close()
-        printer.finish()
+        try:
+            _watch(session, proc, n_samples, collected, spec, args.speed)
+        finally:
+            session.stop()
+            jsonl.close()
     finally:
-        if proc.poll() is None:
+        try:
+            proc.wait(timeout=5.0)  # the replay lingers until our inlet is gone, then exits
+        except subprocess.TimeoutExpired:
             proc.terminate()
-    if proc.returncode not in (0, None, -15):
+    if proc.returncode not in (0, -15):
         raise RecordingError(
-            f"The replay process failed (exit {proc.returncode}); see {out / 'replay.log'}.",
-            "Run `neurodeck replay FILE` to see why.",
+            f"The replay process failed (exit {proc.returncode}); see {out}/*.log.",
+            "Run `neurodeck replay FILE` by hand to see why.",
         )
+    summary = _summarise(session, collected, spec, args.speed)
+    summary.update({"data": origin, "model": str(model_path), "speed": args.speed})
+    write_json(args.json, summary)
+    return 0
+
+
+def _watch(session, proc, n_samples: int, collected: list[Prediction], spec, speed: float) -> None:
+    """Print status and trials until every sample arrived, then let the last windows decode."""
+    from streaming.lsl_io import local_clock
+
+    printer = StatusPrinter()
+    reporter = TrialReporter(spec.class_names, dict(spec.marker_classes), speed, printer.tty)
+    t_complete = None
+    while t_complete is None or time.monotonic() - t_complete < 0.3:
+        if t_complete is None and (
+            session.acquisition.raw.n_written >= n_samples or proc.poll() is not None
+        ):
+            t_complete = time.monotonic()
+        printer.update(session.snapshot())
+        reporter.update(session.markers.events(), list(collected), local_clock())
+        time.sleep(0.05)
+    reporter.update(session.markers.events(), list(collected), local_clock() + 10.0)
+    printer.update(session.snapshot(), force=True)
+    printer.finish()
+
+
+def _summarise(session, collected: list[Prediction], spec, speed: float) -> dict:
+    """Print and return the final figures, with accuracy against the replayed cues."""
     from app.status import summary_dict
+    from calibration.scoring import score_online
 
     summary = summary_dict(session.snapshot())
     cues = [
@@ -258,20 +297,12 @@ def decode_replay(
         np.array([p.t_last for p in collected]),
         np.array([p.probabilities for p in collected]),
         cues,
-        time_scale=1.0 / args.speed,
+        time_scale=1.0 / speed,
     )
-    summary.update(
-        {
-            "data": origin,
-            "model": str(model_path),
-            "speed": args.speed,
-            "online_score": score.to_dict(),
-        }
-    )
+    summary["online_score"] = score.to_dict()
     print(summary_text(summary))
     print(
         f"accuracy against the replayed cues: window {score.window_accuracy:.3f} "
         f"({score.n_windows} windows), trial {score.trial_accuracy:.3f} ({score.n_trials} trials)"
     )
-    write_json(args.json, summary)
-    return 0
+    return summary

@@ -51,6 +51,10 @@ class MarkerReceiver:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(2.0)
+        try:
+            self._inlet.close_stream()
+        except Exception:  # pragma: no cover - best effort on shutdown
+            logger.debug("marker close_stream failed", exc_info=True)
 
     def events(self) -> list[MarkerEvent]:
         """All markers received so far, in timestamp order."""

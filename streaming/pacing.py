@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Self
@@ -238,6 +239,42 @@ class PacedStreamer:
             self._thread.join()
         self._outlet = None
         self._marker_outlet = None
+
+    def wait_for_consumers(self, timeout_s: float) -> bool:
+        """Block until the EEG outlet (and the marker outlet) have a consumer, or ``timeout_s``.
+
+        Use it before :meth:`start` when the first samples must not be missed: LSL delivers only
+        what is pushed after an inlet connected.
+
+        Returns
+        -------
+        connected : bool
+            True when every outlet has a consumer.
+        """
+        deadline = time.monotonic() + timeout_s
+        for outlet in (self._outlet, self._marker_outlet):
+            left = deadline - time.monotonic()
+            if outlet is not None and (left <= 0 or not outlet.wait_for_consumers(left)):
+                return False
+        return True
+
+    def linger(self, timeout_s: float = 3.0, poll_s: float = 0.05) -> bool:
+        """After the last push, keep the outlets until consumers disconnect or ``timeout_s`` passes.
+
+        Destroying an outlet right after its last push can drop samples still in transit and
+        makes every inlet log a broken connection; a replay that ends should linger first.
+
+        Returns
+        -------
+        drained : bool
+            True when no consumer was left connected.
+        """
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._outlet is None or not self._outlet.have_consumers():
+                return True
+            time.sleep(poll_s)
+        return False
 
     def __enter__(self) -> Self:
         return self
