@@ -20,7 +20,7 @@ from streaming.lsl_io import unit_scale_to_uv
 from streaming.markers import MarkerReceiver
 from streaming.preprocessing import PreprocessingConfig, Preprocessor
 from streaming.scheduler import WindowScheduler, WindowSpec
-from streaming.types import Prediction, StreamMeta
+from streaming.types import ChannelMappingError, Prediction, StreamMeta
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,12 @@ def build_preprocessor(spec: DecoderSpec, meta: StreamMeta) -> Preprocessor:
         When the stream's rate cannot be brought to the model's (for example a band-pass edge
         above the stream's Nyquist frequency).
     """
+    if meta.generic_names:
+        raise ChannelMappingError(
+            f"Stream '{meta.name}' declares no channel labels, so the model's channels "
+            f"({', '.join(spec.channel_names[:6])}...) cannot be found by name.",
+            "Configure the headset driver to publish channel labels (desc/channels/channel/label).",
+        )
     cfg = PreprocessingConfig.from_dict(spec.preprocessing)
     cfg = dataclasses.replace(cfg, channel_names=spec.channel_names, sfreq_out=spec.sfreq)
     return Preprocessor(cfg, meta.channel_names, meta.sfreq, in_scale_to_uv=scale_to_uv(meta))

@@ -1,0 +1,148 @@
+"""DecodeSession over real LSL: predictions flow; bad streams and samples give clear outcomes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.tangent_space import TangentSpaceLR
+from streaming.lsl_io import resolve_stream
+from streaming.preprocessing import PreprocessingConfig
+from streaming.session import DecoderSpec, DecodeSession
+from streaming.types import ChannelMappingError, ConfigError
+from tests.lsl_helpers import IndexedOutlet, wait_until
+
+pytestmark = pytest.mark.lsl
+
+EEGBCI_LIKE = ["index", "C3..", "Cz..", "C4..", "Fz.."]
+
+
+def _spec(sfreq: float = 160.0) -> DecoderSpec:
+    rng = np.random.default_rng(0)
+    model = TangentSpaceLR.from_fitted(np.eye(3), rng.standard_normal((1, 6)), np.zeros(1), 2)
+    return DecoderSpec(
+        model=model,
+        channel_names=("C3", "Cz", "C4"),
+        sfreq=sfreq,
+        window_s=1.0,
+        class_names=("left", "right"),
+        preprocessing=PreprocessingConfig(bandpass=(8.0, 30.0)).to_dict(),
+    )
+
+
+def _outlet(uid: str, sfreq: float = 160.0, n: int = 100_000, names=EEGBCI_LIKE, speed=4.0):
+    return IndexedOutlet(
+        uid, len(names), sfreq, n, speed=speed, chunk_n=8, channel_names=names, source_id=uid
+    )
+
+
+def test_predictions_flow_with_latency_fields(unique_id) -> None:
+    outlet = _outlet(unique_id)
+    got = []
+    session = DecodeSession(
+        resolve_stream(source_id=unique_id), _spec(), hop_s=0.25, device="cpu", sinks=[got.append]
+    ).start()
+    outlet.start()
+    try:
+        assert wait_until(lambda: len(got) >= 20, 15.0)
+        snap = session.snapshot()
+    finally:
+        session.stop()
+        outlet.close()
+    assert snap.acquisition.lost_samples == 0
+    assert all(abs(sum(p.probabilities) - 1) < 1e-9 for p in got)
+    ends = np.array([p.end_index for p in got])
+    assert np.all(np.diff(ends) % 40 == 0) and np.all(np.diff(ends) > 0)
+    assert all(p.t_last <= p.t_recv <= p.t_out for p in got)
+    assert snap.worker.latency.n >= 20 and snap.worker.latency.e2e_p99_ms < 1000
+
+
+def test_missing_channels_are_named(unique_id) -> None:
+    outlet = _outlet(unique_id, names=["index", "Fz..", "Pz..", "Oz.."])
+    try:
+        with pytest.raises(ChannelMappingError) as err:
+            DecodeSession(resolve_stream(source_id=unique_id), _spec(), device="cpu")
+    finally:
+        outlet.close()
+    assert "C3" in str(err.value) and "C4" in str(err.value)
+
+
+def test_unlabelled_stream_is_refused_with_advice(unique_id) -> None:
+    outlet = IndexedOutlet(unique_id, 5, 160.0, 10, labels=False)
+    try:
+        with pytest.raises(ChannelMappingError, match="declares no channel labels"):
+            DecodeSession(resolve_stream(source_id=unique_id), _spec(), device="cpu")
+    finally:
+        outlet.close()
+
+
+def test_rate_too_low_for_the_model_is_refused(unique_id) -> None:
+    outlet = _outlet(unique_id, sfreq=50.0)  # band-pass edge 30 Hz is above Nyquist 25 Hz
+    try:
+        with pytest.raises(ConfigError, match="Nyquist"):
+            DecodeSession(resolve_stream(source_id=unique_id), _spec(), device="cpu")
+    finally:
+        outlet.close()
+
+
+def test_other_rate_is_resampled_to_the_model_rate(unique_id) -> None:
+    outlet = _outlet(unique_id, sfreq=250.0)
+    got = []
+    session = DecodeSession(
+        resolve_stream(source_id=unique_id), _spec(), device="cpu", sinks=[got.append]
+    ).start()
+    outlet.start()
+    try:
+        assert wait_until(lambda: len(got) >= 5, 15.0)
+        assert session.acquisition.processed.n_channels == 3
+    finally:
+        session.stop()
+        outlet.close()
+    ratio = session.acquisition.processed.n_written / session.acquisition.raw.n_written
+    assert ratio == pytest.approx(160 / 250, abs=0.01)
+
+
+def test_nan_samples_are_counted_and_their_windows_skipped(unique_id) -> None:
+    outlet = _outlet(unique_id)
+    outlet.nan_at = 800  # channel 1 ('C3..') gets a NaN at 5 s
+    got = []
+    session = DecodeSession(
+        resolve_stream(source_id=unique_id), _spec(), device="cpu", sinks=[got.append]
+    ).start()
+    outlet.start()
+    try:
+        assert wait_until(lambda: session.acquisition.raw.n_written > 2400, 20.0)
+        assert wait_until(lambda: any(p.end_index > 2200 for p in got), 5.0)
+        snap = session.snapshot()
+    finally:
+        session.stop()
+        outlet.close()
+    assert snap.acquisition.n_nonfinite == 1
+    assert "C3.." in snap.acquisition.message
+    assert snap.worker.dropped_invalid >= 4  # every window over the NaN (+ settling)
+    assert all(np.isfinite(p.probabilities).all() for p in got)
+    assert not any(p.end_index - 160 <= 800 < p.end_index for p in got)
+
+
+def test_decoding_resumes_after_the_stream_comes_back(unique_id) -> None:
+    first = _outlet(unique_id, n=480, speed=1.0)
+    got = []
+    session = DecodeSession(
+        resolve_stream(source_id=unique_id), _spec(), device="cpu", sinks=[got.append]
+    ).start()
+    first.start()
+    try:
+        assert wait_until(first.done, 10.0) and wait_until(lambda: len(got) > 0, 5.0)
+        first.close()
+        assert wait_until(lambda: session.snapshot().acquisition.state == "stalled", 3.0)
+        n_before = len(got)
+        second = _outlet(unique_id, n=2000, speed=2.0)
+        second.start()
+        try:
+            assert wait_until(lambda: len(got) > n_before + 5, 15.0), "decoding did not resume"
+        finally:
+            second.close()
+        snap = session.snapshot()
+    finally:
+        session.stop()
+    assert snap.acquisition.n_gaps >= 1 and snap.acquisition.n_stalls == 1
