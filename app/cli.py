@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="wait up to S seconds for a consumer before publishing (default 0)",
     )
+    p.add_argument(
+        "--chunk-s", type=float, default=0.02, help="signal seconds per push (default 0.02)"
+    )
 
     p = sub.add_parser("simulate", help="publish a synthetic motor-imagery headset on LSL")
     p.add_argument("--name", default="neurodeck-sim")

@@ -65,7 +65,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     check_speed(args.speed)
     replayer = Replayer(
-        args.files, name=args.name, speed=args.speed, loop=args.loop, source_id=args.source_id
+        args.files,
+        name=args.name,
+        speed=args.speed,
+        loop=args.loop,
+        source_id=args.source_id,
+        chunk_s=args.chunk_s,
     )
     meta = replayer.meta
     print(

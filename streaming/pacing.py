@@ -240,22 +240,23 @@ class PacedStreamer:
         self._outlet = None
         self._marker_outlet = None
 
-    def wait_for_consumers(self, timeout_s: float) -> bool:
-        """Block until the EEG outlet (and the marker outlet) have a consumer, or ``timeout_s``.
+    def wait_for_consumers(self, timeout_s: float, marker_grace_s: float = 2.0) -> bool:
+        """Block until the EEG outlet has a consumer (``timeout_s`` at most).
 
+        Then give a marker consumer up to ``marker_grace_s`` more to connect (a decoder opens its
+        marker inlet right after its EEG inlet; one that wants no markers does not wait long).
         Use it before :meth:`start` when the first samples must not be missed: LSL delivers only
         what is pushed after an inlet connected.
 
         Returns
         -------
         connected : bool
-            True when every outlet has a consumer.
+            True when the EEG outlet has a consumer.
         """
-        deadline = time.monotonic() + timeout_s
-        for outlet in (self._outlet, self._marker_outlet):
-            left = deadline - time.monotonic()
-            if outlet is not None and (left <= 0 or not outlet.wait_for_consumers(left)):
-                return False
+        if self._outlet is None or not self._outlet.wait_for_consumers(timeout_s):
+            return False
+        if self._marker_outlet is not None:
+            self._marker_outlet.wait_for_consumers(marker_grace_s)
         return True
 
     def linger(self, timeout_s: float = 3.0, poll_s: float = 0.05) -> bool:
