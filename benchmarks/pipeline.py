@@ -43,7 +43,7 @@ from streaming.inference import ModelRunner  # noqa: E402
 from streaming.lsl_io import resolve_stream  # noqa: E402
 from streaming.preprocessing import PreprocessingConfig  # noqa: E402
 from streaming.recording_io import eegbci_run_files, load_recording  # noqa: E402
-from streaming.session import DecodeSession, DecoderSpec  # noqa: E402
+from streaming.session import DecoderSpec, DecodeSession  # noqa: E402
 
 
 class NullModel(torch.nn.Module):
@@ -153,6 +153,20 @@ def model_only(model: torch.nn.Module, n_channels: int, n_samples: int, repeats:
     }
 
 
+def _fmt(row: dict, key: str) -> str:
+    return f"{row[key]:.2f}" if key in row else "-"
+
+
+def _row_text(r: dict) -> str:
+    return (
+        f"{r['case']:28s} {r['n']:5d} {r.get('lost_samples', '-')!s:>5s} "
+        f"{r.get('dropped', '-')!s:>5s} "
+        f"{_fmt(r, 'transport_p50_ms'):>8s}/{_fmt(r, 'transport_p99_ms'):<8s} "
+        f"{_fmt(r, 'compute_p50_ms'):>7s}/{_fmt(r, 'compute_p99_ms'):<7s} "
+        f"{_fmt(r, 'e2e_p50_ms'):>6s}/{_fmt(r, 'e2e_p99_ms')}/{_fmt(r, 'e2e_max_ms')}"
+    )
+
+
 def latency(args: argparse.Namespace, files: list[Path], channels) -> dict:
     """Null model, tangent space and model-only rows."""
     calib = eegbci_run_files(args.data, 1, [4])[0]
@@ -169,16 +183,7 @@ def latency(args: argparse.Namespace, files: list[Path], channels) -> dict:
         f"{'transport p50/p99':>18s} {'compute p50/p99':>16s} {'e2e p50/p99/max (ms)':>22s}"
     )
     for r in rows:
-
-        def g(k: str) -> str:
-            return f"{r[k]:.2f}" if k in r else "-"
-
-        print(
-            f"{r['case']:28s} {r['n']:5d} {r.get('lost_samples', '-')!s:>5s} "
-            f"{r.get('dropped', '-')!s:>5s} {g('transport_p50_ms'):>8s}/{g('transport_p99_ms'):<8s} "
-            f"{g('compute_p50_ms'):>7s}/{g('compute_p99_ms'):<7s} "
-            f"{g('e2e_p50_ms'):>6s}/{g('e2e_p99_ms')}/{g('e2e_max_ms')}"
-        )
+        print(_row_text(r))
     null = rows[0]
     print(
         f"\npipeline without the model (null model, 1-sample pushes): added after the pull "
