@@ -22,6 +22,7 @@ EXIT_INTERRUPTED = 130
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    p.add_argument("--config", type=Path, help="settings TOML (see app/settings.py)")
     p.add_argument(
         "--local",
         action="store_true",
@@ -79,8 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--jsonl", type=Path, help="append every prediction to this JSONL file")
     p.add_argument("--json", type=Path, help="write the final summary as JSON")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
-    p.add_argument("--hop", type=float, default=0.25, help="seconds between windows")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    p.add_argument("--hop", type=float, help="seconds between windows (default 0.25)")
+    p.add_argument("--device", help="auto, cpu or cuda[:N] (default auto)")
     p.add_argument("--outlet", default="neurodeck-predictions", help="prediction stream name")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the stream")
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from app.cli import write_json
+from app.settings import load_settings
 from app.status import StatusPrinter, summary_dict, summary_text
 from streaming.types import ConfigError
 
@@ -174,8 +175,16 @@ def cmd_decode(args: argparse.Namespace) -> int:
     sinks = [LSLPredictionOutlet(spec.class_names, args.outlet, f"{args.outlet}-{eeg.source_id()}")]
     if args.jsonl:
         sinks.append(JSONLSink(args.jsonl))
+    settings = load_settings(args.config)
     session = DecodeSession(
-        eeg, spec, hop_s=args.hop, device=args.device, sinks=sinks, marker_info=markers
+        eeg,
+        spec,
+        hop_s=args.hop or settings.decode.hop_s,
+        device=args.device or settings.decode.device,
+        sinks=sinks,
+        marker_info=markers,
+        settings=settings.acquisition,
+        deadline_s=settings.decode.deadline_s,
     ).start()
     print(
         f"decoding '{eeg.name()}' with {args.model.name} ({', '.join(spec.class_names)}); "

@@ -189,7 +189,9 @@ def run_demo(args: argparse.Namespace) -> int:
         print("note: the dashboard is not built yet (issue 5); running the terminal demo.")
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    data = find_data(args.data, args.subject)
+    from app.settings import load_settings
+
+    data = find_data(args.data or load_settings(args.config).data.root, args.subject)
     if data is None:
         print(
             "No EEGBCI data found and none could be downloaded: the demo falls back to "
