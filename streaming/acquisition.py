@@ -1,12 +1,15 @@
 """Acquisition: pull an LSL EEG stream into ring buffers on a dedicated thread.
 
-The thread pulls with ``timeout=0`` (never blocks on liblsl), corrects timestamps to the local
-clock, counts timestamp gaps, writes the raw samples into one ring buffer and, when a
-:class:`~streaming.preprocessing.Preprocessor` is attached, the causally preprocessed samples into
-a second one. It never waits for a consumer: consumers are woken through ``data_event``.
+The thread waits inside liblsl for the first new sample (at most ``wait_s``, GIL released), takes
+everything else already available with ``timeout=0`` (pylsl's ``min_samples=1``), corrects
+timestamps to the local clock, counts timestamp gaps, writes the raw samples into one ring buffer
+and, when a :class:`~streaming.preprocessing.Preprocessor` is attached, the causally preprocessed
+samples into a second one. It never waits for a consumer: consumers are woken through
+``data_event``.
 
-A stream that stops delivering is reported as stalled after ``stall_s``; liblsl's inlet recovery
-re-attaches it when a stream with the same ``source_id`` comes back, and the gap is marked.
+A stream that stops delivering is reported as stalled after ``stall_s``; while stalled the thread
+looks for a new instance of the stream (same ``source_id``) and re-attaches to it, and the gap is
+marked and counted.
 """
 
 from __future__ import annotations
@@ -39,8 +42,12 @@ class AcquisitionSettings:
     ----------
     buffer_s : float
         Seconds of signal kept in each ring buffer.
+    wait_s : float
+        Longest wait inside liblsl for the first new sample (the GIL is released meanwhile);
+        everything else already available is then taken with ``timeout=0``. The thread wakes as
+        soon as data arrive and costs nothing while waiting. 0 switches to polling.
     poll_s : float
-        Sleep between pulls when no sample was available.
+        With ``wait_s = 0``: sleep between pulls when no sample was available.
     stall_s : float
         A stream that delivers nothing for this long is reported as stalled (at most 2 s).
     gap_tolerance : float
@@ -54,6 +61,7 @@ class AcquisitionSettings:
     """
 
     buffer_s: float = 30.0
+    wait_s: float = 0.05
     poll_s: float = 0.001
     stall_s: float = 1.5
     gap_tolerance: float = 1.5
@@ -64,6 +72,8 @@ class AcquisitionSettings:
     def __post_init__(self) -> None:
         check_positive("buffer_s", self.buffer_s, unit="s")
         check_positive("poll_s", self.poll_s, upper=0.1, unit="s")
+        if not 0 <= self.wait_s <= 0.5:
+            raise ConfigError(f"'wait_s' must be between 0 and 0.5 s; got {self.wait_s}.")
         check_positive("stall_s", self.stall_s, upper=2.0, unit="s")
         check_positive("clock_refresh_s", self.clock_refresh_s, unit="s")
         if self.gap_tolerance < 1.0:
@@ -244,7 +254,8 @@ class Acquisition:
                 if self._state == "stalled" and now >= self._next_reattach:
                     self._try_reattach()
                     self._next_reattach = time.monotonic() + 0.25
-                time.sleep(self.settings.poll_s)
+                if self.settings.wait_s == 0:
+                    time.sleep(self.settings.poll_s)
             if now >= next_clock:
                 self._refresh_clock(timeout_s=0.0)
                 next_clock = now + self.settings.clock_refresh_s
@@ -252,8 +263,13 @@ class Acquisition:
         self._state = "stopped"
 
     def _pull_once(self) -> int:
+        wait = self.settings.wait_s
         data, ts = self._inlet.pull_chunk(
-            timeout=0.0, max_samples=self.settings.max_chunk, dest_obj=self._pull_buf, as_numpy=True
+            timeout=wait,
+            max_samples=self.settings.max_chunk,
+            dest_obj=self._pull_buf,
+            as_numpy=True,
+            min_samples=1 if wait > 0 else None,
         )
         n = len(ts)
         if n == 0:
