@@ -30,6 +30,16 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_publisher(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--wait-for-consumer",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="wait up to S seconds for a consumer before publishing (default 0)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="neurodeck", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -45,15 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="neurodeck-replay", help="EEG stream name")
     p.add_argument("--source-id", help="stable LSL source_id (default: derived from name+files)")
     p.add_argument(
-        "--wait-for-consumer",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="wait up to S seconds for a consumer before publishing (default 0)",
-    )
-    p.add_argument(
         "--chunk-s", type=float, default=0.02, help="signal seconds per push (default 0.02)"
     )
+    _add_publisher(p)
 
     p = sub.add_parser("simulate", help="publish a synthetic motor-imagery headset on LSL")
     p.add_argument("--name", default="neurodeck-sim")
@@ -62,13 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=1.0)
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--wait-for-consumer",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="wait up to S seconds for a consumer before publishing (default 0)",
-    )
+    _add_publisher(p)
 
     p = sub.add_parser("decode", help="decode a live stream headless")
     p.add_argument("--stream", required=True, help="EEG stream name (or source_id with --by-id)")

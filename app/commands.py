@@ -80,15 +80,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         f"'{meta.name}-markers'; source_id {replayer.source_id}). Ctrl-C stops.",
         flush=True,
     )
-    if args.wait_for_consumer > 0 and not replayer.wait_for_consumers(args.wait_for_consumer):
-        print(f"no consumer connected within {args.wait_for_consumer:g} s; publishing anyway")
-    try:
-        replayer.run_blocking(progress=_progress_printer("replay", meta.sfreq, args.speed))
-        replayer.linger(timeout_s=3.0)  # let consumers pull the last samples
-    finally:
-        replayer.close()
-        print()
-    return 0
+    return _publish(replayer, args, "replay", meta.sfreq)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -103,13 +95,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         f"'{args.name}-markers'). Ctrl-C stops.",
         flush=True,
     )
-    if args.wait_for_consumer > 0 and not sim.wait_for_consumers(args.wait_for_consumer):
+    return _publish(sim, args, "simulate", args.sfreq)
+
+
+def _publish(streamer, args: argparse.Namespace, label: str, sfreq: float) -> int:
+    """Wait for a consumer if asked, publish until the end, linger, close."""
+    if args.wait_for_consumer > 0 and not streamer.wait_for_consumers(args.wait_for_consumer):
         print(f"no consumer connected within {args.wait_for_consumer:g} s; publishing anyway")
     try:
-        sim.run_blocking(progress=_progress_printer("simulate", args.sfreq, args.speed))
-        sim.linger(timeout_s=3.0)
+        streamer.run_blocking(progress=_progress_printer(label, sfreq, args.speed))
+        streamer.linger(timeout_s=3.0)  # let consumers pull the last samples
     finally:
-        sim.close()
+        streamer.close()
         print()
     return 0
 
