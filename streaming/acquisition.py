@@ -155,6 +155,7 @@ class Acquisition:
         self._inlet.open_stream(timeout=open_timeout_s)  # data pushed from now on is kept
         self._uid = full_info.uid()
         self._next_reattach = 0.0
+        self._resolver: pylsl.ContinuousResolver | None = None
         self.meta = meta_from_info(full_info)
         if self.meta.sfreq <= 0:
             raise ConfigError(
@@ -253,7 +254,7 @@ class Acquisition:
                 self._check_stall(now)
                 if self._state == "stalled" and now >= self._next_reattach:
                     self._try_reattach()
-                    self._next_reattach = time.monotonic() + 0.25
+                    self._next_reattach = time.monotonic() + 0.1
                 if self.settings.wait_s == 0:
                     time.sleep(self.settings.poll_s)
             if now >= next_clock:
@@ -366,10 +367,12 @@ class Acquisition:
 
     def _try_reattach(self) -> None:
         """During a stall, look for a new instance of the same stream and switch to it."""
-        key = "source_id" if self.meta.source_id else "name"
-        value = self.meta.source_id or self.meta.name
-        found = pylsl.resolve_bypred(f"{key}='{value}' and type='{self.meta.stream_type}'", 1, 0.2)
-        fresh = [info for info in found if info.uid() != self._uid]
+        if self._resolver is None:  # polled without blocking while the stall lasts
+            key = "source_id" if self.meta.source_id else "name"
+            value = self.meta.source_id or self.meta.name
+            query = f"{key}='{value}' and type='{self.meta.stream_type}'"
+            self._resolver = pylsl.ContinuousResolver(pred=query, forget_after=2.0)
+        fresh = [info for info in self._resolver.results() if info.uid() != self._uid]
         if not fresh:
             return
         inlet = open_inlet(fresh[0])
@@ -386,6 +389,7 @@ class Acquisition:
         inlet.open_stream(timeout=2.0)
         old, self._inlet, self._uid = self._inlet, inlet, full.uid()
         old.close_stream()
+        self._resolver = None
         logger.warning("Re-attached to a new instance of stream '%s'.", self.meta.name)
 
     def _on_resume_if_stalled(self) -> None:
@@ -393,6 +397,7 @@ class Acquisition:
             return
         down_s = time.monotonic() - self._last_data_wall
         self._state = "streaming"
+        self._resolver = None
         self._message = f"Stream '{self.meta.name}' is back after {down_s:.1f} s; gap marked."
         logger.warning(self._message)
         self._refresh_clock(timeout_s=0.5)

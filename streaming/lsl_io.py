@@ -7,6 +7,7 @@ configuration has been chosen first (``LSLAPICFG``; see :mod:`streaming.lsl_env`
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 import pylsl
@@ -128,6 +129,22 @@ def meta_from_info(info: pylsl.StreamInfo) -> StreamMeta:
     )
 
 
+def poll_resolver(
+    resolver: pylsl.ContinuousResolver, timeout_s: float, first: bool = True, poll_s: float = 0.02
+) -> list[pylsl.StreamInfo]:
+    """Poll a continuous resolver until it finds a stream (``first``) or ``timeout_s`` passes.
+
+    liblsl 1.18's one-shot ``resolve_bypred`` sometimes returns seconds after its timeout; a
+    continuous resolver polled here keeps the deadline.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = resolver.results()
+        if (found and first) or time.monotonic() >= deadline:
+            return list(found)
+        time.sleep(poll_s)
+
+
 def resolve_stream(
     name: str | None = None,
     stream_type: str | None = None,
@@ -150,10 +167,10 @@ def resolve_stream(
         raise StreamNotFoundError(
             "No stream query given.", "Pass a stream name, type or source_id."
         )
-    found = pylsl.resolve_bypred(" and ".join(clauses), 1, timeout_s)
+    found = poll_resolver(pylsl.ContinuousResolver(pred=" and ".join(clauses)), timeout_s)
     if found:
         return found[0]
-    seen = pylsl.resolve_streams(wait_time=min(1.0, timeout_s))
+    seen = poll_resolver(pylsl.ContinuousResolver(), min(1.0, timeout_s), first=False)
     listing = (
         ", ".join(f"'{s.name()}' ({s.type()}, {s.channel_count()} ch)" for s in seen) or "none"
     )
