@@ -536,8 +536,13 @@ def _consume_streamlsl(spec: RunSpec, events: RunEvents) -> Record:
     delay = spec.mne_acquisition_delay_s
     if delay is None:
         delay = inspect.signature(StreamLSL.connect).parameters["acquisition_delay"].default
-    stream = StreamLSL(bufsize=spec.mne_bufsize_s, name=spec.name, source_id=spec.source_id)
-    stream.connect(acquisition_delay=delay, timeout=CONNECT_TIMEOUT_S)
+    # By source_id alone: mne-lsl splits the timeout between the identifiers it is given.
+    stream = StreamLSL(bufsize=spec.mne_bufsize_s, source_id=spec.source_id)
+    try:
+        stream.connect(acquisition_delay=delay, timeout=CONNECT_TIMEOUT_S)
+    except RuntimeError:  # not resolved in time (a busy machine): one more try
+        logging.getLogger(__name__).warning("StreamLSL did not resolve; retrying", exc_info=True)
+        stream.connect(acquisition_delay=delay, timeout=CONNECT_TIMEOUT_S)
     try:
         verifier = WindowVerifier(stream, local_clock, spec.chunk_n, spec.n_samples)
         stream.add_callback(verifier.on_pull)
