@@ -149,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; user errors print a message (no traceback) and exit with 2."""
     args = _parser().parse_args(argv)
     _setup(args)
-    from streaming.types import NeurodeckError
+    from common.types import NeurodeckError
 
     try:
         return _commands()[args.command](args)

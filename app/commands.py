@@ -10,7 +10,7 @@ from pathlib import Path
 from app.cli import write_json
 from app.settings import load_settings
 from app.status import StatusPrinter, summary_dict, summary_text
-from streaming.types import ConfigError
+from common.types import ConfigError
 
 
 def cmd_streams(args: argparse.Namespace) -> int:

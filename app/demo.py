@@ -23,7 +23,7 @@ import numpy as np
 
 from app.cli import write_json
 from app.status import StatusPrinter, summary_text
-from streaming.types import Prediction, RecordingError
+from common.types import Prediction, RecordingError
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from streaming.types import ConfigError, NeurodeckError, check_positive
+from common.types import ConfigError, NeurodeckError, check_positive
 
 logger = logging.getLogger(__name__)
 

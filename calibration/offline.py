@@ -20,12 +20,12 @@ from sklearn.model_selection import StratifiedKFold
 
 from calibration.epochs import cue_epochs
 from calibration.riemann import fit_tangent_space_lr
+from common.types import FloatArray, RecordingError
 from models.checkpoint import ModelMeta
 from models.tangent_space import TangentSpaceLR
 from streaming.channels import normalize_channel_name
 from streaming.preprocessing import PreprocessingConfig, Preprocessor
 from streaming.recording_io import Recording, load_recording
-from streaming.types import FloatArray, RecordingError
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 from sklearn.linear_model import LogisticRegression
 
+from common.types import ConfigError, check_positive
 from models.tangent_space import TangentSpaceLR
-from streaming.types import ConfigError, check_positive
 
 try:  # pyriemann >= 0.12
     from pyriemann.geometry.mean import mean_riemann

@@ -24,8 +24,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from common.types import CheckpointError, ConfigError
 from models.registry import architecture_name, build_model
-from streaming.types import CheckpointError, ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from torch import nn
 
-from streaming.types import CheckpointError, ConfigError
+from common.types import CheckpointError, ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 from torch import Tensor, nn
 
+from common.types import ConfigError
 from models.registry import register_model
-from streaming.types import ConfigError
 
 logger = logging.getLogger(__name__)
 

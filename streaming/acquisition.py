@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pylsl
 
+from common.types import ConfigError, FloatArray, StreamMeta, TimeArray, check_positive
 from streaming.lsl_io import local_clock, meta_from_info
 from streaming.ring_buffer import RingBuffer
-from streaming.types import ConfigError, FloatArray, StreamMeta, TimeArray, check_positive
 
 if TYPE_CHECKING:
     from streaming.preprocessing import Preprocessor

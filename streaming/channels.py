@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from streaming.types import ChannelMappingError
+from common.types import ChannelMappingError
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import signal
 
-from streaming.types import ConfigError, check_positive
+from common.types import ConfigError, check_positive
 
 logger = logging.getLogger(__name__)
 

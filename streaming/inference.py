@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from common.types import ConfigError, FloatArray, Prediction, Window
 from streaming.latency import LatencySummary, LatencyTracker
 from streaming.lsl_io import local_clock
 from streaming.ring_buffer import RingBuffer
 from streaming.scheduler import WindowScheduler
-from streaming.types import ConfigError, FloatArray, Prediction, Window
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from streaming.types import Prediction
+from common.types import Prediction
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import pylsl
 
-from streaming.types import StreamMeta, StreamNotFoundError
+from common.types import StreamMeta, StreamNotFoundError
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import time
 
 import pylsl
 
-from streaming.types import MarkerEvent
+from common.types import MarkerEvent
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from typing import Self
 import numpy as np
 import pylsl
 
+from common.types import ConfigError, FloatArray, StreamMeta, TimeArray, check_positive
 from streaming.lsl_io import local_clock, make_stream_info, meta_from_info
-from streaming.types import ConfigError, FloatArray, StreamMeta, TimeArray, check_positive
 
 logger = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from common.types import ChannelMappingError, ConfigError, check_positive
 from streaming.channels import CHANNEL_ALIASES, map_channels, normalize_channel_name
 from streaming.filters import (
     CausalSOSFilter,
@@ -26,7 +27,6 @@ from streaming.filters import (
     bandpass_sos,
     notch_sos,
 )
-from streaming.types import ChannelMappingError, ConfigError, check_positive
 
 logger = logging.getLogger(__name__)
 

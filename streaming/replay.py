@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from common.types import RecordingError
 from streaming.pacing import PacedStreamer, SampleBlock
 from streaming.recording_io import Recording, load_recording
-from streaming.types import RecordingError
 
 logger = logging.getLogger(__name__)
 

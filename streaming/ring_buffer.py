@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from streaming.types import ConfigError, FloatArray, TimeArray
+from common.types import ConfigError, FloatArray, TimeArray
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streaming.types import ConfigError, check_positive
+from common.types import ConfigError, check_positive
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 import pylsl
 import torch
 
+from common.types import ChannelMappingError, Prediction, StreamMeta
 from streaming.acquisition import Acquisition, AcquisitionSettings, AcquisitionStatus
 from streaming.inference import InferenceWorker, ModelRunner, PredictionSink, WorkerStatus
 from streaming.lsl_io import unit_scale_to_uv
 from streaming.markers import MarkerReceiver
 from streaming.preprocessing import PreprocessingConfig, Preprocessor
 from streaming.scheduler import WindowScheduler, WindowSpec
-from streaming.types import ChannelMappingError, Prediction, StreamMeta
 
 logger = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
+from common.types import ConfigError, check_positive
 from streaming.pacing import PacedStreamer, SampleBlock
-from streaming.types import ConfigError, check_positive
 
 logger = logging.getLogger(__name__)
 

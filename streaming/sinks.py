@@ -11,8 +11,8 @@ from typing import IO
 import numpy as np
 import pylsl
 
+from common.types import Prediction
 from streaming.lsl_io import make_stream_info
-from streaming.types import Prediction
 
 logger = logging.getLogger(__name__)
 

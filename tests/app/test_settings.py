@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings, load_settings
-from streaming.types import ConfigError
+from common.types import ConfigError
 
 
 def test_defaults_without_a_file(monkeypatch, tmp_path) -> None:

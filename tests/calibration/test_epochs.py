@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from calibration.epochs import InsufficientTrialsError, cue_epochs
-from streaming.types import ConfigError, NeurodeckError
+from common.types import ConfigError, NeurodeckError
 
 SFREQ = 100.0
 CLASSES = ("left", "right")

@@ -13,9 +13,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from calibration.riemann import fit_tangent_space_lr
+from common.types import ConfigError
 from models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
 from models.tangent_space import TangentSpaceLR
-from streaming.types import ConfigError
 
 
 def _trials(

@@ -14,6 +14,7 @@ import safetensors.torch
 import torch
 from safetensors import safe_open
 
+from common.types import CheckpointError, ConfigError
 from models import checkpoint
 from models.checkpoint import (
     METADATA_KEY,
@@ -23,7 +24,6 @@ from models.checkpoint import (
     save_checkpoint,
 )
 from models.tangent_space import TangentSpaceLR
-from streaming.types import CheckpointError, ConfigError
 
 CHANNELS = ("C3", "Cz", "C4")
 CLASSES = ("left", "right", "feet")

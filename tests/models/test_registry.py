@@ -13,11 +13,11 @@ import pytest
 import torch
 from torch import nn
 
+from common.types import CheckpointError, ConfigError
 from models import registry
 from models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
 from models.registry import build_model, register_model, registered_models
 from models.tangent_space import TangentSpaceLR
-from streaming.types import CheckpointError, ConfigError
 
 
 def _randomize_tangent_space_lr(model: nn.Module, rng: np.random.Generator) -> None:

@@ -9,8 +9,8 @@ from pyriemann.estimation import Covariances
 from pyriemann.geometry.tangentspace import upper
 from pyriemann.tangentspace import TangentSpace
 
+from common.types import ConfigError
 from models.tangent_space import TangentSpaceLR, inverse_sqrtm
-from streaming.types import ConfigError
 
 
 def _windows(

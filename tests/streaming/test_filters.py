@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from scipy import signal
 
+from common.types import ConfigError
 from streaming.filters import (
     CausalSOSFilter,
     StreamingResampler,
     bandpass_sos,
     notch_sos,
 )
-from streaming.types import ConfigError
 
 
 def _random_chunks(n_samples: int, rng: np.random.Generator, max_len: int = 50) -> list[slice]:

@@ -7,8 +7,8 @@ import time
 import pylsl
 import pytest
 
+from common.types import StreamNotFoundError
 from streaming.lsl_io import make_stream_info, meta_from_info, resolve_stream, unit_scale_to_uv
-from streaming.types import StreamNotFoundError
 
 pytestmark = pytest.mark.lsl
 

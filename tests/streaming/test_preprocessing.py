@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
+from common.types import ChannelMappingError, ConfigError
 from streaming.preprocessing import PreprocessingConfig, Preprocessor
-from streaming.types import ChannelMappingError, ConfigError
 from tests.streaming.test_channels import EEGBCI_NAMES
 
 NAMES = ("C3..", "Cz..", "C4..", "Fp1.", "O1..")

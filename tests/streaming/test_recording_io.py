@@ -8,13 +8,13 @@ import mne
 import numpy as np
 import pytest
 
+from common.types import RecordingError
 from streaming.recording_io import (
     SUPPORTED_EXTENSIONS,
     Recording,
     eegbci_run_files,
     load_recording,
 )
-from streaming.types import RecordingError
 
 SFREQ = 100.0
 NAMES = ["C3..", "Cz", "C4", "Oz"]

@@ -12,10 +12,10 @@ import numpy as np
 import pylsl
 import pytest
 
+from common.types import RecordingError
 from streaming.lsl_io import local_clock, meta_from_info, resolve_stream
 from streaming.recording_io import load_recording
 from streaming.replay import Replayer
-from streaming.types import RecordingError
 
 SFREQ = 100.0
 SPEED = 10.0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from common.types import ConfigError
 from streaming.scheduler import WindowScheduler, WindowSpec
-from streaming.types import ConfigError
 
 
 def test_grid_and_newest_window() -> None:

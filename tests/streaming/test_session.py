@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from common.types import ChannelMappingError, ConfigError
 from models.tangent_space import TangentSpaceLR
 from streaming.lsl_io import resolve_stream
 from streaming.preprocessing import PreprocessingConfig
 from streaming.session import DecoderSpec, DecodeSession
-from streaming.types import ChannelMappingError, ConfigError
 from tests.lsl_helpers import IndexedOutlet, wait_until
 
 pytestmark = pytest.mark.lsl

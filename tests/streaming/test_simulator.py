@@ -9,6 +9,7 @@ import pylsl
 import pytest
 from scipy import signal
 
+from common.types import ConfigError
 from streaming.lsl_io import meta_from_info, resolve_stream
 from streaming.simulator import (
     REST_LABEL,
@@ -17,7 +18,6 @@ from streaming.simulator import (
     Simulator,
     SyntheticEEG,
 )
-from streaming.types import ConfigError
 
 SFREQ = 250.0
 

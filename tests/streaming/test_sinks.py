@@ -8,9 +8,9 @@ import numpy as np
 import pylsl
 import pytest
 
+from common.types import Prediction
 from streaming.lsl_io import meta_from_info, resolve_stream
 from streaming.sinks import JSONLSink, LSLPredictionOutlet
-from streaming.types import Prediction
 
 
 def _prediction(t_last: float) -> Prediction:

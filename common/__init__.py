@@ -1,0 +1,1 @@
+"""Shared leaf package: value types and errors every neurodeck package may import."""
