@@ -17,6 +17,8 @@ from pathlib import Path
 logger = logging.getLogger("neurodeck")
 
 EXIT_USER_ERROR = 2
+#: The EEGBCI subjects in ../shared/data.
+EEGBCI_SHARED_SUBJECTS = [*range(1, 15), *range(16, 20)]
 EXIT_INTERRUPTED = 130
 
 
@@ -100,6 +102,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", type=Path, help="write the calibration report as JSON")
 
+    p = sub.add_parser("evaluate", help="online MI evaluation, each subject held out (JSON out)")
+    p.add_argument(
+        "--data", type=Path, help="data root (default: $NEURODECK_DATA or ../shared/data)"
+    )
+    p.add_argument("--subjects", type=int, nargs="+", default=EEGBCI_SHARED_SUBJECTS)
+    p.add_argument("--calib-runs", type=int, nargs="+", default=[4, 8])
+    p.add_argument("--test-runs", type=int, nargs="+", default=[12])
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=["csp_lda", "ts_lr"],
+        help="csp_lda, ts_lr (deep encoders: issue 3)",
+    )
+    p.add_argument("--json", type=Path, help="write all figures as JSON")
+
     p = sub.add_parser("demo", help="replay a real recording and decode it live")
     p.add_argument(
         "--data", type=Path, help="data root (default: $NEURODECK_DATA or ../shared/data)"
@@ -142,6 +159,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "decode": commands.cmd_decode,
         "calibrate": commands.cmd_calibrate,
         "demo": commands.cmd_demo,
+        "evaluate": commands.cmd_evaluate,
     }
 
 

@@ -221,6 +221,36 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Online motor-imagery evaluation of the classical references, per held-out subject."""
+    from app.demo import candidate_roots
+    from offline_training.evaluation import evaluate
+
+    root = next((r for r in candidate_roots(args.data) if r.is_dir()), None)
+    if root is None:
+        raise ConfigError("No data root found.", "Pass --data DIR or set NEURODECK_DATA.")
+
+    def show(subject: int, res: dict) -> None:
+        cells = "  ".join(
+            f"{m} {res[m]['window_acc']:.3f}/{res[m]['trial_acc']:.3f}" for m in args.models
+        )
+        print(f"S{subject:03d}  {cells}", flush=True)
+
+    print(
+        f"window / trial accuracy; calibration runs {args.calib_runs}, test runs "
+        f"{args.test_runs}, data {root}"
+    )
+    result = evaluate(root, args.subjects, args.calib_runs, args.test_runs, args.models, show)
+    print(
+        "mean  "
+        + "  ".join(
+            f"{m} {v['window_acc']:.3f}/{v['trial_acc']:.3f}" for m, v in result["mean"].items()
+        )
+    )
+    write_json(args.json, result)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Replay a real recording and decode it live."""
     from app.demo import run_demo
