@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import threading
 import time
 from pathlib import Path
 
@@ -134,21 +133,16 @@ def load_decoder_spec(path: Path, device: str = "cpu"):
     ), meta
 
 
-def run_session(
-    session,
-    duration_s: float | None,
-    until: threading.Event | None = None,
-    printer: StatusPrinter | None = None,
-) -> dict:
-    """Run a started session until ``duration_s`` passes or ``until`` is set; return the summary."""
+def run_session(session, duration_s: float | None, printer: StatusPrinter | None = None) -> dict:
+    """Run a started session until ``duration_s`` passes or Ctrl-C; return the summary."""
     printer = printer or StatusPrinter()
     t0 = time.monotonic()
     try:
         while duration_s is None or time.monotonic() - t0 < duration_s:
-            if until is not None and until.is_set():
-                break
             printer.update(session.snapshot())
             time.sleep(0.05)
+    except KeyboardInterrupt:  # Ctrl-C ends a decode normally, with its summary
+        printer.finish()
     finally:
         session.stop()
         printer.update(session.snapshot(), force=True)

@@ -166,7 +166,7 @@ class TrialReporter:
             )
 
 
-def _fit_demo_model(data: DemoData | None, out: Path):
+def _fit_demo_model(data: DemoData, out: Path) -> Path:
     from calibration.offline import fit_reference
     from models.checkpoint import save_checkpoint
 
