@@ -184,7 +184,14 @@ class Acquisition:
         self._cpu_s = 0.0
         self._t_start = time.monotonic()
         self._rate_hist: list[tuple[float, int]] = []
-        self._pull_buf = np.empty((self.settings.max_chunk, self.meta.n_channels), np.float32)
+        dtype = getattr(self._inlet, "np_dtype", None)
+        if dtype is None:
+            raise ConfigError(
+                f"Stream '{self.meta.name}' carries strings, not samples (a marker stream?).",
+                "Pick the headset's EEG stream (`neurodeck streams` lists them).",
+            )
+        # pulled in the stream's own format (int16, int32, float32, double64); float32 after
+        self._pull_buf = np.empty((self.settings.max_chunk, self.meta.n_channels), dtype)
         self.on_fault: Callable[[BaseException], None] | None = None
 
     # -- control -----------------------------------------------------------------------------
@@ -278,7 +285,7 @@ class Acquisition:
         t_recv = local_clock()
         self._on_resume_if_stalled()
         self._last_data_wall = time.monotonic()
-        chunk = np.ascontiguousarray(data.T)  # (n, chans) -> (chans, n)
+        chunk = np.ascontiguousarray(data.T, dtype=np.float32)  # (n, chans) -> (chans, n)
         stamps = np.asarray(ts, dtype=np.float64) + self._offset
         self._account_gaps(stamps)
         self.raw.write(chunk, stamps, t_recv)

@@ -95,3 +95,36 @@ def test_stall_is_detected_and_stream_reattaches(unique_id) -> None:
             second.close()
     finally:
         acq.stop()
+
+
+@pytest.mark.parametrize("fmt", ["double64", "int16", "int32"])
+def test_non_float32_streams_arrive_as_float32(unique_id, fmt) -> None:
+    import pylsl
+
+    info = pylsl.StreamInfo(unique_id, "EEG", 3, 100.0, fmt, unique_id)
+    outlet = pylsl.StreamOutlet(info)
+    acq = Acquisition(resolve_stream(source_id=unique_id, timeout_s=5.0)).start()
+    try:
+        values = np.arange(60, dtype=np.float64).reshape(20, 3)
+        assert wait_until(outlet.have_consumers, 5.0)
+        outlet.push_chunk(values)
+        assert wait_until(lambda: acq.raw.n_written >= 20, 5.0), f"{fmt} samples never arrived"
+        data = acq.raw.read(20, 20)[0]
+    finally:
+        acq.stop()
+        del outlet
+    assert data.dtype == np.float32
+    np.testing.assert_array_equal(data, values.T)
+
+
+def test_string_stream_is_refused(unique_id) -> None:
+    import pylsl
+
+    from common.types import ConfigError
+
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(unique_id, "EEG", 1, 100.0, "string", unique_id))
+    try:
+        with pytest.raises(ConfigError, match="carries strings"):
+            Acquisition(resolve_stream(source_id=unique_id, timeout_s=5.0))
+    finally:
+        del outlet
