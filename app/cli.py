@@ -42,6 +42,12 @@ def _add_publisher(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data", type=Path, help="data root (default: $NEURODECK_DATA or ../shared/data)"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="neurodeck", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -103,9 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the calibration report as JSON")
 
     p = sub.add_parser("evaluate", help="online MI evaluation, each subject held out (JSON out)")
-    p.add_argument(
-        "--data", type=Path, help="data root (default: $NEURODECK_DATA or ../shared/data)"
-    )
+    _add_data(p)
     p.add_argument("--subjects", type=int, nargs="+", default=EEGBCI_SHARED_SUBJECTS)
     p.add_argument("--calib-runs", type=int, nargs="+", default=[4, 8])
     p.add_argument("--test-runs", type=int, nargs="+", default=[12])
@@ -118,9 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write all figures as JSON")
 
     p = sub.add_parser("demo", help="replay a real recording and decode it live")
-    p.add_argument(
-        "--data", type=Path, help="data root (default: $NEURODECK_DATA or ../shared/data)"
-    )
+    _add_data(p)
     p.add_argument("--subject", type=int, default=1, help="EEGBCI subject (default 1)")
     p.add_argument("--speed", type=float, default=4.0, help="replay speed (default 4)")
     p.add_argument("--headless", action="store_true", help="no dashboard even with a display")
