@@ -24,7 +24,8 @@ EXIT_INTERRUPTED = 130
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
-    p.add_argument("--config", type=Path, help="settings TOML (see app/settings.py)")
+    if not any("--config" in a.option_strings for a in p._actions):
+        p.add_argument("--config", type=Path, help="settings TOML (see app/settings.py)")
     p.add_argument(
         "--local",
         action="store_true",
@@ -115,11 +116,46 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--test-runs", type=int, nargs="+", default=[12])
     p.add_argument(
         "--models",
-        nargs="+",
+        nargs="*",
         default=["csp_lda", "ts_lr"],
-        help="csp_lda, ts_lr (deep encoders: issue 3)",
+        help="classical references: csp_lda, ts_lr (default both)",
     )
+    p.add_argument(
+        "--encoders",
+        nargs="*",
+        default=[],
+        metavar="RECIPE",
+        help="deep encoders: recipe names in configs/pretrain (e.g. spp_eegnet) or TOML paths",
+    )
+    p.add_argument(
+        "--modes",
+        nargs="+",
+        default=["scratch", "probe", "finetune", "ensemble"],
+        help="deep conditions (default: scratch probe finetune ensemble)",
+    )
+    p.add_argument("--folds", type=int, default=3, help="subject folds for the encoders")
+    p.add_argument("--device", default="auto", help="training device: auto, cpu, cuda")
+    p.add_argument("--run-dir", type=Path, default=Path("runs/evaluate"), help="training logs")
     p.add_argument("--json", type=Path, help="write all figures as JSON")
+
+    p = sub.add_parser("pretrain", help="rebuild a shipped encoder from its recipe (TOML)")
+    p.add_argument(
+        "--config",
+        "--recipe",
+        dest="config",
+        required=True,
+        type=Path,
+        help="recipe TOML (configs/pretrain/*.toml)",
+    )
+    _add_data(p)
+    p.add_argument("--subjects", type=int, nargs="+", help="default: the recipe's, else all")
+    p.add_argument(
+        "--out", type=Path, help="checkpoint (default models/pretrained/NAME.safetensors)"
+    )
+    p.add_argument("--run-dir", type=Path, default=Path("runs/pretrain"), help="logs and curves")
+    p.add_argument("--device", default=None, help="override the recipe's device")
+    p.add_argument("--restart", action="store_true", help="ignore saved progress and start over")
+    p.add_argument("--json", type=Path, help="write the training summary as JSON")
 
     p = sub.add_parser("demo", help="replay a real recording and decode it live")
     _add_data(p)
@@ -152,7 +188,7 @@ def write_json(path: Path | None, payload: dict) -> None:
 
 
 def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
-    from app import commands
+    from app import commands, train_commands
 
     return {
         "streams": commands.cmd_streams,
@@ -161,7 +197,8 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "decode": commands.cmd_decode,
         "calibrate": commands.cmd_calibrate,
         "demo": commands.cmd_demo,
-        "evaluate": commands.cmd_evaluate,
+        "evaluate": train_commands.cmd_evaluate,
+        "pretrain": train_commands.cmd_pretrain,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from app.cli import write_json
 from app.settings import load_settings
 from app.status import StatusPrinter, summary_dict, summary_text
 from common.types import ConfigError
+
+logger = logging.getLogger(__name__)
 
 
 def cmd_streams(args: argparse.Namespace) -> int:
@@ -122,6 +125,19 @@ def load_decoder_spec(path: Path, device: str = "cpu"):
     from streaming.session import DecoderSpec
 
     model, meta = load_checkpoint(path)
+    stage = meta.training.get("stage")
+    if stage == "ssl":
+        raise ConfigError(
+            f"{path} is a self-supervised encoder without a trained classifier head.",
+            "Fine-tune it on calibration trials first (neurodeck calibrate), then decode.",
+        )
+    if stage == "supervised":
+        logger.warning(
+            "%s is a cross-subject model that was not calibrated to this person; it was trained "
+            "on data re-centred per subject, and its accuracy without calibration is not "
+            "validated. Calibrate it for real use.",
+            path.name,
+        )
     return DecoderSpec(
         model=model,
         channel_names=tuple(meta.channel_names),
@@ -212,36 +228,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     write_json(
         args.json, {"checkpoint": str(path), "training": meta.training, "metrics": meta.metrics}
     )
-    return 0
-
-
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Online motor-imagery evaluation of the classical references, per held-out subject."""
-    from app.demo import candidate_roots
-    from offline_training.evaluation import evaluate
-
-    root = next((r for r in candidate_roots(args.data) if r.is_dir()), None)
-    if root is None:
-        raise ConfigError("No data root found.", "Pass --data DIR or set NEURODECK_DATA.")
-
-    def show(subject: int, res: dict) -> None:
-        cells = "  ".join(
-            f"{m} {res[m]['window_acc']:.3f}/{res[m]['trial_acc']:.3f}" for m in args.models
-        )
-        print(f"S{subject:03d}  {cells}", flush=True)
-
-    print(
-        f"window / trial accuracy; calibration runs {args.calib_runs}, test runs "
-        f"{args.test_runs}, data {root}"
-    )
-    result = evaluate(root, args.subjects, args.calib_runs, args.test_runs, args.models, show)
-    print(
-        "mean  "
-        + "  ".join(
-            f"{m} {v['window_acc']:.3f}/{v['trial_acc']:.3f}" for m, v in result["mean"].items()
-        )
-    )
-    write_json(args.json, result)
     return 0
 
 

@@ -366,9 +366,17 @@ def _check_state_dict(path: Path, model: nn.Module, tensors: Mapping[str, torch.
 def _check_config_counts(meta: ModelMeta, path: Path | None = None) -> None:
     """Config's n_channels / n_classes must equal the number of channel / class names."""
     where = f"{path}: " if path is not None else ""
+    config_names = meta.config.get("channel_names")
+    if config_names is not None and [str(n) for n in config_names] != list(meta.channel_names):
+        raise CheckpointError(
+            f"{where}config channel_names {list(config_names)} differ from the metadata's "
+            f"channel_names {list(meta.channel_names)}.",
+            "The model and its metadata disagree; set ModelMeta.channel_names to the model's.",
+        )
     for key, names, label in (
         ("n_channels", meta.channel_names, "channel_names"),
         ("n_classes", meta.class_names, "class_names"),
+        ("n_outputs", meta.class_names, "class_names"),
     ):
         if key in meta.config and meta.config[key] != len(names):
             raise CheckpointError(

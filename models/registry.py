@@ -31,7 +31,14 @@ ModelT = TypeVar("ModelT", bound=type[nn.Module])
 
 # Modules whose import registers neurodeck's own architectures. Imported lazily, on the first
 # registry lookup, because each of them imports this module to decorate its class.
-_BUILTIN_MODEL_MODULES: tuple[str, ...] = ("models.tangent_space",)
+_BUILTIN_MODEL_MODULES: tuple[str, ...] = (
+    "models.tangent_space",
+    "models.eegnet",
+    "models.shallow_convnet",
+    "models.spp_eegnet",
+    "models.seqclr",
+    "models.labram",
+)
 
 _REGISTRY: dict[str, type[nn.Module]] = {}
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from common.types import ConfigError, FloatArray, Prediction, Window
+from common.device import select_device
+from common.types import FloatArray, Prediction, Window
 from streaming.latency import LatencySummary, LatencyTracker
 from streaming.lsl_io import local_clock
 from streaming.ring_buffer import RingBuffer
@@ -20,26 +21,6 @@ from streaming.scheduler import WindowScheduler
 logger = logging.getLogger(__name__)
 
 PredictionSink = Callable[[Prediction], None]
-
-
-def select_device(device: str = "auto") -> torch.device:
-    """Resolve ``auto`` / ``cpu`` / ``cuda[:N]`` to a torch device.
-
-    Raises
-    ------
-    ConfigError
-        When CUDA is asked for but not available.
-    """
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(
-            f"'device' is '{device}' but CUDA is not available on this machine.",
-            "Use --device cpu or --device auto.",
-        )
-    if device != "cpu" and not device.startswith("cuda"):
-        raise ConfigError(f"'device' must be 'auto', 'cpu' or 'cuda[:N]'; got '{device}'.")
-    return torch.device(device)
 
 
 class ModelRunner:

@@ -1,0 +1,312 @@
+"""EEGNet (Lawhern et al. 2018): a compact depthwise-separable CNN for a fixed montage.
+
+Also home of the max-norm constrained layers (:class:`MaxNormConv2d`, :class:`MaxNormLinear`)
+that EEGNet and ShallowConvNet share: the Keras reference code constrains some weights with
+``max_norm``, which neurodeck reproduces as braindecode's constrained layers do.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from common.types import ConfigError
+from models.base import EEGModel
+from models.registry import register_model
+
+logger = logging.getLogger(__name__)
+
+# Max-norm bounds of the reference implementation (arl-eegmodels ``EEGNet``).
+DEPTHWISE_MAX_NORM = 1.0
+HEAD_MAX_NORM = 0.25
+# Pool sizes of the reference implementation; not scaled with sfreq (see the class Notes).
+POOL1 = 4
+POOL2 = 8
+# Keras BatchNormalization defaults (momentum 0.99 in Keras = 0.01 in torch), as braindecode.
+BN_MOMENTUM = 0.01
+BN_EPS = 1e-3
+
+
+class MaxNormConv2d(nn.Conv2d):
+    """``nn.Conv2d`` whose every output filter has L2 norm at most ``max_norm``.
+
+    Before each forward pass the weight is renormalised in place (``torch.renorm`` over dim 0,
+    outside autograd), as braindecode's ``Conv2dWithConstraint`` does. This equals Keras'
+    ``max_norm`` constraint applied after every optimizer step, one step late: the weights used
+    by every forward pass satisfy the bound.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As ``nn.Conv2d``.
+    max_norm : float
+        Bound on the norm of each filter ``weight[i]``, shape ``(in_channels / groups, kh, kw)``.
+    """
+
+    def __init__(self, *args: Any, max_norm: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_norm = float(max_norm)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Renormalise the weight, then convolve ``x`` as ``nn.Conv2d``."""
+        apply_max_norm(self.weight, self.max_norm)
+        return super().forward(x)
+
+
+class MaxNormLinear(nn.Linear):
+    """``nn.Linear`` whose every output unit's weight row has L2 norm at most ``max_norm``.
+
+    Renormalised in place before each forward pass, as :class:`MaxNormConv2d`.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        As ``nn.Linear``.
+    max_norm : float
+        Bound on the norm of each row ``weight[i]``, shape ``(in_features,)``.
+    bias : bool
+        As ``nn.Linear``.
+    """
+
+    def __init__(
+        self, in_features: int, out_features: int, *, max_norm: float, bias: bool = True
+    ) -> None:
+        super().__init__(in_features, out_features, bias=bias)
+        self.max_norm = float(max_norm)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Renormalise the weight, then apply ``x @ weight.T + bias``."""
+        apply_max_norm(self.weight, self.max_norm)
+        return super().forward(x)
+
+
+def apply_max_norm(weight: Tensor, max_norm: float) -> None:
+    """Scale down, in place, every ``weight[i]`` whose L2 norm exceeds ``max_norm``.
+
+    Parameters
+    ----------
+    weight : Tensor, shape (n_out, ...)
+        A parameter; rows with a norm at or below the bound are left unchanged.
+    max_norm : float
+        The bound.
+
+    Notes
+    -----
+    Writes through ``weight.data``, so autograd does not see it and a graph built by an earlier
+    forward pass (for example the other branch of a Siamese pair) stays valid.
+    """
+    with torch.no_grad():
+        weight.data.copy_(torch.renorm(weight.data, p=2, dim=0, maxnorm=max_norm))
+
+
+def _same_pad(kernel_length: int) -> nn.ZeroPad2d:
+    """Zero padding in time that keeps the length, as Keras' "same" (extra sample on the right)."""
+    left = (kernel_length - 1) // 2
+    return nn.ZeroPad2d((left, kernel_length - 1 - left, 0, 0))
+
+
+def check_int(name: str, value: object, minimum: int = 1) -> int:
+    """Return ``value`` if it is an int >= ``minimum``, else raise ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"'{name}' must be an integer >= {minimum}; got {value!r}.")
+    return value
+
+
+def check_dropout(value: object) -> float:
+    """Return ``value`` as float if it is a probability in [0, 1), else raise ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ConfigError(f"'dropout' must be a number in [0, 1); got {value!r}.")
+    return float(value)
+
+
+def check_montage(model: EEGModel, x: Tensor) -> None:
+    """Raise ConfigError unless ``x`` is ``(batch, model.n_channels, model.n_times)``.
+
+    For fixed-montage models, whose feature size depends on both.
+    """
+    expected = (model.n_channels, model.n_times)
+    if x.ndim != 3 or tuple(x.shape[1:]) != expected:
+        raise ConfigError(
+            f"{type(model).__name__} was built for input (batch, {expected[0]} channels, "
+            f"{expected[1]} samples); got shape {tuple(x.shape)}. It is a fixed-montage model: "
+            "build it for this montage and window length, or use an input-agnostic model."
+        )
+
+
+@register_model("eegnet")
+class EEGNet(EEGModel):
+    """EEGNet-F1,D (default EEGNet-8,2) for windows of a fixed montage and length.
+
+    Temporal conv ``(1, kern_length)`` -> BatchNorm -> depthwise spatial conv ``(C, 1)``
+    (max-norm 1.0) -> BatchNorm -> ELU -> AvgPool(1, 4) -> Dropout -> separable conv (depthwise
+    ``(1, separable_kern_length)`` then pointwise to ``f2``) -> BatchNorm -> ELU -> AvgPool(1, 8)
+    -> Dropout -> flatten -> Linear head (max-norm 0.25). No conv has a bias; "same" padding in
+    time, as Keras pads (one sample more on the right for even kernels).
+
+    Parameters
+    ----------
+    channel_names : sequence of str
+        Input channel names, in order (``C`` of them).
+    sfreq : float
+        Input sampling rate in Hz.
+    n_times : int
+        Samples per window ``T``; at least 32 (the two pools divide time by 32).
+    n_outputs : int
+        Number of classes.
+    f1 : int
+        Temporal filters.
+    d : int
+        Spatial filters per temporal filter (depth multiplier).
+    f2 : int
+        Pointwise filters of the separable conv.
+    kern_length : int or None
+        Temporal kernel length in samples; None means ``round(sfreq / 2)`` (64 at 128 Hz, the
+        paper's value: half a second).
+    separable_kern_length : int or None
+        Kernel length of the separable depthwise conv; None means ``round(16 * sfreq / 128)``,
+        the paper's 16 samples at 128 Hz, scaled so that it spans the same 125 ms at any rate.
+    dropout : float
+        Dropout probability (0.25, the paper's cross-subject value; 0.5 within-subject).
+
+    Attributes
+    ----------
+    n_features : int
+        ``f2 * ((T // 4) // 8)``, the flattened feature size fed to the head.
+
+    Notes
+    -----
+    Input scaling: windows are used in microvolts as they come, without rescaling. The first conv
+    has no bias and is followed by BatchNorm, so a global input scale cancels out except through
+    BatchNorm's eps (1e-3, Keras' default); EEG in microvolts gives feature variances far above
+    that, whereas the reference example's millivolts (volts x 1000) would not. The pool sizes
+    (4, 8) are not scaled with ``sfreq``: at 160 Hz one feature spans 200 ms instead of 250 ms.
+    Max-norm is applied to the weights before each forward pass (see :class:`MaxNormConv2d`).
+    This is a fixed-montage baseline: :meth:`encode` raises ConfigError for any other channel
+    count or window length. ``forward`` is called from training loops and from the inference
+    worker thread.
+
+    References
+    ----------
+    .. [1] V. J. Lawhern, A. J. Solon, N. R. Waytowich, S. M. Gordon, C. P. Hung, B. J. Lance.
+       "EEGNet: a compact convolutional neural network for EEG-based brain-computer
+       interfaces." Journal of Neural Engineering 15(5), 056013, 2018.
+    """
+
+    def __init__(
+        self,
+        channel_names: Sequence[str],
+        sfreq: float,
+        n_times: int,
+        n_outputs: int,
+        f1: int = 8,
+        d: int = 2,
+        f2: int = 16,
+        kern_length: int | None = None,
+        separable_kern_length: int | None = None,
+        dropout: float = 0.25,
+    ) -> None:
+        super().__init__(channel_names, sfreq, n_times, n_outputs)
+        self.f1 = check_int("f1", f1)
+        self.d = check_int("d", d)
+        self.f2 = check_int("f2", f2)
+        if kern_length is None:
+            kern_length = max(1, round(self.sfreq / 2))
+        if separable_kern_length is None:
+            separable_kern_length = max(1, round(16 * self.sfreq / 128))
+        self.kern_length = check_int("kern_length", kern_length)
+        self.separable_kern_length = check_int("separable_kern_length", separable_kern_length)
+        self.dropout = check_dropout(dropout)
+        if self.n_times // POOL1 // POOL2 < 1:
+            raise ConfigError(
+                f"EEGNet needs 'n_times' >= {POOL1 * POOL2} (its pools divide time by "
+                f"{POOL1 * POOL2}); got {self.n_times}."
+            )
+        f1d = self.f1 * self.d
+        self.temporal = nn.Sequential(
+            _same_pad(self.kern_length),
+            nn.Conv2d(1, self.f1, (1, self.kern_length), bias=False),
+            nn.BatchNorm2d(self.f1, momentum=BN_MOMENTUM, eps=BN_EPS),
+        )
+        self.spatial = nn.Sequential(
+            MaxNormConv2d(
+                self.f1,
+                f1d,
+                (self.n_channels, 1),
+                groups=self.f1,
+                bias=False,
+                max_norm=DEPTHWISE_MAX_NORM,
+            ),
+            nn.BatchNorm2d(f1d, momentum=BN_MOMENTUM, eps=BN_EPS),
+            nn.ELU(),
+            nn.AvgPool2d((1, POOL1)),
+            nn.Dropout(self.dropout),
+        )
+        self.separable = nn.Sequential(
+            _same_pad(self.separable_kern_length),
+            nn.Conv2d(f1d, f1d, (1, self.separable_kern_length), groups=f1d, bias=False),
+            nn.Conv2d(f1d, self.f2, 1, bias=False),
+            nn.BatchNorm2d(self.f2, momentum=BN_MOMENTUM, eps=BN_EPS),
+            nn.ELU(),
+            nn.AvgPool2d((1, POOL2)),
+            nn.Dropout(self.dropout),
+        )
+        self.head = self.new_head(n_outputs)
+
+    @property
+    def n_features(self) -> int:
+        """Length of the flattened features: ``f2 * ((n_times // 4) // 8)``."""
+        return self.f2 * (self.n_times // POOL1 // POOL2)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments, JSON-safe, with kernel lengths resolved to integers."""
+        return {
+            **super().config,
+            "f1": self.f1,
+            "d": self.d,
+            "f2": self.f2,
+            "kern_length": self.kern_length,
+            "separable_kern_length": self.separable_kern_length,
+            "dropout": self.dropout,
+        }
+
+    def encode(self, x: Tensor) -> Tensor:
+        """Flattened EEGNet features.
+
+        Parameters
+        ----------
+        x : Tensor, shape (batch, n_channels, n_times)
+            Aligned windows in microvolts.
+
+        Returns
+        -------
+        features : Tensor, shape (batch, n_features)
+
+        Raises
+        ------
+        ConfigError
+            If the channel count or window length differs from the model's.
+        """
+        check_montage(self, x)
+        x = x.unsqueeze(1)  # (batch, chans, times) -> (batch, 1, chans, times)
+        x = self.temporal(x)  # -> (batch, f1, chans, times)
+        x = self.spatial(x)  # -> (batch, f1 * d, 1, times // 4)
+        x = self.separable(x)  # -> (batch, f2, 1, times // 4 // 8)
+        return x.flatten(1)  # -> (batch, n_features)
+
+    def new_head(self, n_outputs: int) -> nn.Module:
+        """Max-norm (0.25) constrained linear layer from features to logits."""
+        return MaxNormLinear(self.n_features, n_outputs, max_norm=HEAD_MAX_NORM)
+
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """Temporal conv + BN, spatial conv + BN, separable convs + BN, head."""
+        return [
+            list(self.temporal.parameters()),
+            list(self.spatial.parameters()),
+            list(self.separable.parameters()),
+            list(self.head.parameters()),
+        ]

@@ -1,0 +1,464 @@
+"""From a TOML recipe to trained encoders: self-supervised pretraining, then cross-subject training.
+
+One recipe (``configs/pretrain/*.toml``) says everything about an encoder: architecture and its
+arguments, the live preprocessing, the window, the self-supervised stage (objective, runs,
+optimiser) and the supervised cross-subject stage (runs, marker classes, optimiser) and how it is
+adapted to a new person. ``neurodeck pretrain`` runs a recipe on every subject and writes the
+shipped checkpoint; ``neurodeck evaluate`` runs the same recipe on the training subjects of each
+leave-subjects-out fold, so the evaluated models and the shipped ones come from one code path.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from common.types import ConfigError, RecordingError
+from models.base import EEGModel
+from models.checkpoint import ModelMeta, save_checkpoint
+from models.registry import build_model
+from offline_training.finetune import AdaptSettings
+from offline_training.trainer import Trainer, TrainSettings
+from streaming.preprocessing import PreprocessingConfig
+
+logger = logging.getLogger(__name__)
+
+SSL_OBJECTIVES = ("pair", "contrastive", "mem")
+ALL_EEGBCI_RUNS = tuple(range(1, 15))
+
+
+@dataclass(frozen=True)
+class SSLStage:
+    """Self-supervised stage of a recipe."""
+
+    objective: str
+    runs: tuple[int, ...] = ALL_EEGBCI_RUNS
+    stride_s: float = 1.0
+    alignment: str = "subject"
+    objective_args: dict[str, Any] = field(default_factory=dict)
+    train: TrainSettings = field(default_factory=TrainSettings)
+    tokenizer: dict[str, Any] = field(default_factory=dict)
+    tokenizer_train: TrainSettings | None = None
+
+    def __post_init__(self) -> None:
+        if self.objective not in SSL_OBJECTIVES:
+            raise ConfigError(
+                f"'ssl.objective' must be one of {SSL_OBJECTIVES}; got {self.objective!r}."
+            )
+
+
+@dataclass(frozen=True)
+class SupervisedStage:
+    """Cross-subject supervised stage of a recipe."""
+
+    runs: tuple[int, ...] = (4, 8, 12)
+    marker_classes: dict[str, str] = field(default_factory=lambda: {"T1": "left", "T2": "right"})
+    ends: tuple[float, float, float] = (1.0, 4.0, 0.25)
+    alignment: str = "subject"
+    label_smoothing: float = 0.1
+    train: TrainSettings = field(default_factory=TrainSettings)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Class names in logit order."""
+        return tuple(dict.fromkeys(self.marker_classes.values()))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything needed to build, pretrain and adapt one encoder."""
+
+    name: str
+    architecture: str
+    model_args: dict[str, Any]
+    preprocessing: PreprocessingConfig
+    window_s: float = 2.0
+    ssl: SSLStage | None = None
+    supervised: SupervisedStage | None = None
+    adapt: AdaptSettings = field(default_factory=AdaptSettings)
+    data_root: str = ""
+    subjects: tuple[int, ...] = ()
+    cache_dir: str = "runs/cache"
+    source: str = ""
+
+    @property
+    def sfreq(self) -> float:
+        """Model input rate (the preprocessing's output rate; EEGBCI's 160 Hz otherwise)."""
+        return self.preprocessing.sfreq_out or 160.0
+
+    @property
+    def n_times(self) -> int:
+        """Samples per window."""
+        return round(self.window_s * self.sfreq)
+
+    @classmethod
+    def from_toml(cls, path: Path) -> Recipe:
+        """Read a recipe; every problem is a ConfigError naming the file and the key."""
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read recipe {path}: {exc}") from exc
+        try:
+            return cls.from_dict(data, source=str(path))
+        except (TypeError, KeyError) as exc:
+            raise ConfigError(f"recipe {path} is malformed: {exc}") from exc
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "") -> Recipe:
+        """Build from the parsed TOML tables."""
+        data = dict(data)
+        known = {"name", "architecture", "window_s", "model", "preprocessing", "ssl"}
+        known |= {"supervised", "adapt", "data"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"recipe {source}: unknown keys {unknown}; known: {sorted(known)}.")
+        d = dict(data.get("data", {}))
+        return cls(
+            name=data["name"],
+            architecture=data["architecture"],
+            model_args=dict(data.get("model", {})),
+            preprocessing=PreprocessingConfig.from_dict(data.get("preprocessing", {})),
+            window_s=float(data.get("window_s", 2.0)),
+            ssl=_ssl_stage(data["ssl"]) if "ssl" in data else None,
+            supervised=_supervised_stage(data["supervised"]) if "supervised" in data else None,
+            adapt=_adapt(data.get("adapt", {})),
+            data_root=str(d.get("root", "")),
+            subjects=tuple(d.get("subjects", ())),
+            cache_dir=str(d.get("cache_dir", "runs/cache")),
+            source=source,
+        )
+
+
+def _train(table: Mapping[str, Any] | None, **defaults: Any) -> TrainSettings:
+    merged = {**defaults, **dict(table or {})}
+    if "betas" in merged:
+        merged["betas"] = tuple(merged["betas"])
+    return TrainSettings.from_dict(merged)
+
+
+def _ssl_stage(t: Mapping[str, Any]) -> SSLStage:
+    t = dict(t)
+    return SSLStage(
+        objective=t["objective"],
+        runs=tuple(t.get("runs", ALL_EEGBCI_RUNS)),
+        stride_s=float(t.get("stride_s", 1.0)),
+        alignment=t.get("alignment", "subject"),
+        objective_args=dict(t.get("objective_args", {})),
+        train=_train(t.get("train")),
+        tokenizer=dict(t.get("tokenizer", {})),
+        tokenizer_train=_train(t["tokenizer_train"]) if "tokenizer_train" in t else None,
+    )
+
+
+def _supervised_stage(t: Mapping[str, Any]) -> SupervisedStage:
+    t = dict(t)
+    return SupervisedStage(
+        runs=tuple(t.get("runs", (4, 8, 12))),
+        marker_classes=dict(t.get("marker_classes", {"T1": "left", "T2": "right"})),
+        ends=tuple(t.get("ends", (1.0, 4.0, 0.25))),
+        alignment=t.get("alignment", "subject"),
+        label_smoothing=float(t.get("label_smoothing", 0.1)),
+        train=_train(t.get("train")),
+    )
+
+
+def _adapt(t: Mapping[str, Any]) -> AdaptSettings:
+    t = dict(t)
+    train = _train(
+        t.pop("train", None),
+        epochs=30,
+        batch_size=32,
+        lr=1e-3,
+        weight_decay=1e-2,
+        patience=8,
+        progress=False,
+    )
+    return AdaptSettings(train=train, **t)
+
+
+# -- building and saving ---------------------------------------------------------------------
+
+
+def build_encoder(recipe: Recipe, channel_names: Sequence[str], n_outputs: int) -> EEGModel:
+    """A freshly initialised model of the recipe for these channels and classes."""
+    from models.registry import model_class
+
+    args = dict(recipe.model_args)
+    preset = args.pop("preset", None)
+    if preset is not None:
+        args = {**_preset(model_class(recipe.architecture), preset), **args}
+    config = {
+        "channel_names": list(channel_names),
+        "sfreq": recipe.sfreq,
+        "n_times": recipe.n_times,
+        "n_outputs": n_outputs,
+        **args,
+    }
+    model = build_model(recipe.architecture, config)
+    if not isinstance(model, EEGModel):
+        raise ConfigError(f"{recipe.architecture!r} is not a deep EEG encoder.")
+    return model
+
+
+def _preset(cls: type, name: str) -> dict[str, Any]:
+    """Constructor arguments of a named size (``LABRAM_PRESETS`` and the like)."""
+    import sys as _sys
+
+    module = _sys.modules[cls.__module__]
+    tables = [v for k, v in vars(module).items() if k.endswith("_PRESETS") and isinstance(v, dict)]
+    for table in tables:
+        if name in table:
+            return dict(table[name])
+    known = sorted({k for t in tables for k in t})
+    raise ConfigError(f"unknown preset {name!r} for {cls.__name__}; known presets: {known}.")
+
+
+class TokenizerObjective(torch.nn.Module):
+    """Trainer adapter for the neural tokenizer's own loss."""
+
+    def __init__(self, tokenizer: torch.nn.Module) -> None:
+        super().__init__()
+        self.tokenizer = tokenizer
+
+    def loss(self, batch: Any) -> tuple[torch.Tensor, dict[str, float]]:
+        """Commitment + amplitude + phase loss of one batch of windows."""
+        return self.tokenizer.loss(batch[0] if isinstance(batch, (tuple, list)) else batch)
+
+
+def save_stage(
+    model: EEGModel,
+    recipe: Recipe,
+    path: Path,
+    stage: str,
+    class_names: Sequence[str],
+    subjects: Sequence[int],
+    metrics: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a checkpoint of one stage with its provenance."""
+    preprocessing = recipe.preprocessing.to_dict()
+    preprocessing["channel_names"] = list(model.channel_names)
+    meta = ModelMeta(
+        architecture=recipe.architecture,
+        config=model.config,
+        channel_names=tuple(model.channel_names),
+        sfreq=recipe.sfreq,
+        window_s=recipe.window_s,
+        class_names=tuple(class_names),
+        preprocessing=preprocessing,
+        training={
+            "stage": stage,
+            "recipe": recipe.source,
+            "data": "PhysioNet EEGBCI (eegmmidb 1.0.0)",
+            "subjects": list(subjects),
+            "command": shlex.join(sys.argv),
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "torch": torch.__version__,
+            "marker_classes": dict(recipe.supervised.marker_classes) if recipe.supervised else {},
+            "alignment": "identity until calibrated (trained on Euclidean-aligned subjects)",
+        },
+        metrics=dict(metrics or {}),
+    )
+    return save_checkpoint(path, model, meta)
+
+
+def stage_settings(train: TrainSettings, device: str | None) -> TrainSettings:
+    """``train`` with the device overridden when one is given."""
+    if device is None:
+        return train
+    from dataclasses import replace
+
+    return replace(train, device=device)
+
+
+def run_trainer(
+    objective: torch.nn.Module,
+    dataset: Any,
+    train: TrainSettings,
+    out_dir: Path | None,
+    resume: bool,
+    collate_fn: Any = None,
+    param_groups: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Fit ``objective`` and return its history (logs, curves and resume file in ``out_dir``)."""
+    trainer = Trainer(objective, dataset, train, out_dir, collate_fn, param_groups)
+    return trainer.fit(resume=resume)
+
+
+# -- the stages ------------------------------------------------------------------------------
+
+
+def eegbci_corpus(recipe: Recipe, root: Path, subjects: Sequence[int], runs: Sequence[int]):
+    """Preprocessed, cached corpus of EEGBCI runs (runs a subject lacks are skipped)."""
+    from offline_training.corpus import EEGBCISource, build_corpus
+
+    sources = []
+    for subject in subjects:
+        have = [r for r in runs if _has_run(root, subject, r)]
+        if have:
+            sources.append(EEGBCISource(root, [subject], have))
+    return build_corpus(sources, recipe.preprocessing, Path(recipe.cache_dir))
+
+
+def _has_run(root: Path, subject: int, run: int) -> bool:
+    from streaming.recording_io import eegbci_run_files
+
+    try:
+        eegbci_run_files(root, subject, [run])
+    except RecordingError:  # a run the subject lacks is simply not used
+        return False
+    return True
+
+
+def pretrain_ssl(
+    recipe: Recipe,
+    model: EEGModel,
+    corpus: Any,
+    out_dir: Path | None,
+    resume: bool = True,
+    device: str | None = None,
+) -> list[dict[str, Any]]:
+    """Self-supervised stage: train ``model``'s encoder in place with the recipe's objective."""
+    from offline_training.objectives import ContrastiveObjective, PairTaskObjective
+    from offline_training.pairs import PairDataset, pair_collate
+    from offline_training.windows import WindowDataset
+
+    ssl = recipe.ssl
+    if ssl is None:
+        raise ConfigError(f"recipe {recipe.name!r} has no [ssl] stage.")
+    windows = WindowDataset(
+        corpus, recipe.window_s, ssl.stride_s, model.channel_names, alignment=ssl.alignment
+    )
+    train = stage_settings(ssl.train, device)
+    args = dict(ssl.objective_args)
+    if ssl.objective == "pair":
+        embed_dim = int(model.config.get("embed_dim", 100))
+        dataset = PairDataset(windows, args.pop("min_gap_s", 10.0), seed=train.seed)
+        objective = PairTaskObjective(model, embed_dim, recipe.sfreq, seed=train.seed)
+        return run_trainer(objective, dataset, train, out_dir, resume, pair_collate)
+    if ssl.objective == "contrastive":
+        objective = ContrastiveObjective(model, recipe.sfreq, seed=train.seed, **args)
+        return run_trainer(objective, windows, train, out_dir, resume)
+    return _pretrain_mem(recipe, model, windows, train, out_dir, resume, device)
+
+
+def _pretrain_mem(
+    recipe: Recipe,
+    model: EEGModel,
+    windows: Any,
+    train: TrainSettings,
+    out_dir: Path | None,
+    resume: bool,
+    device: str | None,
+) -> list[dict[str, Any]]:
+    """LaBraM: train the neural tokenizer, freeze it, then masked EEG modelling."""
+    from models.labram_tokenizer import NeuralTokenizer
+    from offline_training.mem import MaskedEEGModelling
+
+    ssl = recipe.ssl
+    assert ssl is not None
+    tok_args = dict(ssl.tokenizer)
+    if "preset" in tok_args:
+        tok_args = {**_preset(NeuralTokenizer, tok_args.pop("preset")), **tok_args}
+    tok_args.update(channel_names=list(model.channel_names), sfreq=recipe.sfreq)
+    tokenizer = NeuralTokenizer(**tok_args)
+    tok_train = stage_settings(ssl.tokenizer_train or train, device)
+    tok_dir = None if out_dir is None else out_dir / "tokenizer"
+    history = run_trainer(TokenizerObjective(tokenizer), windows, tok_train, tok_dir, resume)
+    tokenizer.requires_grad_(False).eval()
+    objective = MaskedEEGModelling(model, tokenizer, **ssl.objective_args)
+    mem_dir = None if out_dir is None else out_dir / "mem"
+    return history + run_trainer(objective, windows, train, mem_dir, resume)
+
+
+def train_supervised(
+    recipe: Recipe,
+    model: EEGModel,
+    corpus: Any,
+    out_dir: Path | None,
+    resume: bool = True,
+    device: str | None = None,
+) -> list[dict[str, Any]]:
+    """Cross-subject supervised stage: train ``model`` in place on cue windows of many people."""
+    from offline_training.objectives import SupervisedObjective
+    from offline_training.windows import CueWindowDataset
+
+    sup = recipe.supervised
+    if sup is None:
+        raise ConfigError(f"recipe {recipe.name!r} has no [supervised] stage.")
+    dataset = CueWindowDataset(
+        corpus,
+        sup.marker_classes,
+        sup.class_names,
+        recipe.window_s,
+        ends_s=sup.ends,
+        channel_names=model.channel_names,
+        alignment=sup.alignment,
+    )
+    objective = SupervisedObjective(model, sup.label_smoothing)
+    train = stage_settings(sup.train, device)
+    return run_trainer(objective, dataset, train, out_dir, resume)
+
+
+def run_recipe(
+    recipe: Recipe,
+    root: Path,
+    subjects: Sequence[int],
+    out_dir: Path | None,
+    stages: Sequence[str] = ("ssl", "supervised", "scratch"),
+    resume: bool = True,
+    device: str | None = None,
+    channel_names: Sequence[str] | None = None,
+) -> dict[str, EEGModel]:
+    """Train the recipe's models on ``subjects``.
+
+    Returns
+    -------
+    models : dict
+        ``"ssl"`` (self-supervised encoder), ``"supervised"`` (ssl then cross-subject) and
+        ``"scratch"`` (random init then cross-subject), for the stages asked for.
+    """
+    import copy
+
+    sup = recipe.supervised
+    classes = sup.class_names if sup else ("left", "right")
+    models: dict[str, EEGModel] = {}
+    mi_corpus = None
+    if sup is not None and ({"supervised", "scratch"} & set(stages)):
+        mi_corpus = eegbci_corpus(recipe, root, subjects, sup.runs)
+    names = channel_names or _corpus_channels(mi_corpus, recipe, root, subjects)
+    sub = (lambda s: None) if out_dir is None else (lambda s: out_dir / s)
+    if "ssl" in stages or "supervised" in stages:
+        ssl_model = build_encoder(recipe, names, len(classes))
+        if recipe.ssl is not None:
+            corpus = eegbci_corpus(recipe, root, subjects, recipe.ssl.runs)
+            pretrain_ssl(recipe, ssl_model, corpus, sub("ssl"), resume, device)
+        models["ssl"] = ssl_model
+        if "supervised" in stages and sup is not None:
+            tuned = copy.deepcopy(ssl_model)
+            train_supervised(recipe, tuned, mi_corpus, sub("supervised"), resume, device)
+            models["supervised"] = tuned
+    if "scratch" in stages and sup is not None:
+        torch.manual_seed(recipe.supervised.train.seed + 1)
+        scratch = build_encoder(recipe, names, len(classes))
+        train_supervised(recipe, scratch, mi_corpus, sub("scratch"), resume, device)
+        models["scratch"] = scratch
+    for m in models.values():
+        m.cpu().eval()
+    return models
+
+
+def _corpus_channels(corpus: Any, recipe: Recipe, root: Path, subjects: Sequence[int]):
+    if recipe.preprocessing.channel_names:
+        return list(recipe.preprocessing.channel_names)
+    if corpus is None:
+        corpus = eegbci_corpus(recipe, root, subjects[:1], (4,))
+    return list(corpus.recordings[0].channel_names)

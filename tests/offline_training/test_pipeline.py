@@ -1,0 +1,108 @@
+"""Recipes, the stages they run, and the deep evaluation protocol on generated recordings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from app.train_commands import RECIPE_DIR
+from common.types import ConfigError
+from models.checkpoint import load_checkpoint
+from offline_training.deep_evaluation import check_modes, evaluate_held_out
+from offline_training.pipeline import Recipe, build_encoder, run_recipe, save_stage
+from tests.offline_training.test_evaluation import _simulated_run
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.mark.parametrize("path", sorted(RECIPE_DIR.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_shipped_recipe_parses_and_builds(path: Path) -> None:
+    recipe = Recipe.from_toml(path)
+    assert recipe.name == path.stem
+    model = build_encoder(recipe, ["C3", "Cz", "C4", "Fz", "Pz", "O1", "O2", "F3"], 2)
+    with torch.no_grad():
+        assert model(torch.zeros(1, 8, recipe.n_times)).shape == (1, 2)
+
+
+def test_recipe_errors_name_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\narchitecture = "eegnet"\nlearning_rate = 3\n')
+    with pytest.raises(ConfigError, match="unknown keys \\['learning_rate'\\]"):
+        Recipe.from_toml(bad)
+    bad.write_text('name = "x"\narchitecture = "eegnet"\n[ssl]\nobjective = "magic"\n')
+    with pytest.raises(ConfigError, match=r"'ssl\.objective'"):
+        Recipe.from_toml(bad)
+    with pytest.raises(ConfigError, match="cannot read recipe"):
+        Recipe.from_toml(tmp_path / "missing.toml")
+
+
+def test_modes_are_checked() -> None:
+    with pytest.raises(ConfigError, match="unknown evaluation modes"):
+        check_modes(["finetune", "magic"])
+    with pytest.raises(ConfigError, match="ensemble"):
+        check_modes(["ensemble"])
+
+
+def _tiny_recipe() -> Recipe:
+    recipe = Recipe.from_toml(RECIPE_DIR / "eegnet.toml")
+    adapt = replace(recipe.adapt, train=replace(recipe.adapt.train, epochs=2))
+    return replace(recipe, adapt=adapt)
+
+
+def test_protocol_on_tiny_generated_recordings(tmp_path: Path) -> None:
+    calib = [_simulated_run(tmp_path / f"c{i}_raw.fif", seed=i, seconds=90) for i in (1, 2)]
+    test = [_simulated_run(tmp_path / "t_raw.fif", seed=3, seconds=90)]
+    recipe = _tiny_recipe()
+    channels = [f"{n}" for n in load_names(calib[0])]
+    model = build_encoder(recipe, channels, 2)
+    res = evaluate_held_out(
+        {"scratch": model, "supervised": model},
+        recipe,
+        calib,
+        test,
+        ["scratch", "finetune", "ensemble"],
+    )
+    assert res["n_test_trials"] >= 8
+    for mode in ("scratch", "finetune", "ensemble", "ts_lr"):
+        assert 0.0 <= res[mode]["window_acc"] <= 1.0
+    assert res["ts_lr"]["window_acc"] > 0.65  # the simulated imagery is easy for the reference
+
+
+def load_names(path: Path) -> list[str]:
+    from streaming.recording_io import load_recording
+
+    return list(load_recording(path).channel_names)
+
+
+@pytest.mark.slow
+def test_recipe_stages_on_one_real_subject(data_root: Path, tmp_path: Path) -> None:
+    recipe = Recipe.from_toml(RECIPE_DIR / "spp_eegnet.toml")
+    tiny = {"epochs": 1, "steps_per_epoch": 2, "batch_size": 4, "progress": False}
+    ssl = replace(recipe.ssl, runs=(4,), train=replace(recipe.ssl.train, **tiny))
+    sup = replace(recipe.supervised, runs=(4,), train=replace(recipe.supervised.train, **tiny))
+    recipe = replace(recipe, ssl=ssl, supervised=sup, cache_dir=str(tmp_path / "cache"))
+    models = run_recipe(recipe, data_root, [1], tmp_path / "run")
+    assert set(models) == {"ssl", "supervised", "scratch"}
+    assert (tmp_path / "run" / "ssl" / "curves.png").exists()
+    assert not torch.equal(models["ssl"].blocks[0][0].weight, models["scratch"].blocks[0][0].weight)
+    path = save_stage(
+        models["supervised"],
+        recipe,
+        tmp_path / "m.safetensors",
+        "supervised",
+        ("left", "right"),
+        [1],
+    )
+    _, meta = load_checkpoint(path)
+    assert meta.training["stage"] == "supervised" and meta.sfreq == 80.0
+    assert len(meta.channel_names) == 64
