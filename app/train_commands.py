@@ -66,22 +66,32 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     seconds = round(time.perf_counter() - t0, 1)
     final = "supervised" if "supervised" in models else "ssl"
     classes = recipe.supervised.class_names if recipe.supervised else ("left", "right")
-    metrics = {"train_seconds": seconds, "history": _histories(run_dir)}
+    stages = _histories(run_dir)
+    train_s = round(sum(v["seconds"] for v in stages.values()), 1)
+    metrics = {"train_seconds": train_s, "stages": stages}
     path = save_stage(models[final], recipe, out, final, classes, subjects, metrics)
     n_params = sum(p.numel() for p in models[final].parameters())
     size_mb = path.stat().st_size / 2**20
-    print(f"wrote {path} ({n_params} parameters, {size_mb:.1f} MB) in {seconds:.0f} s")
+    print(
+        f"wrote {path} ({n_params} parameters, {size_mb:.1f} MB); {train_s:.0f} s of training "
+        f"in all, {seconds:.0f} s in this run"
+    )
     write_json(args.json, {"checkpoint": str(path), "seconds": seconds, **metrics})
     return 0
 
 
 def _histories(run_dir: Path) -> dict[str, Any]:
-    """Last logged epoch of each stage under ``run_dir`` (for the checkpoint's metrics)."""
+    """Per stage under ``run_dir``: epochs, training seconds (all epochs, resumed runs
+    included) and the last logged epoch, for the checkpoint's metrics."""
     out = {}
     for log in sorted(run_dir.rglob("metrics.jsonl")):
-        lines = log.read_text(encoding="utf-8").splitlines()
-        if lines:
-            out[str(log.parent.relative_to(run_dir))] = json.loads(lines[-1])
+        records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+        if records:
+            out[str(log.parent.relative_to(run_dir))] = {
+                "epochs": len(records),
+                "seconds": round(sum(r.get("seconds", 0.0) for r in records), 1),
+                "last": records[-1],
+            }
     return out
 
 

@@ -170,6 +170,7 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, meta: ModelM
     path = Path(path)
     _check_meta_matches_model(meta, model)
     _check_config_counts(meta)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     header = {METADATA_KEY: meta.to_json(), "format": "pt"}
     tmp_name = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")

@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 # Added to each channel's variance before the z-score (microvolts squared), so that a flat
 # channel gives zeros instead of NaN (in the output and in input gradients); far below any EEG.
 ZSCORE_EPS = 1e-6
+#: Input normalisation: ``"channel"`` z-scores each channel within the window (the paper);
+#: ``"window"`` removes each channel's mean and divides the whole window by one scale, which keeps
+#: the relative power of the channels (the motor-imagery signal: band power over C3 vs C4).
+INPUT_NORMS = ("channel", "window")
 # Blocks ``i`` with ``i % 3 == 2`` (2 and 5 of 6) halve time and carry the dropout.
 _STRIDED_EVERY = 3
 
@@ -136,8 +140,12 @@ class SPPEEGNet(EEGModel):
         embed_dim: int = 100,
         dropout: float = 0.5,
         pyramid_levels: Sequence[int] = (5, 3, 2),
+        input_norm: str = "channel",
     ) -> None:
         super().__init__(channel_names, sfreq, n_times, n_outputs)
+        if input_norm not in INPUT_NORMS:
+            raise ConfigError(f"'input_norm' must be one of {INPUT_NORMS}; got {input_norm!r}.")
+        self.input_norm = input_norm
         self.n_filters = check_int("n_filters", n_filters)
         self.n_blocks = check_int("n_blocks", n_blocks)
         self.embed_dim = check_int("embed_dim", embed_dim)
@@ -182,6 +190,7 @@ class SPPEEGNet(EEGModel):
             "embed_dim": self.embed_dim,
             "dropout": self.dropout,
             "pyramid_levels": list(self.pyramid_levels),
+            "input_norm": self.input_norm,
         }
 
     def encode(self, x: Tensor) -> Tensor:
@@ -200,7 +209,9 @@ class SPPEEGNet(EEGModel):
             raise ConfigError(
                 f"SPPEEGNet input must have shape (batch, channels, times); got {tuple(x.shape)}."
             )
-        var, mean = torch.var_mean(x, dim=-1, correction=0, keepdim=True)
+        var, mean = torch.var_mean(x, dim=-1, correction=0, keepdim=True)  # (batch, chans, 1)
+        if self.input_norm == "window":  # one scale per window: keeps relative channel power
+            var = var.mean(dim=1, keepdim=True)  # (batch, 1, 1)
         x = (x - mean) / torch.sqrt(var + ZSCORE_EPS)  # (batch, chans, times), z-scored
         x = x.unsqueeze(1)  # -> (batch, 1, chans, times)
         for block in self.blocks:

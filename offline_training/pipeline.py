@@ -256,7 +256,7 @@ def save_stage(
         preprocessing=preprocessing,
         training={
             "stage": stage,
-            "recipe": recipe.source,
+            "recipe": _portable(recipe.source),
             "data": "PhysioNet EEGBCI (eegmmidb 1.0.0)",
             "subjects": list(subjects),
             "command": shlex.join(sys.argv),
@@ -268,6 +268,15 @@ def save_stage(
         metrics=dict(metrics or {}),
     )
     return save_checkpoint(path, model, meta)
+
+
+def _portable(source: str) -> str:
+    """A recipe path relative to the repository when it lies inside it."""
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        return str(Path(source).resolve().relative_to(repo))
+    except ValueError:
+        return source
 
 
 def stage_settings(train: TrainSettings, device: str | None) -> TrainSettings:

@@ -29,8 +29,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
 
-from common.device import select_device
 from common.types import ConfigError, check_positive
+from models.device import select_device
 from offline_training.train_state import load_train_state, save_train_state
 
 logger = logging.getLogger(__name__)

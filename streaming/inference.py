@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from common.device import select_device
 from common.types import FloatArray, Prediction, Window
+from models.device import select_device
 from streaming.latency import LatencySummary, LatencyTracker
 from streaming.lsl_io import local_clock
 from streaming.ring_buffer import RingBuffer

@@ -1,0 +1,37 @@
+"""The checkpoints shipped in models/pretrained: present, small, loadable, rebuildable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from models.checkpoint import load_checkpoint
+from streaming.preprocessing import PreprocessingConfig
+
+PRETRAINED = Path(__file__).resolve().parents[2] / "models" / "pretrained"
+REPO = PRETRAINED.parents[1]
+SHIPPED = ("spp_eegnet", "labram_small")
+
+
+def test_shipped_encoders_are_present_and_small() -> None:
+    files = {p.stem: p for p in PRETRAINED.glob("*.safetensors")}
+    assert set(SHIPPED) <= set(files), f"missing: {set(SHIPPED) - set(files)}"
+    total_mb = sum(p.stat().st_size for p in files.values()) / 2**20
+    assert total_mb <= 30.0
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_encoder_loads_and_decodes_a_window(name: str) -> None:
+    model, meta = load_checkpoint(PRETRAINED / f"{name}.safetensors")
+    assert meta.training["stage"] == "supervised"
+    assert (REPO / meta.training["recipe"]).is_file() or Path(meta.training["recipe"]).is_file()
+    assert meta.class_names == ("left", "right") and len(meta.channel_names) == 64
+    pre = PreprocessingConfig.from_dict(meta.preprocessing)
+    assert pre.sfreq_out == meta.sfreq
+    window = np.random.default_rng(0).standard_normal((1, 64, round(meta.window_s * meta.sfreq)))
+    with torch.no_grad():
+        p = torch.softmax(model(torch.from_numpy(window.astype(np.float32) * 10)), 1)
+    assert torch.isfinite(p).all() and torch.allclose(p.sum(1), torch.ones(1, dtype=p.dtype))
