@@ -47,3 +47,19 @@ def data_root() -> Path:
     if not has_eegbci():
         pytest.skip(f"shared EEG data not found at {SHARED_DATA} (set NEURODECK_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _torch_one_thread_seeded():
+    """One torch thread and a fixed seed in every test.
+
+    Tiny test models gain nothing from threads and stall on a busy 2-core CI machine; a fixed
+    seed makes every model test reproducible.
+    """
+    import torch
+
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    yield
+    torch.set_num_threads(n_threads)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -27,15 +26,6 @@ NAMES_64 = [  # EEGBCI's labels, dots included
     "Tp7.", "Tp8.", "P7..", "P5..", "P3..", "P1..", "Pz..", "P2..", "P4..", "P6..", "P8..",
     "Po7.", "Po3.", "Poz.", "Po4.", "Po8.", "O1..", "O2..", "Oz..", "Iz..",
 ]  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Tiny models gain nothing from threads, and lose much on a busy shared CPU."""
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
 
 
 # Tiny architecture for tests: 1-s patches at 200 Hz, d = 200 // 8 * 4 = 100.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -20,16 +19,6 @@ from models.labram_tokenizer import (
     code_perplexity,
     fourier_targets,
 )
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Tiny models gain nothing from threads, and lose much on a busy shared CPU."""
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
-
 
 NAMES = ["C3", "Cz", "C4", "Pz"]
 TINY = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -22,15 +22,6 @@ NAMES_19 = (
     "C4", "T8", "P7", "P3", "Pz", "P4", "P8", "O1", "O2",
 )  # fmt: skip
 NAMES_64 = STANDARD_MONTAGES[64]  # the EEGBCI montage
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny tensors gain nothing from threads; one avoids stalls on a busy shared CPU."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 # A CPU-tiny configuration: same architecture, few features.

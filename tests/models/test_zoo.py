@@ -3,6 +3,7 @@ checkpoint round trip, refusal of channels that cannot be mapped."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,11 @@ MONTAGES = {8: MONTAGE_8, 19: MONTAGE_19, 64: MONTAGE_64}
 #: Small configurations of every deep architecture; ``patch`` marks models whose windows must be
 #: whole 1-s patches.
 DEEP_CASES: dict[str, dict[str, Any]] = {
-    "eegnet": {},
-    "shallow_convnet": {},
-    "spp_eegnet": {"n_filters": 8},
+    "eegnet": {"dropout": 0.0},
+    "shallow_convnet": {"dropout": 0.0},
+    "spp_eegnet": {"n_filters": 8, "dropout": 0.0},
     "seqclr": {"width": 16, "lstm_hidden_sizes": (8, 8, 8), "mlp_hidden": 8, "n_res_units": 1},
-    "labram": {"conv_channels": 4, "depth": 2, "n_heads": 2, "patch": True},
+    "labram": {"conv_channels": 4, "depth": 2, "n_heads": 2, "drop_path": 0.0, "patch": True},
 }
 RATES = (128.0, 200.0)
 
@@ -52,14 +53,6 @@ def _build(name: str, n_channels: int, sfreq: float, n_outputs: int = 3) -> EEGM
         **extra,
     }
     return build_model(name, config)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def test_every_deep_model_has_a_case() -> None:
@@ -148,3 +141,48 @@ def test_transformer_refuses_unknown_electrode_names() -> None:
                 "n_heads": 2,
             },
         )
+
+
+@pytest.mark.parametrize("name", sorted(DEEP_CASES))
+def test_registry_round_trip_gives_identical_outputs(name: str) -> None:
+    model = _build(name, 19, 128.0)
+    model.train()(torch.randn(4, 19, 256))  # move normalisation statistics off their defaults
+    rebuilt = build_model(name, json.loads(json.dumps(model.config)))
+    rebuilt.load_state_dict(model.state_dict())
+    x = torch.randn(3, 19, 256)
+    torch.testing.assert_close(rebuilt.eval()(x), model.eval()(x), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", sorted(DEEP_CASES))
+def test_reset_head_and_freeze_encoder(name: str) -> None:
+    model = _build(name, 8, 128.0)
+    model.reset_head(5)
+    assert model.n_outputs == 5 and model(torch.randn(2, 8, 256)).shape == (2, 5)
+    model.freeze_encoder()
+    head = {id(p) for p in model.head.parameters()}
+    assert not any(p.requires_grad for p in model.encoder_parameters())
+    assert all(p.requires_grad for p in model.parameters() if id(p) in head)
+
+
+@pytest.mark.parametrize("name", sorted(DEEP_CASES))
+def test_flat_window_gives_finite_output(name: str) -> None:
+    model = _build(name, 8, 128.0)
+    for train in (True, False):
+        assert torch.isfinite(model.train(train)(torch.zeros(2, 8, 256))).all()
+
+
+@pytest.mark.parametrize("name", sorted(DEEP_CASES))
+def test_a_few_adam_steps_lower_the_loss(name: str) -> None:
+    model = _build(name, 8, 128.0, n_outputs=2)
+    x = 20.0 * torch.randn(8, 8, 256, generator=torch.Generator().manual_seed(3))
+    y = torch.tensor([0, 1] * 4)
+    lr = 1e-4 if name == "spp_eegnet" else 1e-3  # its 1216-input SPP layer jumps at 1e-3
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(6):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]

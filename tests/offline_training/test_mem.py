@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 
@@ -15,15 +13,6 @@ from offline_training.mem import MaskedEEGModelling, random_mask
 NAMES = ["C3", "Cz", "C4", "Pz", "Fz"]
 STUDENT = {"conv_channels": 4, "depth": 1, "n_heads": 4, "drop_path": 0.0}
 TOKENIZER = {"conv_channels": 4, "depth": 1, "decoder_depth": 1, "n_heads": 4}
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Tiny models gain nothing from threads, and lose much on a busy shared CPU."""
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
 
 
 def _objective(n_codes: int = 16, seed: int = 0, **kw: object) -> MaskedEEGModelling:

@@ -17,15 +17,6 @@ from offline_training.objectives import (
 NAMES = ["F3", "Fz", "F4", "C3", "Cz", "C4", "P3", "P4"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(n)
-
-
 def _model(name: str, **extra):
     config = {"channel_names": NAMES, "sfreq": 64.0, "n_times": 128, "n_outputs": 2, **extra}
     return build_model(name, config)

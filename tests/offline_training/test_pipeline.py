@@ -16,15 +16,6 @@ from offline_training.pipeline import Recipe, build_encoder, run_recipe, save_st
 from tests.offline_training.test_evaluation import _simulated_run
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.mark.parametrize("path", sorted(RECIPE_DIR.glob("*.toml")), ids=lambda p: p.stem)
 def test_every_shipped_recipe_parses_and_builds(path: Path) -> None:
     recipe = Recipe.from_toml(path)
