@@ -238,6 +238,8 @@ def evaluate_deep(
     out_dir: Path | None = None,
     seed: int = 0,
     progress: Callable[[int, dict[str, Any]], None] | None = None,
+    calib_runs: Sequence[int] = (4, 8),
+    test_runs: Sequence[int] = (12,),
 ) -> dict[str, Any]:
     """Leave-subjects-out evaluation of one encoder recipe.
 
@@ -261,6 +263,8 @@ def evaluate_deep(
         Seed of the fold split.
     progress : callable, optional
         ``progress(subject, result)`` after each held-out subject.
+    calib_runs, test_runs : sequence of int
+        Each held-out subject's calibration and test runs (cues as T1 / T2 annotations).
 
     Returns
     -------
@@ -284,8 +288,8 @@ def evaluate_deep(
         folds.append({"train": [int(s) for s in train], "test": [int(s) for s in test]})
         folds[-1]["train_s"] = train_s
         for subject in test:
-            calib = eegbci_run_files(root, subject, (4, 8))
-            test_files = eegbci_run_files(root, subject, (12,))
+            calib = eegbci_run_files(root, subject, calib_runs)
+            test_files = eegbci_run_files(root, subject, test_runs)
             res = evaluate_held_out(copy_models(models), recipe, calib, test_files, modes)
             res["fold"] = k
             per_subject[int(subject)] = res
@@ -296,6 +300,8 @@ def evaluate_deep(
         "architecture": recipe.architecture,
         "recipe_file": recipe.source,
         "modes": list(modes),
+        "calib_runs": list(calib_runs),
+        "test_runs": list(test_runs),
         "folds": folds,
         "per_subject": per_subject,
         "mean": mean_scores(per_subject, [*modes, "ts_lr"]),

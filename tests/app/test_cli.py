@@ -105,3 +105,26 @@ def test_calibrate_then_decode_a_replayed_run(tmp_path, data_root, unique_id, ca
     assert report["lost_samples"] == 0
     assert report["predictions"] == len(lines)
     np.testing.assert_array_equal(np.diff([x["end_index"] for x in lines]) % 40, 0)
+
+
+def test_pretrain_with_a_missing_recipe_is_a_clear_error(tmp_path, capsys) -> None:
+    assert main(["pretrain", "--config", str(tmp_path / "nope.toml")]) == 2
+    assert "recipe file" in capsys.readouterr().err
+
+
+def test_evaluate_with_an_unknown_encoder_lists_the_recipes(capsys, data_root) -> None:
+    code = main(["evaluate", "--data", str(data_root), "--models", "--encoders", "nope"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no recipe named 'nope'" in err and "spp_eegnet" in err
+
+
+def test_decode_refuses_a_self_supervised_encoder_without_head(tmp_path, capsys) -> None:
+    from models.checkpoint import read_checkpoint_meta
+    from offline_training.pipeline import Recipe, build_encoder, save_stage
+
+    recipe = Recipe.from_toml(REPO / "configs" / "pretrain" / "spp_eegnet.toml")
+    model = build_encoder(recipe, ["C3", "Cz", "C4"], 2)
+    path = save_stage(model, recipe, tmp_path / "ssl.safetensors", "ssl", ("a", "b"), [1])
+    assert read_checkpoint_meta(path).training["stage"] == "ssl"
+    assert main(["decode", "--stream", "x", "--model", str(path), "--timeout", "0.2"]) == 2
+    assert "self-supervised encoder" in capsys.readouterr().err
