@@ -130,8 +130,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--modes",
         nargs="+",
-        default=["scratch", "probe", "finetune", "ensemble"],
-        help="deep conditions (default: scratch probe finetune ensemble)",
+        default=["scratch", "zeroshot", "probe", "finetune", "ensemble"],
+        help="deep conditions (default: scratch zeroshot probe finetune ensemble)",
     )
     p.add_argument("--folds", type=int, default=3, help="subject folds for the encoders")
     p.add_argument("--device", default="auto", help="training device: auto, cpu, cuda")

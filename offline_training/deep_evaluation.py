@@ -8,12 +8,16 @@ references. Conditions per encoder:
 
 ``scratch``
     random initialisation -> cross-subject supervised -> fine-tuned on the subject.
+``zeroshot``
+    the cross-subject model ``finetune`` starts from (``scratch``'s for recipes without a
+    self-supervised stage), only re-centred on the subject's calibration windows, not trained.
 ``probe``
     self-supervised encoder, frozen -> linear head fitted on the subject.
 ``finetune``
     self-supervised encoder -> cross-subject supervised -> fine-tuned on the subject.
 ``ensemble``
-    mean of ``finetune``'s and the tangent-space reference's window probabilities.
+    mean of ``finetune``'s (else ``scratch``'s) and the tangent-space reference's window
+    probabilities.
 
 Nothing a held-out subject recorded is seen before its own calibration, and its test run is used
 only for scoring.
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from calibration.riemann import fit_tangent_space_lr
 from common.types import ConfigError, FloatArray
@@ -47,7 +52,7 @@ from streaming.recording_io import eegbci_run_files
 
 logger = logging.getLogger(__name__)
 
-DEEP_MODES = ("scratch", "probe", "finetune", "ensemble")
+DEEP_MODES = ("scratch", "zeroshot", "probe", "finetune", "ensemble")
 Trials = list[tuple[FloatArray, int]]
 
 
@@ -165,22 +170,37 @@ def evaluate_held_out(
     for mode in modes:
         if mode == "ensemble":
             continue
-        source, settings = plan[mode]
         t0 = time.perf_counter()
-        res = adapt(models[source], X, y, trial, settings)
-        probas[mode] = _probas(lambda w, m=res.model: predict_proba(m, w), test)
+        if mode == "zeroshot":
+            model = _zero_shot(models, X)
+            best_epoch, val_acc = None, None
+        else:
+            source, settings = plan[mode]
+            res = adapt(models[source], X, y, trial, settings)
+            model, best_epoch, val_acc = res.model, res.best_epoch, res.val_acc
+        probas[mode] = _probas(lambda w, m=model: predict_proba(m, w), test)
         result[mode] = {
             **scores(probas[mode], test),
-            "best_epoch": res.best_epoch,
-            "val_acc": res.val_acc,
+            "best_epoch": best_epoch,
+            "val_acc": val_acc,
             "adapt_s": round(time.perf_counter() - t0, 1),
         }
     if "ensemble" in modes:
         ref = _reference_probas(calib_files, test_files)
-        mixed = [(a + b) / 2 for a, b in zip(probas["finetune"], ref, strict=True)]
+        deep = probas["finetune"] if "finetune" in probas else probas["scratch"]
+        mixed = [(a + b) / 2 for a, b in zip(deep, ref, strict=True)]
         result["ensemble"] = scores(mixed, test)
         result["ts_lr"] = scores(ref, test)
     return result
+
+
+def _zero_shot(models: dict[str, EEGModel], X: FloatArray) -> EEGModel:
+    """The cross-subject model, re-centred on the calibration windows ``X``, untrained."""
+    from offline_training.windows import euclidean_alignment_matrix
+
+    model = copy.deepcopy(models["supervised"] if "supervised" in models else models["scratch"])
+    model.set_alignment(torch.from_numpy(euclidean_alignment_matrix(X)))
+    return model.eval()
 
 
 def _probe_settings(s: AdaptSettings) -> AdaptSettings:
@@ -194,8 +214,8 @@ def check_modes(modes: Sequence[str]) -> tuple[str, ...]:
     unknown = [m for m in modes if m not in DEEP_MODES]
     if unknown:
         raise ConfigError(f"unknown evaluation modes {unknown}; known: {list(DEEP_MODES)}.")
-    if "ensemble" in modes and "finetune" not in modes:
-        raise ConfigError("mode 'ensemble' averages 'finetune' with ts_lr; add 'finetune'.")
+    if "ensemble" in modes and not {"finetune", "scratch"} & set(modes):
+        raise ConfigError("mode 'ensemble' averages 'finetune' (or 'scratch') with ts_lr; add one.")
     return tuple(modes)
 
 
@@ -204,13 +224,13 @@ def copy_models(models: dict[str, EEGModel]) -> dict[str, EEGModel]:
     return {k: copy.deepcopy(v) for k, v in models.items()}
 
 
-def _stages_for(modes: Sequence[str]) -> tuple[str, ...]:
+def _stages_for(modes: Sequence[str], has_ssl: bool) -> tuple[str, ...]:
     stages = []
     if "probe" in modes:
         stages.append("ssl")
-    if "finetune" in modes:
+    if "finetune" in modes or ("zeroshot" in modes and has_ssl):
         stages += ["ssl", "supervised"]
-    if "scratch" in modes:
+    if "scratch" in modes or ("zeroshot" in modes and not has_ssl):
         stages.append("scratch")
     return tuple(dict.fromkeys(stages))
 
@@ -283,7 +303,9 @@ def evaluate_deep(
         test = [int(s[1:]) for s in test_labels]
         fold_dir = None if out_dir is None else Path(out_dir) / recipe.name / f"fold{k}"
         t_fold = time.perf_counter()
-        models = run_recipe(recipe, root, train, fold_dir, _stages_for(modes), device=device)
+        models = run_recipe(
+            recipe, root, train, fold_dir, _stages_for(modes, recipe.ssl is not None), device=device
+        )
         train_s = round(time.perf_counter() - t_fold, 1)
         folds.append({"train": [int(s) for s in train], "test": [int(s) for s in test]})
         folds[-1]["train_s"] = train_s

@@ -61,10 +61,10 @@ def test_protocol_on_tiny_generated_recordings(tmp_path: Path) -> None:
         recipe,
         calib,
         test,
-        ["scratch", "finetune", "ensemble"],
+        ["scratch", "zeroshot", "finetune", "ensemble"],
     )
     assert res["n_test_trials"] >= 8
-    for mode in ("scratch", "finetune", "ensemble", "ts_lr"):
+    for mode in ("scratch", "zeroshot", "finetune", "ensemble", "ts_lr"):
         assert 0.0 <= res[mode]["window_acc"] <= 1.0
     assert res["ts_lr"]["window_acc"] > 0.65  # the simulated imagery is easy for the reference
 
