@@ -126,7 +126,7 @@ def _evaluate_encoder(args: argparse.Namespace, root: Path, name: str) -> dict[s
     recipe = Recipe.from_toml(find_recipe(name))
     modes = check_modes(args.modes)
     print(f"\n{recipe.name}: {args.folds} subject folds, conditions {list(modes)}")
-    shown = [m for m in (*modes, "ts_lr") if m != "ensemble" or "finetune" in modes]
+    shown = [*modes, "ts_lr"]
     result = evaluate_deep(
         root,
         args.subjects,
