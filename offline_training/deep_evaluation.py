@@ -44,6 +44,7 @@ from offline_training.evaluation import (
     RunData,
     load_run,
     online_windows,
+    reference_data,
 )
 from offline_training.finetune import AdaptSettings, adapt, predict_proba
 from offline_training.pipeline import Recipe, run_recipe
@@ -121,20 +122,8 @@ def scores(probas: Sequence[np.ndarray], trials: Trials) -> dict[str, float]:
 
 def _reference_probas(calib_files: Sequence[Path], test_files: Sequence[Path]) -> list[np.ndarray]:
     """Tangent-space reference probabilities on the subject's online test windows."""
-    from calibration.epochs import cue_epochs
-
-    pre = PreprocessingConfig(bandpass=(8.0, 30.0), filter_order=4)
-    protocol = Protocol()
-    xs, ys = [], []
-    for path in calib_files:
-        run = load_run(path, pre)
-        X, y = cue_epochs(
-            run.data, run.sfreq, run.cues, protocol.calib_tmin, protocol.calib_tmax, CLASS_NAMES
-        )
-        xs.append(X)
-        ys.append(y)
-    model = fit_tangent_space_lr(np.concatenate(xs), np.concatenate(ys), len(CLASS_NAMES))
-    trials = [t for p in test_files for t in online_windows(load_run(p, pre), protocol)]
+    X, y, trials = reference_data(calib_files, test_files, Protocol())
+    model = fit_tangent_space_lr(X, y, len(CLASS_NAMES))
     return _probas(model.predict_proba, trials)
 
 

@@ -117,15 +117,24 @@ def score_trials(
     return float(np.mean(hits)), float(np.mean(correct))
 
 
-def evaluate_subject(
-    files_calib: Sequence[Path],
-    files_test: Sequence[Path],
-    classifiers: Sequence[str],
-    protocol: Protocol | None = None,
-) -> dict:
-    """Calibrate on ``files_calib``, decode ``files_test``; figures per classifier."""
-    protocol = protocol or Protocol()
-    pre = PreprocessingConfig(bandpass=(8.0, 30.0), filter_order=4)
+#: The classical references' preprocessing (the yardstick's): causal 8-30 Hz band-pass.
+REFERENCE_PREPROCESSING = PreprocessingConfig(bandpass=(8.0, 30.0), filter_order=4)
+
+
+def reference_data(
+    files_calib: Sequence[Path], files_test: Sequence[Path], protocol: Protocol
+) -> tuple[FloatArray, np.ndarray, list[tuple[FloatArray, int]]]:
+    """Calibration epochs and online test trials, preprocessed for the classical references.
+
+    Returns
+    -------
+    X : ndarray, shape (n_epochs, n_channels, n_times)
+        Cue + ``calib_tmin`` .. + ``calib_tmax`` epochs of the calibration runs.
+    y : ndarray, shape (n_epochs,)
+    trials : list of (windows, label)
+        The test runs' online windows per trial (see :func:`online_windows`).
+    """
+    pre = REFERENCE_PREPROCESSING
     xs, ys = [], []
     for path in files_calib:
         run = load_run(path, pre)
@@ -134,8 +143,19 @@ def evaluate_subject(
         )
         xs.append(X)
         ys.append(y)
-    X, y = np.concatenate(xs), np.concatenate(ys)
     trials = [t for path in files_test for t in online_windows(load_run(path, pre), protocol)]
+    return np.concatenate(xs), np.concatenate(ys), trials
+
+
+def evaluate_subject(
+    files_calib: Sequence[Path],
+    files_test: Sequence[Path],
+    classifiers: Sequence[str],
+    protocol: Protocol | None = None,
+) -> dict:
+    """Calibrate on ``files_calib``, decode ``files_test``; figures per classifier."""
+    protocol = protocol or Protocol()
+    X, y, trials = reference_data(files_calib, files_test, protocol)
     result: dict = {"n_calib": len(y), "n_test_trials": len(trials)}
     for name in classifiers:
         if name not in CLASSIFIERS:

@@ -103,11 +103,6 @@ class SupervisedObjective(nn.Module):
         acc = (logits.argmax(dim=1) == y).float().mean()
         return loss, {"acc": float(acc)}
 
-    def after_step(self) -> None:
-        """Re-apply the model's weight constraints (max-norm) if it has any."""
-        if hasattr(self.model, "apply_constraints"):
-            self.model.apply_constraints()
-
 
 class PairTaskObjective(nn.Module):
     """SPP-EEGNet's self-supervised task: are two windows the same (augmented) or distant?
