@@ -149,6 +149,24 @@ def lr_factor(step: int, total: int, warmup: int, min_ratio: float) -> float:
     return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
+@dataclass(frozen=True)
+class _Schedule:
+    """Per-group peak rates and the warm-up + cosine factor over the whole run."""
+
+    bases: list[float]
+    steps_per_epoch: int
+    epochs: int
+    warmup_steps: int
+    min_ratio: float
+
+    def apply(self, optimizer: torch.optim.Optimizer, step: int) -> None:
+        """Set every group's learning rate for optimisation step ``step``."""
+        total = self.steps_per_epoch * self.epochs
+        factor = lr_factor(step, total, self.warmup_steps, self.min_ratio)
+        for group, base in zip(optimizer.param_groups, self.bases, strict=True):
+            group["lr"] = base * factor
+
+
 class _LossModule(nn.Module):
     """Gives an objective a ``forward`` so that DistributedDataParallel can wrap it."""
 
@@ -308,37 +326,47 @@ class Trainer:
         optimizer = self._optimizer()
         bases = [g["lr"] for g in optimizer.param_groups]  # before a resume overwrites them
         start = self._maybe_resume(optimizer, resume)
-        steps_per_epoch = len(self._loader(dist_info, 0))
-        total = steps_per_epoch * s.epochs
-        warmup = round(s.warmup_epochs * steps_per_epoch)
-        min_ratio = s.min_lr / s.lr
+        steps = len(self._loader(dist_info, 0))
+        schedule = _Schedule(
+            bases, steps, s.epochs, round(s.warmup_epochs * steps), s.min_lr / s.lr
+        )
         for epoch in range(start, s.epochs):
             t0 = time.perf_counter()
-            self.objective.train()
-            sums: dict[str, float] = {}
-            n = 0
-            if hasattr(self.dataset, "set_epoch"):
-                self.dataset.set_epoch(epoch)  # datasets that draw pairs / crops per epoch
-            loader = self._loader(dist_info, epoch)
-            for i, batch in enumerate(self._progress(loader, epoch, dist_info)):
-                factor = lr_factor(epoch * steps_per_epoch + i, total, warmup, min_ratio)
-                for g, base in zip(optimizer.param_groups, bases, strict=True):
-                    g["lr"] = base * factor
-                metrics = self._step(module, optimizer, _to_device(batch, device))
-                for k, v in metrics.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                n += 1
-            record = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
-            record.update({k: v / max(n, 1) for k, v in sums.items()})
+            record = self._epoch(epoch, module, optimizer, schedule, dist_info, device)
             if self.validate is not None and dist_info.main:
                 self.objective.eval()
                 with torch.no_grad():
                     record.update({f"val_{k}": v for k, v in self.validate(self.objective).items()})
             record["seconds"] = round(time.perf_counter() - t0, 2)
-            stop = self._end_epoch(record, optimizer, dist_info)
-            if stop:
+            if self._end_epoch(record, optimizer, dist_info):
                 break
         return self.history
+
+    def _epoch(
+        self,
+        epoch: int,
+        module: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        schedule: _Schedule,
+        dist_info: _Dist,
+        device: torch.device,
+    ) -> dict[str, Any]:
+        """One pass over the data; the record holds the mean of each training metric."""
+        self.objective.train()
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(epoch)  # datasets that draw pairs / crops per epoch
+        sums: dict[str, float] = {}
+        n = 0
+        loader = self._loader(dist_info, epoch)
+        for i, batch in enumerate(self._progress(loader, epoch, dist_info)):
+            schedule.apply(optimizer, epoch * schedule.steps_per_epoch + i)
+            metrics = self._step(module, optimizer, _to_device(batch, device))
+            for k, v in metrics.items():
+                sums[k] = sums.get(k, 0.0) + v
+            n += 1
+        record = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
+        record.update({k: v / max(n, 1) for k, v in sums.items()})
+        return record
 
     def _step(self, module: nn.Module, optimizer: torch.optim.Optimizer, batch: Batch) -> Metrics:
         loss, metrics = module(batch)
