@@ -143,7 +143,9 @@ def split_trials(
     return ~val, val
 
 
-def _validator(x_val: torch.Tensor, y_val: torch.Tensor, batch: int):
+def validator(x_val: torch.Tensor, y_val: torch.Tensor, batch: int = 256):
+    """``validate(objective) -> {loss, acc}`` on held-back windows (x: (n, C, T), y: (n,))."""
+
     def validate(objective: SupervisedObjective) -> dict[str, float]:
         device = next(objective.parameters()).device
         logits = torch.cat(
@@ -200,7 +202,7 @@ def adapt(
     xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
     yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
     objective = SupervisedObjective(model, s.label_smoothing)
-    validate = _validator(xt[val_mask], yt[val_mask], 256) if val_mask.any() else None
+    validate = validator(xt[val_mask], yt[val_mask]) if val_mask.any() else None
     trainer = Trainer(
         objective,
         TensorDataset(xt[train_mask], yt[train_mask]),

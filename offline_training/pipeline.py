@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from common.types import ConfigError, RecordingError
@@ -66,6 +67,7 @@ class SupervisedStage:
     alignment: str = "subject"
     label_smoothing: float = 0.1
     train: TrainSettings = field(default_factory=TrainSettings)
+    val_subjects: int = 0
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -168,6 +170,7 @@ def _supervised_stage(t: Mapping[str, Any]) -> SupervisedStage:
         alignment=t.get("alignment", "subject"),
         label_smoothing=float(t.get("label_smoothing", 0.1)),
         train=_train(t.get("train")),
+        val_subjects=int(t.get("val_subjects", 0)),
     )
 
 
@@ -403,18 +406,58 @@ def train_supervised(
     sup = recipe.supervised
     if sup is None:
         raise ConfigError(f"recipe {recipe.name!r} has no [supervised] stage.")
-    dataset = CueWindowDataset(
-        corpus,
-        sup.marker_classes,
-        sup.class_names,
-        recipe.window_s,
-        ends_s=sup.ends,
-        channel_names=model.channel_names,
-        alignment=sup.alignment,
-    )
+
+    def windows(part: Any) -> CueWindowDataset:
+        return CueWindowDataset(
+            part,
+            sup.marker_classes,
+            sup.class_names,
+            recipe.window_s,
+            ends_s=sup.ends,
+            channel_names=model.channel_names,
+            alignment=sup.alignment,
+        )
+
+    train_corpus, val_corpus = split_subjects(corpus, sup.val_subjects, sup.train.seed)
+    validate = None if val_corpus is None else _window_validator(windows(val_corpus))
     objective = SupervisedObjective(model, sup.label_smoothing)
-    train = stage_settings(sup.train, device)
-    return run_trainer(objective, dataset, train, out_dir, resume)
+    trainer = Trainer(
+        objective,
+        windows(train_corpus),
+        stage_settings(sup.train, device),
+        out_dir,
+        validate=validate,
+    )
+    history = trainer.fit(resume=resume)
+    trainer.restore_best()  # the epoch that did best on the held-out subjects, if any
+    return history
+
+
+def split_subjects(corpus: Any, n_val: int, seed: int) -> tuple[Any, Any]:
+    """(training corpus, corpus of ``n_val`` held-out subjects or None), seeded."""
+    if n_val <= 0:
+        return corpus, None
+    subjects = list(corpus.subjects())
+    if n_val >= len(subjects):
+        raise ConfigError(
+            f"'val_subjects' = {n_val} leaves no training subject among {len(subjects)}.",
+            "Lower supervised.val_subjects or train on more subjects.",
+        )
+    order = np.random.default_rng(seed).permutation(len(subjects))
+    val = [subjects[i] for i in order[:n_val]]
+    return corpus.select(subjects=[s for s in subjects if s not in val]), corpus.select(
+        subjects=val
+    )
+
+
+def _window_validator(dataset: Any):
+    """Validation on every window of ``dataset`` (loaded once)."""
+    from offline_training.finetune import validator
+
+    items = [dataset[i] for i in range(len(dataset))]
+    x = torch.stack([item[0] for item in items])
+    y = torch.as_tensor([int(item[1]) for item in items])
+    return validator(x, y)
 
 
 def run_recipe(

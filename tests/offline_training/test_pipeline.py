@@ -97,3 +97,27 @@ def test_recipe_stages_on_one_real_subject(data_root: Path, tmp_path: Path) -> N
     _, meta = load_checkpoint(path)
     assert meta.training["stage"] == "supervised" and meta.sfreq == 80.0
     assert len(meta.channel_names) == 64
+
+
+class _FakeCorpus:
+    def __init__(self, subjects):
+        self._subjects = tuple(subjects)
+
+    def subjects(self):
+        return self._subjects
+
+    def select(self, subjects):
+        return _FakeCorpus(subjects)
+
+
+def test_validation_subjects_are_held_out_of_training() -> None:
+    from offline_training.pipeline import split_subjects
+
+    corpus = _FakeCorpus([f"S{i:03d}" for i in range(1, 13)])
+    train, val = split_subjects(corpus, 2, seed=0)
+    assert len(val.subjects()) == 2 and len(train.subjects()) == 10
+    assert set(train.subjects()).isdisjoint(val.subjects())
+    assert split_subjects(corpus, 2, seed=0)[1].subjects() == val.subjects()  # seeded
+    assert split_subjects(corpus, 0, seed=0) == (corpus, None)
+    with pytest.raises(ConfigError, match="val_subjects"):
+        split_subjects(corpus, 12, seed=0)
