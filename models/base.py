@@ -22,13 +22,14 @@ parameter groups from input to output for layer-wise learning rates.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from common.types import ConfigError, check_positive
+from common.types import ChannelMappingError, ConfigError, check_positive
 
 
 def check_model_args(channel_names: Sequence[str], sfreq: float, n_times: int, n_outputs: int):
@@ -88,6 +89,9 @@ class EEGModel(nn.Module):
     """
 
     head: nn.Module
+    #: True when no weight depends on the number or order of channels (spatial pyramid pooling,
+    #: electrode-name embeddings): :meth:`with_channels` can then move the model to any montage.
+    channel_agnostic: ClassVar[bool] = False
 
     def __init__(
         self, channel_names: Sequence[str], sfreq: float, n_times: int, n_outputs: int
@@ -189,6 +193,41 @@ class EEGModel(nn.Module):
                 f"got {tuple(matrix.shape)}."
             )
         self.alignment.copy_(matrix.to(self.alignment))
+
+    def with_channels(self, channel_names: Sequence[str]) -> EEGModel:
+        """A copy of this model that reads ``channel_names`` (another montage).
+
+        Parameters
+        ----------
+        channel_names : sequence of str
+            Canonical names of the new input rows, in order.
+
+        Returns
+        -------
+        EEGModel
+            Same weights; the alignment is reset to identity (calibration sets it for the new
+            montage). A copy even when the names are unchanged.
+
+        Raises
+        ------
+        ChannelMappingError
+            If the architecture's weights depend on its channels and the names differ.
+        """
+        names = [str(n) for n in channel_names]
+        if names == self.channel_names:
+            return copy.deepcopy(self)
+        if not self.channel_agnostic:
+            raise ChannelMappingError(
+                f"{type(self).__name__} was trained on {self.n_channels} fixed channels and "
+                f"cannot read another montage of {len(names)} channels.",
+                "Record the model's channels, or start from an input-agnostic encoder "
+                "(spp_eegnet, labram).",
+            )
+        other = type(self)(**{**self.config, "channel_names": names})
+        state = {k: v for k, v in self.state_dict().items() if k != "alignment"}
+        state["alignment"] = torch.eye(len(names))
+        other.load_state_dict(state)
+        return other.to(self.alignment.device).train(self.training)
 
     def encoder_parameters(self) -> Iterator[nn.Parameter]:
         """All trainable parameters except the head's."""

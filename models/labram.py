@@ -557,6 +557,8 @@ class LaBraM(EEGModel):
        ICLR 2022.
     """
 
+    channel_agnostic = True
+
     init_scale = 0.001
 
     def __init__(

@@ -129,6 +129,8 @@ class SPPEEGNet(EEGModel):
        Intelligence 37(9), 1904-1916, 2015.
     """
 
+    channel_agnostic = True
+
     def __init__(
         self,
         channel_names: Sequence[str],

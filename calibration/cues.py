@@ -1,0 +1,535 @@
+"""Cues on LSL: a player that publishes a paradigm's schedule, and a terminal display that reads it.
+
+The :class:`CuePlayer` is the only source of truth for what was asked when: it pushes every marker
+of :meth:`Paradigm.schedule <calibration.paradigm.Paradigm.schedule>` on a string marker stream
+(type ``Markers``, default name ``neurodeck-cues``), paced against the LSL clock, each with its
+scheduled time as timestamp. The recorder stores that stream next to the EEG; the dashboard's cue
+view and the headless :class:`TerminalCueDisplay` show what they read from it, so what the person
+saw and what was recorded cannot disagree.
+
+The stream header carries the paradigm (``desc/paradigm_json``), so a consumer knows the number of
+trials and the classes without being told (:func:`paradigm_from_info`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from typing import Self, TextIO
+
+import pylsl
+
+from calibration.paradigm import (
+    CALIB_ABORT,
+    CALIB_END,
+    CALIB_START,
+    FIXATION,
+    REST,
+    Cue,
+    Paradigm,
+    class_of_marker,
+)
+from common.types import ConfigError, NeurodeckError, StreamNotFoundError, check_positive
+from streaming.lsl_io import local_clock, make_stream_info
+
+logger = logging.getLogger(__name__)
+
+#: Default name of the cue marker stream.
+DEFAULT_CUE_STREAM = "neurodeck-cues"
+
+#: How the terminal shows each class: (symbol, title, instruction).
+CLASS_PROMPTS: dict[str, tuple[str, str, str]] = {
+    "left": ("<<", "LEFT HAND", "imagine squeezing your left hand"),
+    "right": (">>", "RIGHT HAND", "imagine squeezing your right hand"),
+    "feet": ("vv", "BOTH FEET", "imagine pressing both feet down"),
+    "tongue": ("^^", "TONGUE", "imagine moving your tongue"),
+    "rest": ("..", "REST", "relax, imagine no movement"),
+}
+
+_BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
+
+
+def class_prompt(class_name: str) -> tuple[str, str, str]:
+    """``(symbol, title, instruction)`` shown for a class (a generic one for unknown classes)."""
+    return CLASS_PROMPTS.get(
+        class_name, ("**", class_name.upper(), f"perform the '{class_name}' task")
+    )
+
+
+def render_cue(label: str, trial: int, n_trials: int | None) -> str | None:
+    """The terminal line for a marker, or None for markers that are not shown.
+
+    Parameters
+    ----------
+    label : str
+        The marker.
+    trial : int
+        Number of the current trial from 1 (the count of ``fixation`` markers so far).
+    n_trials : int or None
+        Trials in the session (None when unknown: shown as ``?``).
+
+    Examples
+    --------
+    >>> render_cue("cue_left", 3, 40)
+    '[ 3/40]  <<  LEFT HAND  (imagine squeezing your left hand)'
+    """
+    total = str(n_trials) if n_trials else "?"
+    prefix = f"[{trial:>{max(2, len(total))}}/{total}]"
+    if label == CALIB_START:
+        return f"calibration started: {n_trials} trials" if n_trials else "calibration started"
+    if label == FIXATION:
+        return f"{prefix}  +   fixation: look at the cross, keep still"
+    if label == REST:
+        return f"{prefix}  -   rest: relax, blink"
+    if label == CALIB_END:
+        return "calibration finished"
+    if label == CALIB_ABORT:
+        return "calibration aborted"
+    class_name = class_of_marker(label)
+    if class_name is None:
+        return None
+    symbol, title, instruction = class_prompt(class_name)
+    return f"{prefix}  {symbol:<2}  {title}  ({instruction})"
+
+
+def paradigm_from_info(info: pylsl.StreamInfo) -> Paradigm | None:
+    """The paradigm declared in a cue stream's full header (``inlet.info()``), or None.
+
+    A header from a resolver holds no description; open an inlet and call ``info()`` first.
+    """
+    text = info.desc().child_value("paradigm_json")
+    if not text:
+        return None
+    try:
+        return Paradigm.from_dict(json.loads(text))
+    except (ValueError, TypeError, NeurodeckError):
+        logger.warning("Stream '%s' declares an unreadable paradigm: %r", info.name(), text)
+        return None
+
+
+class CuePlayer:
+    """Publishes a paradigm's schedule on an LSL marker stream, paced against the LSL clock.
+
+    Marker ``k`` is pushed when ``local_clock()`` reaches ``t0 + cue.t_s / speed`` and carries
+    exactly that timestamp, so a late wake-up delays delivery but never shifts the timestamp.
+    ``t0`` is the time of ``calib_start``.
+
+    Parameters
+    ----------
+    paradigm : Paradigm
+        What to play.
+    seed : int
+        Seed of the schedule (class order and breaks).
+    name : str
+        Marker stream name.
+    source_id : str, optional
+        Marker stream source_id (default ``f"{name}-{paradigm.name}"``), stable so that a
+        recorder's inlet can recover after a restart.
+    speed : float
+        Schedule compression (> 0, at most 1000): times are divided by it. 1 for real sessions;
+        more for tests and fast demos. Declared as ``desc/replay_speed``.
+
+    Notes
+    -----
+    The stream is visible as soon as the object exists, so that consumers can connect before
+    :meth:`start`. Markers pushed before a consumer connected never reach it: pass
+    ``wait_for_consumers_s`` to :meth:`start`, or connect first. A player runs once.
+    """
+
+    def __init__(
+        self,
+        paradigm: Paradigm,
+        seed: int = 0,
+        name: str = DEFAULT_CUE_STREAM,
+        source_id: str | None = None,
+        speed: float = 1.0,
+    ) -> None:
+        if not isinstance(paradigm, Paradigm):
+            raise ConfigError(f"'paradigm' must be a Paradigm; got {paradigm!r}.")
+        if not name:
+            raise ConfigError(f"'name' must be a non-empty stream name; got {name!r}.")
+        self.paradigm = paradigm
+        self.seed = seed
+        self.schedule: tuple[Cue, ...] = tuple(paradigm.schedule(seed))
+        self.name = name
+        self.source_id = source_id or f"{name}-{paradigm.name}"
+        self.speed = check_positive("speed", speed, upper=1000.0)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0: float | None = None
+        self._n_pushed = 0
+        self._trials_done = 0
+        self._done = False
+        self._aborted = False
+        self._last_push = 0.0
+        self._max_lateness_s = 0.0
+        self._error: BaseException | None = None
+        info = make_stream_info(
+            name,
+            "Markers",
+            ["marker"],
+            pylsl.IRREGULAR_RATE,
+            self.source_id,
+            channel_format="string",
+            unit="",
+            channel_type="Markers",
+            extra_desc={
+                "paradigm": paradigm.name,
+                "paradigm_json": json.dumps(paradigm.to_dict()),
+                "n_trials": str(paradigm.n_trials),
+                "seed": str(seed),
+                "replay_speed": f"{self.speed:g}",
+            },
+        )
+        self._outlet: pylsl.StreamOutlet | None = pylsl.StreamOutlet(info)
+        logger.info("Cue stream '%s' open (%s).", name, paradigm.summary())
+
+    # -- state --------------------------------------------------------------------------------
+    @property
+    def n_trials(self) -> int:
+        """Trials in the session."""
+        return self.paradigm.n_trials
+
+    @property
+    def done(self) -> bool:
+        """True once ``calib_end`` was pushed."""
+        return self._done
+
+    @property
+    def aborted(self) -> bool:
+        """True once ``calib_abort`` was pushed."""
+        return self._aborted
+
+    @property
+    def t0(self) -> float | None:
+        """LSL timestamp of ``calib_start`` (None before it was pushed)."""
+        return self._t0
+
+    @property
+    def n_pushed(self) -> int:
+        """Markers pushed so far (``calib_abort`` included)."""
+        return self._n_pushed
+
+    @property
+    def max_lateness_s(self) -> float:
+        """Largest delay of a push behind its timestamp so far, in seconds."""
+        return self._max_lateness_s
+
+    @property
+    def error(self) -> BaseException | None:
+        """The exception that ended the publishing thread, if any."""
+        return self._error
+
+    @property
+    def is_running(self) -> bool:
+        """True while the publishing thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def progress(self) -> tuple[int, int]:
+        """``(trials_done, n_trials)``; a trial is done when its imagery period ended.
+
+        Notes
+        -----
+        Safe from any thread.
+        """
+        return self._trials_done, self.n_trials
+
+    def timestamp_of(self, cue: Cue) -> float:
+        """The LSL timestamp a scheduled cue gets (``t0 + t_s / speed``); needs a started run."""
+        if self._t0 is None:
+            raise RuntimeError("The player has not pushed calib_start yet.")
+        return self._t0 + cue.t_s / self.speed
+
+    # -- control ------------------------------------------------------------------------------
+    def start(self, wait_for_consumers_s: float = 0.0) -> Self:
+        """Publish on a background thread; returns at once (returns self).
+
+        Parameters
+        ----------
+        wait_for_consumers_s : float
+            Wait up to this long (wall time) for a consumer, such as the recorder, to connect
+            before ``calib_start``; the run starts anyway, with a warning, when none came.
+
+        Notes
+        -----
+        Called from the owner's thread.
+        """
+        if self._thread is not None or self._stop.is_set() or self._outlet is None:
+            raise RuntimeError(f"Cue player '{self.name}' already ran, was stopped or closed.")
+        wait_s = float(wait_for_consumers_s)
+        if wait_s < 0:
+            raise ConfigError(f"'wait_for_consumers_s' must be >= 0; got {wait_for_consumers_s}.")
+        self._thread = threading.Thread(
+            target=self._thread_main, args=(self._outlet, wait_s), name=f"cues-{self.name}"
+        )
+        self._thread.daemon = True
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Abort the run: ``calib_abort`` is pushed unless the session already ended.
+
+        Waits up to ``timeout`` for the publishing thread to push it and end. Stopping before
+        :meth:`start` (or while waiting for consumers) pushes nothing.
+
+        Notes
+        -----
+        Safe from any thread except the publishing thread.
+        """
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the run to end.
+
+        Returns
+        -------
+        finished : bool
+            False when ``timeout`` ran out first.
+
+        Raises
+        ------
+        Exception
+            The exception that ended the publishing thread, if any.
+        """
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                return False
+        if self._error is not None:
+            raise self._error
+        return True
+
+    def close(self, linger_s: float = 0.5) -> None:
+        """Stop, then destroy the outlet (idempotent).
+
+        Parameters
+        ----------
+        linger_s : float
+            Keep the outlet at least this long after the last push while consumers are
+            connected, so that the last markers in transit reach them.
+        """
+        self.stop()
+        outlet, self._outlet = self._outlet, None
+        if outlet is None:
+            return
+        remaining = self._last_push + linger_s - time.monotonic()
+        if self._n_pushed and remaining > 0 and outlet.have_consumers():
+            time.sleep(remaining)
+        del outlet
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- publishing thread --------------------------------------------------------------------
+    def _thread_main(self, outlet: pylsl.StreamOutlet, wait_s: float) -> None:
+        """Body of the publishing thread: play, and abort on stop or on a fault."""
+        try:
+            if wait_s > 0:
+                self._wait_for_consumers(outlet, wait_s)
+            if not self._stop.is_set():
+                self._play(outlet)
+        except Exception as exc:
+            logger.exception("Cue player '%s' failed.", self.name)
+            self._error = exc
+        finally:
+            if self._n_pushed and not self._done:
+                self._push(outlet, CALIB_ABORT, local_clock())
+                self._aborted = True
+                logger.info("Calibration aborted after %d trials.", self._trials_done)
+
+    def _wait_for_consumers(self, outlet: pylsl.StreamOutlet, wait_s: float) -> None:
+        deadline = time.monotonic() + wait_s
+        while not outlet.have_consumers():
+            if self._stop.wait(0.01):
+                return
+            if time.monotonic() >= deadline:
+                logger.warning(
+                    "No consumer connected to '%s' within %g s; starting anyway.", self.name, wait_s
+                )
+                return
+
+    def _play(self, outlet: pylsl.StreamOutlet) -> None:
+        """Push every cue at its time; returns early when stopped."""
+        t0 = local_clock()
+        self._t0 = t0
+        for cue in self.schedule:
+            due = t0 + cue.t_s / self.speed
+            while (remaining := due - local_clock()) > 0:
+                if self._stop.wait(remaining):
+                    return
+            if self._stop.is_set():
+                return
+            self._max_lateness_s = max(self._max_lateness_s, -remaining)
+            self._push(outlet, cue.marker, due)
+            if cue.marker == REST:
+                self._trials_done += 1
+        self._done = True
+        logger.info(
+            "Calibration finished: %d trials (max push lateness %.1f ms).",
+            self._trials_done,
+            self._max_lateness_s * 1e3,
+        )
+
+    def _push(self, outlet: pylsl.StreamOutlet, marker: str, timestamp: float) -> None:
+        outlet.push_sample([marker], timestamp)
+        self._n_pushed += 1
+        self._last_push = time.monotonic()
+        logger.debug("cue %s at %.4f", marker, timestamp)
+
+
+def _wants_colour(stream: TextIO) -> bool:
+    """ANSI colour only on a terminal, and never with ``NO_COLOR`` set."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (ValueError, OSError):  # closed or detached stream
+        return False
+
+
+class TerminalCueDisplay:
+    """Shows the cues of an LSL cue stream as text lines, one per marker, as they arrive.
+
+    Parameters
+    ----------
+    info : pylsl.StreamInfo
+        The resolved cue stream (for example
+        ``resolve_stream(name="neurodeck-cues", stream_type="Markers")``).
+    stream : text stream, optional
+        Where to write (default ``sys.stdout``). Works on pipes and files: no cursor control;
+        ANSI colour only when it is a terminal (and ``NO_COLOR`` is unset).
+    n_trials : int, optional
+        Trials in the session; default: read from the stream header.
+    colour : bool, optional
+        Force colour on or off.
+
+    Notes
+    -----
+    Trials are counted by ``fixation`` markers. :meth:`start` connects and starts a thread that
+    pulls and writes; it ends by itself after ``calib_end`` or ``calib_abort``.
+    """
+
+    def __init__(
+        self,
+        info: pylsl.StreamInfo,
+        stream: TextIO | None = None,
+        n_trials: int | None = None,
+        colour: bool | None = None,
+    ) -> None:
+        self._info = info
+        self._stream = stream if stream is not None else sys.stdout
+        self.n_trials = n_trials
+        self.colour = _wants_colour(self._stream) if colour is None else colour
+        self.trial = 0
+        self._finished = threading.Event()
+        self._stop = threading.Event()
+        self._inlet: pylsl.StreamInlet | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True once ``calib_end`` or ``calib_abort`` was shown."""
+        return self._finished.is_set()
+
+    def start(self, timeout_s: float = 5.0) -> Self:
+        """Connect to the cue stream and start showing (returns self).
+
+        Markers pushed before the connection are not shown.
+
+        Raises
+        ------
+        StreamNotFoundError
+            When the stream cannot be opened within ``timeout_s``.
+
+        Notes
+        -----
+        Called from the owner's thread; blocks until connected.
+        """
+        if self._thread is not None:
+            raise RuntimeError("The display was already started.")
+        inlet = pylsl.StreamInlet(self._info, recover=True)
+        try:
+            inlet.open_stream(timeout=timeout_s)
+            full_info = inlet.info(timeout=timeout_s)
+        except RuntimeError:  # pylsl's TimeoutError or LostError
+            raise StreamNotFoundError(
+                f"Could not connect to the cue stream '{self._info.name()}' within "
+                f"{timeout_s:g} s.",
+                "Check that the calibration (cue player) is running.",
+            ) from None
+        if self.n_trials is None:
+            paradigm = paradigm_from_info(full_info)
+            self.n_trials = paradigm.n_trials if paradigm is not None else None
+        self._inlet = inlet
+        self._thread = threading.Thread(
+            target=self._run, args=(inlet,), name=f"cue-display-{self._info.name()}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the session ended (``calib_end`` or ``calib_abort``); False on timeout."""
+        return self._finished.wait(timeout)
+
+    def stop(self) -> None:
+        """Stop showing and disconnect (idempotent)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(2.0)
+        if self._inlet is not None:
+            try:
+                self._inlet.close_stream()
+            except Exception:  # pragma: no cover - best effort on shutdown
+                logger.debug("cue display close_stream failed", exc_info=True)
+            self._inlet = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def show(self, label: str) -> str | None:
+        """Count, render and write one marker; returns the line written (None if not shown).
+
+        Notes
+        -----
+        Called from the display thread (or directly, without LSL, in tests).
+        """
+        if label == FIXATION:
+            self.trial += 1
+        line = render_cue(label, self.trial, self.n_trials)
+        if label in (CALIB_END, CALIB_ABORT):
+            self._finished.set()
+        if line is None:
+            return None
+        self._stream.write(self._style(label, line) + "\n")
+        self._stream.flush()
+        return line
+
+    def _style(self, label: str, line: str) -> str:
+        if not self.colour:
+            return line
+        if class_of_marker(label) is not None or label in (CALIB_END, CALIB_ABORT):
+            return f"{_BOLD}{line}{_RESET}"
+        return f"{_DIM}{line}{_RESET}"
+
+    def _run(self, inlet: pylsl.StreamInlet) -> None:
+        while not self._stop.is_set() and not self._finished.is_set():
+            try:
+                sample, _ = inlet.pull_sample(timeout=0.05)
+                if sample:
+                    self.show(str(sample[0]))
+            except Exception:
+                logger.exception("Cue display fault (thread keeps running)")
+                time.sleep(0.1)

@@ -1,0 +1,403 @@
+"""Calibration trials cut by marker timestamps from recorded EEG, with the live preprocessing.
+
+A calibration recording (a crash-safe session folder written while the person followed the cues,
+or an EDF/FIF file whose annotations mark the cues) becomes a :class:`TrialSet`: one epoch per cue,
+preprocessed causally over the whole recording by the same :class:`~streaming.preprocessing.
+Preprocessor` the live path uses, then cut at the sample each cue's timestamp falls on. Trials
+are dropped, each with a logged warning, when the EEG does not cover them, when samples are
+missing inside them (a gap in the timestamps), or when they hold non-finite values.
+
+The epoch spans ``span_s`` around each cue; models then take sub-windows of it
+(:meth:`TrialSet.crop`, :meth:`TrialSet.sliding_windows`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from calibration.epochs import InsufficientTrialsError
+from common.types import ConfigError, FloatArray, MarkerEvent, RecordingError
+from streaming.preprocessing import PreprocessingConfig, Preprocessor
+from streaming.recording_io import Recording
+
+logger = logging.getLogger(__name__)
+
+#: Missing time inside a trial (seconds, beyond its expected duration) that drops the trial.
+GAP_TOLERANCE_S = 0.1
+#: The same tolerance in sample periods, whichever is larger.
+GAP_TOLERANCE_SAMPLES = 5
+
+
+@dataclass(frozen=True)
+class ContinuousEEG:
+    """Continuous EEG with per-sample timestamps and timestamped markers.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_samples), float32
+        Samples in microvolts.
+    timestamps : ndarray, shape (n_samples,), float64
+        Time of each sample (LSL clock for recorded sessions, seconds from the start for files).
+    sfreq : float
+        Nominal content rate in Hz.
+    sample_period_s : float
+        Expected spacing of ``timestamps`` (``1 / (sfreq * replay_speed)``).
+    channel_names : tuple of str
+    markers : tuple of MarkerEvent
+        On the clock of ``timestamps``, sorted.
+    source : str
+        Where the data came from (for messages and provenance).
+    """
+
+    data: FloatArray
+    timestamps: NDArray[np.float64]
+    sfreq: float
+    sample_period_s: float
+    channel_names: tuple[str, ...]
+    markers: tuple[MarkerEvent, ...]
+    source: str
+
+    @property
+    def n_samples(self) -> int:
+        """Number of samples."""
+        return int(self.data.shape[1])
+
+    @classmethod
+    def from_recording(cls, rec: Recording) -> ContinuousEEG:
+        """A file read by :func:`~streaming.recording_io.load_recording`; annotations as markers."""
+        times = np.arange(rec.n_samples, dtype=np.float64) / rec.sfreq
+        markers = tuple(MarkerEvent(float(onset), str(desc)) for onset, _, desc in rec.annotations)
+        return cls(
+            rec.data,
+            times,
+            rec.sfreq,
+            1.0 / rec.sfreq,
+            tuple(rec.channel_names),
+            tuple(sorted(markers, key=lambda m: m.timestamp)),
+            str(rec.source),
+        )
+
+    @classmethod
+    def from_session(cls, session) -> ContinuousEEG:  # streaming.recorded_session.RecordedSession
+        """A crash-safe session folder loaded by :func:`streaming.recorded_session.load_session`."""
+        return cls(
+            session.data,
+            np.asarray(session.timestamps, dtype=np.float64),
+            session.meta.sfreq,
+            session.meta.sample_period_s,
+            tuple(session.meta.channel_names),
+            tuple(session.markers),
+            str(session.path),
+        )
+
+
+def load_calibration_source(path: str | Path) -> ContinuousEEG:
+    """Load a session folder (``neurodeck record`` / ``calibrate``) or an EEG file.
+
+    Raises
+    ------
+    RecordingError
+        If the path is neither a readable session folder nor a readable EEG file.
+    """
+    from streaming.recorded_session import load_session
+    from streaming.recording_io import load_recording
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        return ContinuousEEG.from_session(load_session(path))
+    return ContinuousEEG.from_recording(load_recording(path))
+
+
+@dataclass(frozen=True)
+class DroppedTrial:
+    """A cue that produced no trial, and why."""
+
+    timestamp: float
+    label: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class TrialSet:
+    """Preprocessed epochs around cues.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_trials, n_channels, n_times), float32
+        Epochs from cue + ``span_s[0]`` to cue + ``span_s[1]``.
+    y : ndarray, shape (n_trials,), int64
+        Class index of each trial into ``class_names``.
+    class_names : tuple of str
+    channel_names : tuple of str
+        Canonical names of the rows of ``X``.
+    sfreq : float
+        Rate of ``X`` after preprocessing, Hz.
+    span_s : tuple of float
+        Epoch start and end relative to the cue, seconds.
+    onsets : ndarray, shape (n_trials,), float64
+        Cue timestamps.
+    dropped : tuple of DroppedTrial
+    sources : tuple of str
+    """
+
+    X: FloatArray
+    y: NDArray[np.int64]
+    class_names: tuple[str, ...]
+    channel_names: tuple[str, ...]
+    sfreq: float
+    span_s: tuple[float, float]
+    onsets: NDArray[np.float64]
+    dropped: tuple[DroppedTrial, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    @property
+    def n_trials(self) -> int:
+        """Number of trials."""
+        return len(self.y)
+
+    def counts(self) -> dict[str, int]:
+        """Trials per class."""
+        return {name: int((self.y == i).sum()) for i, name in enumerate(self.class_names)}
+
+    def subset(self, index: NDArray[np.intp]) -> TrialSet:
+        """The trials at ``index``."""
+        return dataclasses.replace(
+            self, X=self.X[index], y=self.y[index], onsets=self.onsets[index]
+        )
+
+    def _offset(self, t_s: float) -> int:
+        return round((t_s - self.span_s[0]) * self.sfreq)
+
+    def crop(self, tmin: float, tmax: float) -> FloatArray:
+        """Epochs from cue + ``tmin`` to cue + ``tmax``.
+
+        Returns
+        -------
+        ndarray, shape (n_trials, n_channels, round((tmax - tmin) * sfreq)), float32
+        """
+        start = self._offset(tmin)
+        n = round((tmax - tmin) * self.sfreq)
+        if start < 0 or start + n > self.X.shape[2] or n < 1:
+            raise ConfigError(
+                f"crop ({tmin:g}, {tmax:g}) s is outside the epochs ({self.span_s[0]:g}, "
+                f"{self.span_s[1]:g}) s."
+            )
+        return np.ascontiguousarray(self.X[:, :, start : start + n])
+
+    def sliding_windows(
+        self, window_s: float, ends_s: tuple[float, float, float]
+    ) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.int64]]:
+        """Windows ending at cue + first, first + hop, ... last (the live decoder's view).
+
+        Parameters
+        ----------
+        window_s : float
+            Window length, seconds.
+        ends_s : (first, last, hop)
+            Window end times relative to the cue, seconds.
+
+        Returns
+        -------
+        X : ndarray, shape (n_trials * n_per_trial, n_channels, n_times), float32
+        y : ndarray, shape (n_trials * n_per_trial,), int64
+        trial : ndarray, shape (n_trials * n_per_trial,), int64
+            Index of the trial each window comes from.
+        """
+        first, last, hop = ends_s
+        ends = np.arange(first, last + 1e-9, hop)
+        crops = [self.crop(end - window_s, end) for end in ends]
+        X = np.stack(crops, axis=1).reshape(-1, *crops[0].shape[1:])
+        per = len(ends)
+        return (
+            np.ascontiguousarray(X),
+            np.repeat(self.y, per),
+            np.repeat(np.arange(self.n_trials, dtype=np.int64), per),
+        )
+
+
+def _check_span(span_s: Sequence[float]) -> tuple[float, float]:
+    lo, hi = (float(v) for v in span_s)
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise ConfigError(f"epoch span must be (start, end) with end > start; got {span_s!r}.")
+    return lo, hi
+
+
+def _cues(
+    eeg: ContinuousEEG, marker_classes: Mapping[str, str], class_names: Sequence[str]
+) -> list[tuple[MarkerEvent, int]]:
+    index = {name: i for i, name in enumerate(class_names)}
+    cues = [
+        (m, index[marker_classes[m.label]])
+        for m in eeg.markers
+        if m.label in marker_classes and marker_classes[m.label] in index
+    ]
+    if not cues:
+        seen = Counter(m.label for m in eeg.markers)
+        listing = ", ".join(f"{k} x{v}" for k, v in seen.most_common(12)) or "no markers at all"
+        raise InsufficientTrialsError(
+            f"{eeg.source} holds no cue markers among {sorted(marker_classes)} "
+            f"(markers found: {listing}).",
+            "Check that the cue marker stream was recorded with the EEG, or give the marker "
+            "names that mark the cues (for EEGBCI: T1=left T2=right).",
+        )
+    return cues
+
+
+def _trial_problem(
+    eeg: ContinuousEEG, start_in: int, stop_in: int, raw_finite: NDArray[np.bool_]
+) -> str | None:
+    """Why the raw samples [start_in, stop_in) cannot make a trial (None when they can)."""
+    if start_in < 0 or stop_in > eeg.n_samples:
+        return "the EEG does not cover the whole trial"
+    span = eeg.timestamps[stop_in - 1] - eeg.timestamps[start_in]
+    expected = (stop_in - 1 - start_in) * eeg.sample_period_s
+    tolerance = max(GAP_TOLERANCE_S, GAP_TOLERANCE_SAMPLES * eeg.sample_period_s)
+    if span - expected > tolerance:
+        return f"{span - expected:.2f} s of EEG are missing inside it (a gap in the stream)"
+    if not raw_finite[start_in:stop_in].all():
+        return "it holds non-finite samples (NaN or inf)"
+    return None
+
+
+def cut_trials(
+    eeg: ContinuousEEG,
+    marker_classes: Mapping[str, str],
+    class_names: Sequence[str],
+    span_s: Sequence[float],
+    preprocessing: PreprocessingConfig,
+) -> tuple[list[FloatArray], list[int], list[float], list[DroppedTrial], Preprocessor]:
+    """Preprocess one recording causally and cut one epoch per usable cue.
+
+    Returns
+    -------
+    epochs : list of ndarray, shape (n_channels, n_times)
+    labels : list of int
+    onsets : list of float
+    dropped : list of DroppedTrial
+    preprocessor : Preprocessor
+        The chain used (its ``out_channel_names`` and ``out_sfreq`` describe the epochs).
+    """
+    if eeg.n_samples == 0:
+        raise RecordingError(
+            f"{eeg.source} holds markers but no EEG samples.",
+            "The EEG stream was not recorded (was the headset streaming?). Record again.",
+        )
+    lo, hi = _check_span(span_s)
+    pre = Preprocessor(preprocessing, eeg.channel_names, eeg.sfreq)
+    finite = np.isfinite(eeg.data).all(axis=0)
+    data = pre.process_array(np.where(finite, eeg.data, 0.0).astype(np.float32))
+    ratio = pre.out_sfreq / eeg.sfreq
+    n_out = round((hi - lo) * pre.out_sfreq)
+    epochs, labels, onsets, dropped = [], [], [], []
+    for marker, label in _cues(eeg, marker_classes, class_names):
+        at = int(np.searchsorted(eeg.timestamps, marker.timestamp))
+        start_in = at + int(np.floor(lo * eeg.sfreq))
+        stop_in = at + int(np.ceil(hi * eeg.sfreq))
+        problem = _trial_problem(eeg, start_in, stop_in, finite)
+        start_out = round(at * ratio) + round(lo * pre.out_sfreq)
+        if problem is None and (start_out < 0 or start_out + n_out > data.shape[1]):
+            problem = "the EEG does not cover the whole trial"
+        if problem is not None:
+            dropped.append(DroppedTrial(marker.timestamp, marker.label, problem))
+            continue
+        epochs.append(data[:, start_out : start_out + n_out])
+        labels.append(label)
+        onsets.append(marker.timestamp)
+    return epochs, labels, onsets, dropped, pre
+
+
+def build_trials(
+    recordings: Sequence[ContinuousEEG],
+    marker_classes: Mapping[str, str],
+    class_names: Sequence[str],
+    span_s: Sequence[float],
+    preprocessing: PreprocessingConfig,
+    min_trials_per_class: int = 5,
+) -> TrialSet:
+    """Trials of one or more recordings of the same montage.
+
+    Parameters
+    ----------
+    recordings : sequence of ContinuousEEG
+    marker_classes : mapping
+        Marker label -> class name (for example ``{"cue_left": "left"}``); other markers are
+        ignored.
+    class_names : sequence of str
+        Classes in model order; every one must keep ``min_trials_per_class`` trials.
+    span_s : (start, end)
+        Epoch around each cue, seconds.
+    preprocessing : PreprocessingConfig
+        The live chain (its ``channel_names`` pick the model's channels by name).
+    min_trials_per_class : int
+
+    Raises
+    ------
+    RecordingError
+        No recording, no EEG samples, or recordings of different montages.
+    InsufficientTrialsError
+        No cue markers, a class missing, or fewer than ``min_trials_per_class`` trials of a class.
+    """
+    if not recordings:
+        raise RecordingError("No calibration recording given.", "Record or name a recording.")
+    classes = tuple(class_names)
+    if len(classes) < 2 or len(set(classes)) != len(classes):
+        raise ConfigError(f"need at least two distinct classes; got {classes!r}.")
+    xs: list[FloatArray] = []
+    ys: list[int] = []
+    onsets: list[float] = []
+    dropped: list[DroppedTrial] = []
+    pre = None
+    for eeg in recordings:
+        if eeg.channel_names != recordings[0].channel_names or eeg.sfreq != recordings[0].sfreq:
+            raise RecordingError(
+                f"{eeg.source} has other channels or another rate than {recordings[0].source}.",
+                "Calibrate from recordings of the same headset and montage.",
+            )
+        e, labels, t, d, pre = cut_trials(eeg, marker_classes, classes, span_s, preprocessing)
+        xs += e
+        ys += labels
+        onsets += t
+        dropped += d
+    for d in dropped:
+        logger.warning("Trial '%s' at %.3f s dropped: %s.", d.label, d.timestamp, d.reason)
+    assert pre is not None
+    y = np.asarray(ys, dtype=np.int64)
+    _check_counts(y, classes, min_trials_per_class, len(dropped))
+    return TrialSet(
+        X=np.ascontiguousarray(np.stack(xs), dtype=np.float32),
+        y=y,
+        class_names=classes,
+        channel_names=tuple(pre.out_channel_names),
+        sfreq=pre.out_sfreq,
+        span_s=_check_span(span_s),
+        onsets=np.asarray(onsets, dtype=np.float64),
+        dropped=tuple(dropped),
+        sources=tuple(e.source for e in recordings),
+    )
+
+
+def _check_counts(y: NDArray[np.int64], classes: tuple[str, ...], minimum: int, n_dropped: int):
+    counts = {name: int((y == i).sum()) for i, name in enumerate(classes)}
+    missing = [name for name, n in counts.items() if n == 0]
+    few = {name: n for name, n in counts.items() if 0 < n < minimum}
+    note = f" ({n_dropped} trials were dropped, see the warnings)" if n_dropped else ""
+    if missing:
+        raise InsufficientTrialsError(
+            f"No usable trial of class {missing} (trials per class: {counts}){note}.",
+            "Every class needs cues in the recording: record a full calibration session, or "
+            "calibrate only the classes that were cued (--classes).",
+        )
+    if few:
+        raise InsufficientTrialsError(
+            f"Too few trials for {few}: each class needs at least {minimum} (trials per class: "
+            f"{counts}){note}.",
+            "Record a longer calibration (more trials per class) or add another recording.",
+        )

@@ -1,0 +1,148 @@
+"""Cues over real LSL on loopback: every marker in order with its scheduled timestamp, aborts,
+and the terminal display (rendering tested without LSL)."""
+
+from __future__ import annotations
+
+import io
+
+import pylsl
+import pytest
+
+from calibration.cues import CuePlayer, TerminalCueDisplay, paradigm_from_info, render_cue
+from calibration.paradigm import CALIB_ABORT, CALIB_END, CALIB_START, Paradigm
+from common.types import ConfigError
+from streaming.lsl_io import resolve_stream
+from streaming.markers import MarkerReceiver
+from tests.lsl_helpers import wait_until
+
+#: 4 trials of 1.9 s at most after a 0.2 s lead-in: under 8 s of schedule, 0.16 s at speed 50.
+QUICK = Paradigm(
+    name="quick",
+    trials_per_class=2,
+    fixation_s=0.5,
+    imagery_s=1.0,
+    rest_s=(0.2, 0.4),
+    lead_in_s=0.2,
+    epoch_s=(0.0, 1.0),
+)
+SPEED = 50.0
+
+
+class _TTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_render_cue_lines() -> None:
+    assert render_cue("calib_start", 0, 40) == "calibration started: 40 trials"
+    assert render_cue("fixation", 3, 40) == "[ 3/40]  +   fixation: look at the cross, keep still"
+    assert render_cue("cue_left", 3, 40) == (
+        "[ 3/40]  <<  LEFT HAND  (imagine squeezing your left hand)"
+    )
+    assert render_cue("cue_right", 12, 120).startswith("[ 12/120]  >>  RIGHT HAND")
+    assert (
+        render_cue("cue_feet", 1, 8) == "[ 1/8]  vv  BOTH FEET  (imagine pressing both feet down)"
+    )
+    assert render_cue("cue_rest", 1, 8).startswith("[ 1/8]  ..  REST  (relax")
+    assert render_cue("cue_grasp", 2, None).startswith("[ 2/?]  **  GRASP")
+    assert render_cue("rest", 3, 40) == "[ 3/40]  -   rest: relax, blink"
+    assert render_cue("calib_end", 40, 40) == "calibration finished"
+    assert render_cue("calib_abort", 7, 40) == "calibration aborted"
+    for label in ("T1", "cue_", "", "calib_start_x"):
+        assert render_cue(label, 1, 40) is None
+
+
+def test_display_counts_trials_and_colours_only_on_a_tty() -> None:
+    plain = io.StringIO()
+    display = TerminalCueDisplay(pylsl.StreamInfo("x", "Markers"), plain, n_trials=2)
+    assert display.colour is False
+    for label in ("calib_start", "fixation", "cue_left", "T0", "rest", "fixation", "calib_abort"):
+        display.show(label)
+    assert plain.getvalue().splitlines() == [
+        "calibration started: 2 trials",
+        "[ 1/2]  +   fixation: look at the cross, keep still",
+        "[ 1/2]  <<  LEFT HAND  (imagine squeezing your left hand)",
+        "[ 1/2]  -   rest: relax, blink",
+        "[ 2/2]  +   fixation: look at the cross, keep still",
+        "calibration aborted",
+    ]
+    assert display.finished and display.trial == 2 and "\x1b[" not in plain.getvalue()
+    tty = _TTY()
+    TerminalCueDisplay(pylsl.StreamInfo("x", "Markers"), tty, n_trials=2).show("cue_right")
+    assert "\x1b[1m" in tty.getvalue() and "RIGHT HAND" in tty.getvalue()
+
+
+def test_player_arguments_are_checked() -> None:
+    with pytest.raises(ConfigError, match="'speed' must be <= 1000"):
+        CuePlayer(QUICK, speed=5000.0)
+    with pytest.raises(ConfigError, match="'paradigm' must be a Paradigm"):
+        CuePlayer("mi-lr")  # type: ignore[arg-type]
+
+
+@pytest.mark.lsl
+def test_every_marker_arrives_in_order_with_its_scheduled_timestamp(unique_id: str) -> None:
+    with CuePlayer(QUICK, seed=4, name=unique_id, speed=SPEED) as player:
+        info = resolve_stream(name=unique_id, stream_type="Markers")
+        assert info.source_id() == f"{unique_id}-quick"
+        receiver = MarkerReceiver(info).start()
+        try:
+            header = pylsl.StreamInlet(info).info(timeout=5.0)
+            assert header.channel_format() == pylsl.cf_string
+            assert paradigm_from_info(header) == QUICK
+            player.start(wait_for_consumers_s=5.0)
+            assert player.join(timeout=5.0) and player.done and not player.aborted
+            schedule = player.schedule
+            assert wait_until(lambda: len(receiver.events()) >= len(schedule), 5.0)
+            events = receiver.events()
+        finally:
+            receiver.stop()
+    assert [e.label for e in events] == [c.marker for c in schedule]
+    assert events[0].label == CALIB_START and events[-1].label == CALIB_END
+    for event, cue in zip(events, schedule, strict=True):
+        assert event.timestamp == pytest.approx(player.t0 + cue.t_s / SPEED, abs=2e-3)
+        assert player.timestamp_of(cue) == player.t0 + cue.t_s / SPEED
+    assert player.progress() == (QUICK.n_trials, QUICK.n_trials)
+
+
+@pytest.mark.lsl
+def test_stop_mid_run_pushes_calib_abort(unique_id: str) -> None:
+    slow = Paradigm(name="slow", trials_per_class=2, lead_in_s=0.1, imagery_s=4.0)
+    with CuePlayer(slow, name=unique_id, source_id=unique_id, speed=2.0) as player:
+        receiver = MarkerReceiver(resolve_stream(source_id=unique_id)).start()
+        try:
+            player.start(wait_for_consumers_s=5.0)
+            first_cue = slow.marker_classes.keys()
+            assert wait_until(lambda: any(e.label in first_cue for e in receiver.events()), 5.0)
+            player.stop()
+            assert not player.is_running and player.aborted and not player.done
+            assert player.progress() == (0, 4)
+            assert wait_until(lambda: receiver.events()[-1].label == CALIB_ABORT, 5.0)
+            labels = [e.label for e in receiver.events()]
+        finally:
+            receiver.stop()
+    assert labels[:2] == [CALIB_START, "fixation"] and labels[-1] == CALIB_ABORT
+    assert labels.count(CALIB_ABORT) == 1 and CALIB_END not in labels
+    with pytest.raises(RuntimeError, match="already ran"):
+        player.start()
+
+
+@pytest.mark.lsl
+def test_terminal_display_prints_the_stream(unique_id: str) -> None:
+    out = io.StringIO()
+    with CuePlayer(QUICK, seed=1, name=unique_id, speed=SPEED) as player:
+        info = resolve_stream(name=unique_id, stream_type="Markers")
+        with TerminalCueDisplay(info, out).start() as display:
+            assert display.n_trials == 4  # read from the stream header
+            player.start(wait_for_consumers_s=5.0)
+            assert display.wait(timeout=5.0)
+    lines = out.getvalue().splitlines()
+    expected: list[str] = []
+    trial = 0
+    for cue in player.schedule:
+        trial += cue.marker == "fixation"
+        line = render_cue(cue.marker, trial, 4)
+        assert line is not None
+        expected.append(line)
+    assert lines == expected
+    assert lines[0] == "calibration started: 4 trials" and lines[-1] == "calibration finished"
+    assert sum(line.endswith("fixation: look at the cross, keep still") for line in lines) == 4
