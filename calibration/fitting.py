@@ -53,7 +53,7 @@ def _default_adapt() -> AdaptSettings:
     return AdaptSettings(
         mode="finetune",
         train=TrainSettings(
-            epochs=25, batch_size=32, lr=1e-3, weight_decay=1e-2, patience=6, progress=False
+            epochs=15, batch_size=32, lr=1e-3, weight_decay=1e-2, patience=5, progress=False
         ),
         layer_decay=0.7,
         val_fraction=0.2,

@@ -1,0 +1,246 @@
+"""Record a calibration session from a live stream: generated cues, or the stream's own markers.
+
+Both ways record with :class:`streaming.recorder.SessionRecorder` (EEG and markers to disk as they
+arrive; a crash loses at most the last second) into a session folder that
+:func:`calibration.trials.load_calibration_source` reads back, so calibrating from a live stream
+and from a recording run exactly the same code afterwards.
+
+- :func:`record_paradigm`: a :class:`~calibration.cues.CuePlayer` publishes the paradigm's cues
+  on an LSL marker stream; the recorder and a :class:`~calibration.cues.TerminalCueDisplay` both
+  read them from there (so does the dashboard).
+- :func:`record_from_markers`: trials come from a marker stream that already exists (a replayed
+  EEGBCI run publishes its T0/T1/T2 annotations), recorded until the stream ends, enough trials
+  arrived, or the time is up.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import pylsl
+
+from calibration.cues import CuePlayer, TerminalCueDisplay
+from calibration.paradigm import Paradigm
+from common.types import StreamLostError, StreamNotFoundError
+from streaming.lsl_io import resolve_stream
+from streaming.markers import MarkerReceiver
+from streaming.recorder import SessionRecorder
+
+logger = logging.getLogger(__name__)
+
+#: Longest wait for the first EEG sample after connecting.
+FIRST_SAMPLE_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class RecordedCalibration:
+    """What a live calibration recording produced.
+
+    Parameters
+    ----------
+    path : Path
+        The session folder.
+    ended : float
+        ``time.perf_counter()`` when the last trial was complete (the start of the
+        "time to a ready model").
+    n_samples, n_cues : int
+        EEG samples and cue markers recorded.
+    complete : bool
+        The paradigm ran to its end (or the marker stream ended normally).
+    reason : str
+        Why recording stopped.
+    """
+
+    path: Path
+    ended: float
+    n_samples: int
+    n_cues: int
+    complete: bool
+    reason: str
+
+
+def _wait_first_sample(recorder: SessionRecorder, name: str) -> None:
+    if not recorder.wait_until(n_samples=1, timeout_s=FIRST_SAMPLE_TIMEOUT_S):
+        recorder.stop()
+        raise StreamNotFoundError(
+            f"Stream '{name}' sends no samples (nothing within {FIRST_SAMPLE_TIMEOUT_S:g} s).",
+            "Check that the headset is switched on and streaming; `neurodeck streams` lists "
+            "what is visible.",
+        )
+
+
+def _lost(recorder: SessionRecorder, name: str, reason: str) -> StreamLostError:
+    s = recorder.status()
+    return StreamLostError(
+        f"Stream '{name}' was lost {reason}, after {s.duration_s:.1f} s of EEG. Everything "
+        f"received is saved in {recorder.path}.",
+        f"Reconnect the headset and calibrate again, or fit from what was recorded with "
+        f"`neurodeck calibrate --recording {recorder.path}`.",
+    )
+
+
+def record_paradigm(
+    eeg_info: pylsl.StreamInfo,
+    out_dir: str | Path,
+    paradigm: Paradigm,
+    seed: int = 0,
+    speed: float = 1.0,
+    cue_stream: str = "neurodeck-cues",
+    display: TextIO | None = None,
+    overwrite: bool = False,
+) -> RecordedCalibration:
+    """Play the paradigm's cues on LSL and record the EEG and the cues until the last trial.
+
+    Parameters
+    ----------
+    eeg_info : pylsl.StreamInfo
+        The resolved EEG stream.
+    out_dir : path
+        Session folder (see :mod:`streaming.recorder`).
+    paradigm : Paradigm
+    seed : int
+        Seed of the cue order and breaks.
+    speed : float
+        Schedule compression (1 for a person; more for replayed tests).
+    cue_stream : str
+        Name of the cue marker stream.
+    display : text stream, optional
+        Where the cues are printed (default stdout).
+    overwrite : bool
+        Replace a previous session in ``out_dir``.
+
+    Returns
+    -------
+    RecordedCalibration
+
+    Raises
+    ------
+    StreamNotFoundError
+        The EEG stream sends nothing.
+    StreamLostError
+        The EEG stream vanished mid-session (the recording up to then is kept).
+    KeyboardInterrupt
+        Ctrl-C: the cues stop with ``calib_abort``, the recording is closed and kept.
+    """
+    player = CuePlayer(paradigm, seed=seed, name=cue_stream, speed=speed)
+    recorder = None
+    shown = None
+    try:
+        cue_info = resolve_stream(name=cue_stream, source_id=player.source_id, timeout_s=5.0)
+        recorder = SessionRecorder(eeg_info, out_dir, [cue_info], overwrite=overwrite).start()
+        _wait_first_sample(recorder, eeg_info.name())
+        shown = TerminalCueDisplay(cue_info, stream=display or sys.stdout).start()
+        player.start(wait_for_consumers_s=5.0)
+        while not player.done:
+            if recorder.status().stream_lost:
+                player.stop()
+                raise _lost(recorder, eeg_info.name(), "during the cues")
+            time.sleep(0.05)
+        ended = time.perf_counter()
+        end_ts = player.t0 + player.schedule[-1].t_s / speed if player.t0 else 0.0
+        _wait_for_timestamp(recorder, end_ts)
+        status = recorder.status()
+        return RecordedCalibration(
+            recorder.path, ended, status.n_samples, paradigm.n_trials, True, "paradigm finished"
+        )
+    except KeyboardInterrupt:
+        player.stop()
+        raise
+    finally:
+        if recorder is not None:
+            recorder.stop()
+        if shown is not None:
+            shown.stop()
+        player.close()
+
+
+def _wait_for_timestamp(recorder: SessionRecorder, timestamp: float, timeout_s: float = 3.0):
+    """Let the EEG up to ``timestamp`` arrive (it lags the cues by the transport delay)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        s = recorder.status()
+        if s.last_timestamp >= timestamp or s.stream_lost:
+            return
+        time.sleep(0.02)
+
+
+def record_from_markers(
+    eeg_info: pylsl.StreamInfo,
+    marker_info: pylsl.StreamInfo,
+    out_dir: str | Path,
+    marker_classes: Mapping[str, str],
+    max_trials: int | None = None,
+    duration_s: float | None = None,
+    trial_s: float = 4.5,
+    progress: Callable[[str], None] | None = None,
+    overwrite: bool = False,
+) -> RecordedCalibration:
+    """Record a stream and its own marker stream until it ends, ``max_trials`` or ``duration_s``.
+
+    Parameters
+    ----------
+    eeg_info, marker_info : pylsl.StreamInfo
+        The resolved EEG stream and the marker stream that cues it.
+    out_dir : path
+        Session folder.
+    marker_classes : mapping
+        Marker label -> class name; only these count as trials.
+    max_trials : int, optional
+        Stop ``trial_s`` content seconds after this many cues.
+    duration_s : float, optional
+        Stop after this many content seconds of EEG.
+    trial_s : float
+        Content seconds after a cue that its trial needs.
+    progress : callable, optional
+        Called about once a second with a status line.
+    overwrite : bool
+
+    Returns
+    -------
+    RecordedCalibration
+        ``reason`` says which condition ended it; the stream ending is a normal end.
+    """
+    say = progress or (lambda _line: None)
+    receiver = MarkerReceiver(marker_info).start()  # before the recorder: a replay waits for it
+    try:
+        recorder = SessionRecorder(eeg_info, out_dir, [marker_info], overwrite=overwrite)
+    except BaseException:
+        receiver.stop()
+        raise
+    recorder.start()
+    try:
+        _wait_first_sample(recorder, eeg_info.name())
+        last_say = 0.0
+        reason, stop_after = "", None
+        while not reason:
+            s = recorder.status()
+            cues = [e for e in receiver.events() if e.label in marker_classes]
+            if max_trials and stop_after is None and len(cues) >= max_trials:
+                stop_after = s.duration_s + trial_s
+            if s.stream_lost:
+                reason = "the stream ended"
+            elif duration_s is not None and s.duration_s >= duration_s:
+                reason = f"{duration_s:g} s recorded"
+            elif stop_after is not None and s.duration_s >= stop_after:
+                reason = f"{max_trials} trials recorded"
+            if time.monotonic() - last_say >= 1.0 or reason:
+                counts = Counter(marker_classes[e.label] for e in cues)
+                say(
+                    f"recorded {s.duration_s:6.1f} s, {len(cues)} cues "
+                    f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'none yet'})"
+                )
+                last_say = time.monotonic()
+            time.sleep(0.05)
+        ended = time.perf_counter()
+        status = recorder.status()
+        return RecordedCalibration(recorder.path, ended, status.n_samples, len(cues), True, reason)
+    finally:
+        receiver.stop()
+        recorder.stop()
