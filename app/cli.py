@@ -80,7 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("decode", help="decode a live stream headless")
     p.add_argument("--stream", required=True, help="EEG stream name (or source_id with --by-id)")
     p.add_argument("--by-id", action="store_true", help="--stream is a source_id")
-    p.add_argument("--model", required=True, type=Path, help="checkpoint (.safetensors)")
+    p.add_argument("--model", required=True, type=Path, help="subject profile folder or checkpoint")
+    p.add_argument(
+        "--decoder",
+        choices=("finetuned", "reference"),
+        help="with a profile: which of its decoders (default: the better one)",
+    )
     p.add_argument(
         "--markers", help="marker stream name to show true cues ('auto': <stream>-markers)"
     )
@@ -92,22 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--outlet", default="neurodeck-predictions", help="prediction stream name")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the stream")
 
-    p = sub.add_parser("calibrate", help="fit a decoder from recordings with cue annotations")
-    p.add_argument(
-        "--recording",
-        nargs="+",
-        type=Path,
-        required=True,
-        help="recorded runs whose annotations mark cues (e.g. EEGBCI R04 R08)",
-    )
-    p.add_argument("--out", type=Path, required=True, help="checkpoint to write (.safetensors)")
-    p.add_argument(
-        "--classes",
-        nargs="+",
-        default=["T1=left", "T2=right"],
-        help="MARKER=CLASS pairs (default T1=left T2=right)",
-    )
-    p.add_argument("--json", type=Path, help="write the calibration report as JSON")
+    from app import calibrate_command, loop, record_commands
+
+    calibrate_command.add_parser(sub)
+    record_commands.add_parsers(sub)
+    loop.add_parser(sub)
 
     p = sub.add_parser("evaluate", help="online MI evaluation, each subject held out (JSON out)")
     _add_data(p)
@@ -160,7 +154,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="replay a real recording and decode it live")
     _add_data(p)
     p.add_argument("--subject", type=int, default=1, help="EEGBCI subject (default 1)")
-    p.add_argument("--speed", type=float, default=4.0, help="replay speed (default 4)")
+    loop.add_loop_options(p, speed=4.0)
     p.add_argument("--headless", action="store_true", help="no dashboard even with a display")
     p.add_argument("--json", type=Path, help="write the summary as JSON")
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="where logs and models go")
@@ -195,7 +189,6 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "replay": commands.cmd_replay,
         "simulate": commands.cmd_simulate,
         "decode": commands.cmd_decode,
-        "calibrate": commands.cmd_calibrate,
         "demo": commands.cmd_demo,
         "evaluate": train_commands.cmd_evaluate,
         "pretrain": train_commands.cmd_pretrain,
@@ -209,7 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from common.types import NeurodeckError
 
     try:
-        return _commands()[args.command](args)
+        handler = getattr(args, "handler", None) or _commands()[args.command]
+        return handler(args)
     except NeurodeckError as exc:
         print(f"neurodeck {args.command}: error: {exc.problem}", file=sys.stderr)
         if exc.hint:

@@ -119,11 +119,28 @@ def check_speed(speed: float) -> None:
         raise ConfigError(f"'--speed' must be > 0 and <= 1000; got {speed}.")
 
 
-def load_decoder_spec(path: Path, device: str = "cpu"):
-    """Load a checkpoint into a :class:`~streaming.session.DecoderSpec`."""
+def load_decoder_spec(path: Path, decoder: str | None = None):
+    """Load a subject profile's decoder (or a checkpoint) into a :class:`DecoderSpec`.
+
+    Parameters
+    ----------
+    path : Path
+        A profile folder written by ``neurodeck calibrate`` or a ``.safetensors`` checkpoint.
+    decoder : str, optional
+        With a profile: ``finetuned`` or ``reference`` (default: the profile's choice).
+    """
+    from calibration.profile import is_profile, load_profile
     from models.checkpoint import load_checkpoint
     from streaming.session import DecoderSpec
 
+    if is_profile(path):
+        path = load_profile(path).checkpoint(decoder)
+        logger.info("profile decoder: %s", path)
+    elif decoder:
+        raise ConfigError(
+            f"'--decoder' chooses among a profile's decoders, but {path} is not a profile.",
+            "Give the folder `neurodeck calibrate --out` wrote, or leave '--decoder' out.",
+        )
     model, meta = load_checkpoint(path)
     stage = meta.training.get("stage")
     if stage == "ssl":
@@ -172,7 +189,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     from streaming.session import DecodeSession
     from streaming.sinks import JSONLSink, LSLPredictionOutlet
 
-    spec, _ = load_decoder_spec(args.model)
+    spec, _ = load_decoder_spec(args.model, args.decoder)
     query = {"source_id": args.stream} if args.by_id else {"name": args.stream}
     eeg = resolve_stream(**query, timeout_s=args.timeout)
     markers = None
@@ -205,29 +222,6 @@ def cmd_decode(args: argparse.Namespace) -> int:
             sink.close()
     print(summary_text(summary))
     write_json(args.json, summary)
-    return 0
-
-
-def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Fit the classical reference from recordings with cue annotations."""
-    from calibration.offline import ReferenceSettings, fit_reference
-    from models.checkpoint import save_checkpoint
-
-    pairs = [c.split("=", 1) for c in args.classes]
-    if any(len(p) != 2 or not all(p) for p in pairs):
-        raise ConfigError(f"'--classes' takes MARKER=CLASS pairs; got {args.classes}.")
-    settings = ReferenceSettings(marker_classes=dict(pairs))  # type: ignore[arg-type]
-    model, meta = fit_reference(args.recording, settings)
-    path = save_checkpoint(args.out, model, meta)
-    trials = meta.training["trials_per_class"]
-    print(
-        f"fitted {meta.architecture} on {meta.training['n_trials']} trials {trials}; "
-        f"{meta.metrics['cv_folds']}-fold CV accuracy {meta.metrics['cv_accuracy']:.3f}"
-    )
-    print(f"wrote {path}")
-    write_json(
-        args.json, {"checkpoint": str(path), "training": meta.training, "metrics": meta.metrics}
-    )
     return 0
 
 

@@ -2,9 +2,12 @@
 
 1. Find the EEGBCI data (``--data``, ``$NEURODECK_DATA``, ``../shared/data``, else mne's download),
    falling back to the built-in simulator, saying so.
-2. Fit the classical reference on runs 4 and 8 (imagined left vs right fist).
+2. Calibrate: replay runs 4 and 8 (imagined left vs right fist) as an LSL headset, record them
+   with their markers, fine-tune the shipped encoder and fit the Riemannian reference
+   (:mod:`app.loop`, the same code as ``neurodeck calibrate --from-markers``).
 3. Replay run 12 on LSL in a separate process (EEG + markers, true timestamps).
-4. Decode it through the live path, print predictions against the true cues, then a summary.
+4. Decode it through the live path with the better decoder, print predictions against the true
+   cues, then a summary.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,20 +168,6 @@ class TrialReporter:
             )
 
 
-def _fit_demo_model(data: DemoData, out: Path) -> Path:
-    from calibration.offline import fit_reference
-    from models.checkpoint import save_checkpoint
-
-    model, meta = fit_reference(data.calibration)
-    path = save_checkpoint(out / "demo-reference.safetensors", model, meta)
-    print(
-        f"calibrated: tangent-space reference on {meta.training['n_trials']} trials of runs "
-        f"{', '.join(p.name for p in data.calibration)} "
-        f"(cross-validated accuracy {meta.metrics['cv_accuracy']:.2f}) -> {path}"
-    )
-    return path
-
-
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
     from app.commands import check_speed
@@ -201,15 +189,11 @@ def run_demo(args: argparse.Namespace) -> int:
 
         return run_simulated_demo(args, out)
     print(f"neurodeck demo: {data.origin}")
-    model_path = _fit_demo_model(data, out)
-    name = f"neurodeck-demo-{uuid.uuid4().hex[:6]}"
-    proc = _start_replay(data.test, args.speed, name, f"{name}-eeg", out / "replay.log")
-    print(
-        f"replaying {data.test[0].name} as LSL stream '{name}' at x{args.speed:g} "
-        "(separate process); decoding live:"
-    )
-    n_samples = recording_length(data.test[0])
-    return decode_replay(args, model_path, name, proc, out, data.origin, n_samples)
+    from app.loop import run_loop
+
+    summary = run_loop(args, data.calibration, data.test, out)
+    write_json(args.json, {"data": data.origin, **summary})
+    return 0
 
 
 def recording_length(path: Path) -> int:
@@ -227,8 +211,11 @@ def decode_replay(
     out: Path,
     origin: str,
     n_samples: int,
-) -> int:
-    """Decode the demo stream until all ``n_samples`` arrived (or the publisher exits)."""
+) -> dict:
+    """Decode the demo stream until all ``n_samples`` arrived (or the publisher exits).
+
+    Returns the summary: latency and health figures, and the accuracy against the replayed cues.
+    """
     from app.commands import load_decoder_spec
     from streaming.lsl_io import resolve_stream
     from streaming.session import DecodeSession
@@ -260,8 +247,7 @@ def decode_replay(
         )
     summary = _summarise(session, collected, spec, args.speed)
     summary.update({"data": origin, "model": str(model_path), "speed": args.speed})
-    write_json(args.json, summary)
-    return 0
+    return summary
 
 
 def _watch(session, proc, n_samples: int, collected: list[Prediction], spec, speed: float) -> None:

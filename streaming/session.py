@@ -139,10 +139,11 @@ class DecodeSession:
     ) -> None:
         self.spec = spec
         window_n, hop_n = WindowSpec(spec.window_s, hop_s).samples(spec.sfreq)
+        # The marker inlet first: a replay starts publishing when it sees the EEG consumer.
+        self.markers = MarkerReceiver(marker_info) if marker_info is not None else None
         self.acquisition = Acquisition(
             eeg_info, settings, preprocessor_factory=lambda meta: build_preprocessor(spec, meta)
         )
-        self.markers = MarkerReceiver(marker_info) if marker_info is not None else None
         assert self.acquisition.processed is not None
         self.worker = InferenceWorker(
             ModelRunner(spec.model, device),

@@ -60,8 +60,9 @@ def test_calibrate_then_decode_a_replayed_run(tmp_path, data_root, unique_id, ca
     from streaming.replay import Replayer
 
     calib = eegbci_run_files(data_root, 1, [4, 8])
-    model = tmp_path / "ref.safetensors"
-    assert main(["calibrate", "--recording", *map(str, calib), "--out", str(model)]) == 0
+    model = tmp_path / "profile"
+    argv = ["calibrate", "--recording", *map(str, calib), "--out", str(model), "--cv-folds", "0"]
+    assert main([*argv, "--epochs", "1"]) == 0
     assert "30 trials" in capsys.readouterr().out
 
     test_run = eegbci_run_files(data_root, 1, [12])
@@ -77,6 +78,8 @@ def test_calibrate_then_decode_a_replayed_run(tmp_path, data_root, unique_id, ca
                 unique_id,
                 "--model",
                 str(model),
+                "--decoder",
+                "reference",
                 "--markers",
                 "auto",
                 "--jsonl",

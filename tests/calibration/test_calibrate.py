@@ -88,7 +88,7 @@ def test_calibration_writes_a_profile_that_decode_can_load(tmp_path) -> None:
     assert meta.channel_names == eeg.channel_names and meta.training["stage"] == "calibrated"
     assert meta.preprocessing["channel_names"] == list(eeg.channel_names)
     assert not np.allclose(model.alignment.numpy(), np.eye(16))  # re-centred on this person
-    ref, ref_meta = load_checkpoint(profile.checkpoint("reference"))
+    _, ref_meta = load_checkpoint(profile.checkpoint("reference"))
     assert ref_meta.architecture == "tangent_space_lr"
     # the synthetic ERD is strong: the reference separates it in cross-validation
     scores = report["scores"]

@@ -1,0 +1,197 @@
+"""``neurodeck calibrate``: record (or reuse) a calibration session and write a subject profile.
+
+Three sources of trials, one fitting path:
+
+- ``--stream NAME``: play a cue paradigm (``--paradigm``), show the cues in the terminal, record
+  the EEG and the cues crash-safe into ``OUT/recording``;
+- ``--stream NAME --from-markers``: record the stream's own marker stream (a replayed EEGBCI run
+  cues itself) until it ends;
+- ``--recording PATH ...``: reuse session folders or EDF/FIF files instead of recording again.
+
+Then :func:`calibration.calibrate.calibrate_recordings` fine-tunes the shipped encoder, fits the
+Riemannian reference, cross-validates both and writes the profile ``decode --model OUT`` loads.
+The core is imported inside the handler, after the LSL configuration is chosen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+from common.types import ConfigError
+
+#: The encoder calibration fine-tunes unless ``--model`` names another.
+DEFAULT_ENCODER = Path(__file__).resolve().parents[1] / "models/pretrained/spp_eegnet.safetensors"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``calibrate``."""
+    p = sub.add_parser(
+        "calibrate", help="record a calibration (or reuse one) and fit a subject profile"
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--stream", help="EEG stream to calibrate on (LSL name)")
+    src.add_argument(
+        "--recording",
+        nargs="+",
+        type=Path,
+        help="reuse recordings: session folders (neurodeck record / calibrate) or EDF/FIF files",
+    )
+    p.add_argument("--out", type=Path, required=True, help="subject profile folder to write")
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=DEFAULT_ENCODER,
+        help="pretrained encoder to fine-tune (default: the shipped spp_eegnet)",
+    )
+    p.add_argument(
+        "--paradigm", default="mi-lr", help="mi-lr (default), mi-4, or a paradigm TOML file"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the cue order and the folds")
+    p.add_argument(
+        "--from-markers",
+        nargs="?",
+        const="auto",
+        metavar="STREAM",
+        help="trials from the stream's own marker stream (default name <stream>-markers)",
+    )
+    p.add_argument(
+        "--classes",
+        nargs="+",
+        metavar="MARKER=CLASS",
+        help="cue markers and their classes (default: the paradigm's cue_<class> markers, "
+        "or the encoder's training markers, T1=left T2=right for EEGBCI)",
+    )
+    p.add_argument("--max-trials", type=int, help="with --from-markers: stop after N cues")
+    p.add_argument("--duration", type=float, help="with --from-markers: stop after S seconds")
+    p.add_argument("--cv-folds", type=int, default=5, help="cross-validation folds (0 skips)")
+    p.add_argument("--epochs", type=int, help="fine-tuning epochs (default 15)")
+    p.add_argument("--mode", choices=("finetune", "probe"), default="finetune", help="how to adapt")
+    p.add_argument("--device", help="fine-tuning device: auto, cpu, cuda[:N] (default auto)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the stream")
+    p.add_argument("--overwrite", action="store_true", help="replace a recording in OUT")
+    p.add_argument("--cue-speed", type=float, default=1.0, help=argparse.SUPPRESS)
+    p.add_argument("--json", type=Path, help="write the report as JSON")
+    p.set_defaults(handler=cmd_calibrate)
+
+
+def parse_classes(pairs: list[str]) -> dict[str, str]:
+    """``["T1=left", "T2=right"]`` -> ``{"T1": "left", "T2": "right"}``."""
+    split = [c.split("=", 1) for c in pairs]
+    if any(len(p) != 2 or not all(p) for p in split):
+        raise ConfigError(f"'--classes' takes MARKER=CLASS pairs; got {pairs}.")
+    return dict(split)  # type: ignore[arg-type]
+
+
+def _settings(args: argparse.Namespace, paradigm: Any) -> Any:
+    from calibration.fitting import CalibrationSettings
+
+    s = CalibrationSettings(cv_folds=args.cv_folds, seed=args.seed)
+    train = s.adapt.train
+    if args.epochs is not None:
+        train = dataclasses.replace(train, epochs=args.epochs)
+    s = dataclasses.replace(s, adapt=dataclasses.replace(s.adapt, mode=args.mode, train=train))
+    if paradigm is not None:  # windows must end inside the imagery period
+        first, last, hop = s.ends_s
+        end = min(last, paradigm.epoch_s[1])
+        s = dataclasses.replace(s, ends_s=(min(first, end), end, hop))
+    return s
+
+
+def _classes_from(marker_classes: dict[str, str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(marker_classes.values()))
+
+
+def _default_classes(recordings: list[Any], base: Any) -> dict[str, str]:
+    """The cue markers found in the recordings: the paradigm's, else the encoder's training."""
+    from calibration.paradigm import class_of_marker
+
+    labels = {m.label for rec in recordings for m in rec.markers}
+    cues = {label: class_of_marker(label) for label in sorted(labels)}
+    found = {label: c for label, c in cues.items() if c is not None}
+    if found:
+        return found
+    trained = base.meta.training.get("marker_classes") or {}
+    if trained and set(trained) & labels:
+        return dict(trained)
+    raise ConfigError(
+        f"No cue markers recognised in the recording (markers: {sorted(labels)[:12]}).",
+        "Name the markers that cue each class, for example --classes T1=left T2=right.",
+    )
+
+
+def _record(args: argparse.Namespace, paradigm: Any, marker_classes: dict[str, str] | None):
+    """Record from the live stream; returns the RecordedCalibration."""
+    from calibration.live import record_from_markers, record_paradigm
+    from streaming.lsl_io import resolve_stream
+
+    eeg = resolve_stream(name=args.stream, timeout_s=args.timeout)
+    folder = args.out / "recording"
+    if args.from_markers:
+        name = f"{args.stream}-markers" if args.from_markers == "auto" else args.from_markers
+        markers = resolve_stream(name=name, stream_type="Markers", timeout_s=args.timeout)
+        print(f"recording '{args.stream}' with its markers '{name}' into {folder}", flush=True)
+        assert marker_classes is not None
+        return record_from_markers(
+            eeg,
+            markers,
+            folder,
+            marker_classes,
+            max_trials=args.max_trials,
+            duration_s=args.duration,
+            progress=lambda line: print(line, flush=True),
+            overwrite=args.overwrite,
+        )
+    print(f"calibration: {paradigm.summary()}; recording into {folder}", flush=True)
+    return record_paradigm(
+        eeg, folder, paradigm, seed=args.seed, speed=args.cue_speed, overwrite=args.overwrite
+    )
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Record or load the calibration, fit, report, write the profile."""
+    from app.cli import write_json
+    from calibration.calibrate import calibrate_recordings, load_base_encoder
+    from calibration.paradigm import load_paradigm
+    from calibration.trials import load_calibration_source
+
+    if args.from_markers and not args.stream:
+        raise ConfigError("'--from-markers' needs '--stream'.")
+    base = load_base_encoder(args.model)
+    explicit = parse_classes(args.classes) if args.classes else None
+    paradigm = None
+    if args.stream and not args.from_markers:
+        paradigm = load_paradigm(args.paradigm)
+        explicit = explicit or dict(paradigm.marker_classes)
+    if args.stream and args.from_markers and explicit is None:
+        explicit = dict(base.meta.training.get("marker_classes") or {"T1": "left", "T2": "right"})
+    if args.stream:
+        recorded = _record(args, paradigm, explicit)
+        print(f"recording done ({recorded.reason}): {recorded.path}", flush=True)
+        sources, ended = [recorded.path], recorded.ended
+    else:
+        sources, ended = list(args.recording), time.perf_counter()
+    recordings = [load_calibration_source(p) for p in sources]
+    marker_classes = explicit or _default_classes(recordings, base)
+    profile, report = calibrate_recordings(
+        recordings,
+        base,
+        marker_classes,
+        _classes_from(marker_classes),
+        args.out,
+        _settings(args, paradigm),
+        paradigm=paradigm.to_dict() if paradigm else None,
+        subject=args.out.name,
+        progress=lambda line: print(f"  {line}", flush=True),
+        recording_ended=ended,
+        device=args.device,
+    )
+    from calibration.report import report_text
+
+    print(report_text(report))
+    print(f"profile: {profile.path} (decode with: neurodeck decode --model {profile.path} ...)")
+    write_json(args.json, {"profile": str(profile.path), **report})
+    return 0

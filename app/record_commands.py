@@ -1,0 +1,217 @@
+"""``neurodeck record`` and ``neurodeck export``: crash-safe session recording and conversion.
+
+``record`` writes an EEG stream and its markers to a session folder as they arrive (see
+:mod:`streaming.recorder`); ``export`` turns such a folder into a FIF or EDF file with the markers
+as annotations. The core is imported inside the handlers, after the LSL configuration is chosen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from common.types import ConfigError
+
+#: Seconds ``--markers auto`` waits for the ``<stream>-markers`` stream before going without.
+AUTO_MARKERS_TIMEOUT_S = 2.0
+#: Seconds between progress lines.
+PROGRESS_INTERVAL_S = 1.0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """Add the ``record`` and ``export`` sub-commands to the CLI's sub-parsers.
+
+    Each parser's defaults carry its handler as ``handler`` (also listed in :data:`COMMANDS`).
+    """
+    p = sub.add_parser(
+        "record",
+        help="record an EEG stream and its markers, crash-safe",
+        description="Record until Ctrl-C, --duration, or the loss of the stream (its outlet went "
+        "away or sent nothing for 5 s). Data are on disk within a second of arriving.",
+    )
+    p.add_argument("--stream", required=True, metavar="NAME", help="EEG stream name")
+    p.add_argument(
+        "--markers",
+        default="auto",
+        metavar="auto|NONE|NAME",
+        help="marker stream: 'auto' (<stream>-markers if it appears), 'NONE', or a stream name",
+    )
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="session folder")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (wall clock)")
+    p.add_argument(
+        "--timeout", type=float, default=10.0, metavar="S", help="wait S s for the stream"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace a session in --out")
+    p.add_argument("--json", type=Path, help="write the summary as JSON")
+    p.set_defaults(handler=cmd_record)
+
+    p = sub.add_parser("export", help="convert a recorded session to FIF or EDF")
+    p.add_argument("session", type=Path, metavar="SESSION_DIR", help="folder written by record")
+    p.add_argument("out_file", type=Path, metavar="OUT_FILE", help="file to write (.fif or .edf)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing OUT_FILE")
+    p.add_argument("--json", type=Path, help="write the summary as JSON")
+    p.set_defaults(handler=cmd_export)
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if args.duration is not None and not args.duration > 0:
+        raise ConfigError(f"'--duration' must be > 0 seconds; got {args.duration}.")
+    if not args.timeout > 0:
+        raise ConfigError(f"'--timeout' must be > 0 seconds; got {args.timeout}.")
+
+
+def _marker_infos(eeg_name: str, choice: str, timeout_s: float) -> list[Any]:
+    """Resolve the marker stream asked for; ``auto`` goes without when none appears."""
+    import pylsl
+
+    from streaming.lsl_io import poll_resolver, resolve_stream
+
+    if choice.lower() == "none":
+        return []
+    if choice != "auto":
+        return [resolve_stream(name=choice, timeout_s=timeout_s)]
+    name = f"{eeg_name}-markers"
+    found = poll_resolver(pylsl.ContinuousResolver(pred=f"name='{name}'"), AUTO_MARKERS_TIMEOUT_S)
+    if not found:
+        print(
+            f"no marker stream '{name}' appeared within {AUTO_MARKERS_TIMEOUT_S:g} s; "
+            "recording without markers (give --markers NAME to record another one)",
+            flush=True,
+        )
+    return found[:1]
+
+
+class _Progress:
+    """One progress line per interval: rewritten on a terminal, one line each otherwise."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stdout
+        self.tty = self.stream.isatty()
+        self._last = 0.0
+
+    def update(self, status: Any, elapsed_s: float, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < PROGRESS_INTERVAL_S:
+            return
+        self._last = now
+        text = (
+            f"[{elapsed_s:6.1f} s] {status.n_samples} samples ({status.duration_s:.1f} s of "
+            f"signal), {status.n_markers} markers"
+        )
+        if status.stream_lost:
+            text += f" | stream silent/lost for {status.silent_s:.1f} s"
+        self.stream.write(("\r\x1b[2K" + text) if self.tty else text + "\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _record_until_done(recorder: Any, duration_s: float | None) -> str:
+    """Show progress until ``duration_s``, Ctrl-C or the loss of the stream; say which ended it."""
+    progress = _Progress()
+    t0 = time.monotonic()
+    reason = "duration reached"
+    try:
+        while duration_s is None or time.monotonic() - t0 < duration_s:
+            status = recorder.status()
+            progress.update(status, time.monotonic() - t0)
+            if status.stream_lost:
+                reason = "stream lost"
+                break
+            if status.error is not None and not status.running:
+                reason = "write error"
+                break
+            time.sleep(0.05)
+    except KeyboardInterrupt:  # Ctrl-C ends a recording normally
+        reason = "interrupted"
+    finally:
+        recorder.stop()
+        progress.update(recorder.status(), time.monotonic() - t0, force=True)
+        progress.finish()
+    return reason
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """Record an EEG stream (and its markers) to a session folder until stopped."""
+    from app.cli import write_json
+    from streaming.lsl_io import resolve_stream
+    from streaming.recorder import SessionRecorder, check_out_dir
+
+    _check_args(args)
+    check_out_dir(args.out, args.overwrite)  # before waiting for streams
+    eeg = resolve_stream(name=args.stream, timeout_s=args.timeout)
+    markers = _marker_infos(eeg.name(), args.markers, args.timeout)
+    recorder = SessionRecorder(eeg, args.out, markers, overwrite=args.overwrite)
+    marker_names = [m.name() for m in markers]
+    print(
+        f"recording '{eeg.name()}' ({recorder.meta.n_channels} ch, {recorder.meta.sfreq:g} Hz)"
+        f"{' and ' + ', '.join(repr(n) for n in marker_names) if marker_names else ''} "
+        f"to {args.out}. Ctrl-C stops.",
+        flush=True,
+    )
+    reason = _record_until_done(recorder.start(), args.duration)
+    status = recorder.status()
+    if status.error:
+        print(f"recorder error: {status.error}", file=sys.stderr)
+    print(
+        f"{reason}: recorded {status.n_samples} samples ({status.duration_s:.1f} s of signal) "
+        f"and {status.n_markers} markers"
+    )
+    print(f"session folder: {args.out}")
+    summary = {
+        "folder": str(args.out),
+        "stream": eeg.name(),
+        "marker_streams": marker_names,
+        "n_samples": status.n_samples,
+        "n_markers": status.n_markers,
+        "duration_s": status.duration_s,
+        "stream_lost": status.stream_lost,
+        "ended_by": reason,
+        "error": status.error,
+    }
+    write_json(args.json, summary)
+    return 0 if status.error is None else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Convert a session folder to FIF or EDF."""
+    from app.cli import write_json
+    from streaming.recorded_session import check_export_target, export_session, load_session
+
+    check_export_target(args.out_file, args.overwrite)  # before a long load
+    session = load_session(args.session)
+    if not session.complete:
+        print(
+            f"note: {args.session} was not closed cleanly (the recorder was killed?); exporting "
+            f"the {session.duration_s:.1f} s it holds"
+        )
+    out = export_session(session, args.out_file, overwrite=args.overwrite)
+    print(
+        f"exported {session.n_samples} samples ({session.duration_s:.1f} s) and "
+        f"{len(session.markers)} markers to {out}"
+    )
+    write_json(
+        args.json,
+        {
+            "session": str(args.session),
+            "out_file": str(out),
+            "n_samples": session.n_samples,
+            "n_markers": len(session.markers),
+            "complete": session.complete,
+        },
+    )
+    return 0
+
+
+#: Command name -> handler, for the CLI's dispatch table.
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "record": cmd_record,
+    "export": cmd_export,
+}

@@ -1,0 +1,605 @@
+"""Read a crash-safe session folder (format ``neurodeck-session``) and convert it to FIF or EDF.
+
+:class:`~streaming.recorder.SessionRecorder` writes the folder while the streams arrive; its
+module docstring describes the layout. This module defines the format (file names, data types,
+header) once, reads a folder back into a :class:`RecordedSession` and turns it into a
+:class:`~streaming.recording_io.Recording` or an EDF / FIF file with the markers as annotations.
+
+Reading tolerates what a killed recorder leaves behind: a partial last frame of ``eeg.f32``,
+data and timestamp files of different lengths, a partial last line of ``markers.jsonl`` and no
+``closed.json``. What is ignored is counted in :attr:`RecordedSession.truncated_bytes` and logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from common.types import FloatArray, MarkerEvent, RecordingError, StreamMeta, TimeArray
+from streaming.lsl_io import unit_scale_to_uv
+from streaming.recording_io import Annotation, Recording
+
+logger = logging.getLogger(__name__)
+
+SESSION_FORMAT = "neurodeck-session"
+SESSION_VERSION = 1
+HEADER_FILE = "header.json"
+EEG_FILE = "eeg.f32"
+TIMES_FILE = "eeg_times.f64"
+MARKERS_FILE = "markers.jsonl"
+CLOSED_FILE = "closed.json"
+#: Every file a recorder writes (the header's temporary file included).
+SESSION_FILES = (HEADER_FILE, HEADER_FILE + ".tmp", EEG_FILE, TIMES_FILE, MARKERS_FILE, CLOSED_FILE)
+#: float32 little-endian samples, row-major (n_samples, n_channels).
+EEG_DTYPE = np.dtype("<f4")
+#: float64 little-endian timestamps, one per sample.
+TIME_DTYPE = np.dtype("<f8")
+#: File endings :func:`export_session` writes.
+EXPORT_EXTENSIONS = (".fif", ".edf")
+#: EDF signal labels hold at most this many characters.
+_EDF_LABEL_MAX = 16
+
+
+def session_header(
+    meta: StreamMeta,
+    marker_streams: Sequence[str] = (),
+    source_channel_format: str = "float32",
+    created: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The ``header.json`` content of a session (format ``neurodeck-session``, version 1).
+
+    Parameters
+    ----------
+    meta : StreamMeta
+        The recorded EEG stream.
+    marker_streams : sequence of str
+        Names of the recorded marker streams.
+    source_channel_format : str
+        The stream's own sample type as a numpy name (``int16``, ``float64`` ...); samples are
+        stored as float32 whatever it is.
+    created : datetime, optional
+        Start of the session (default: now, UTC).
+    """
+    created = created or dt.datetime.now(dt.UTC)
+    return {
+        "format": SESSION_FORMAT,
+        "version": SESSION_VERSION,
+        "created": created.astimezone(dt.UTC).isoformat(timespec="milliseconds"),
+        "stream": {
+            "name": meta.name,
+            "type": meta.stream_type,
+            "source_id": meta.source_id,
+            "hostname": meta.hostname,
+        },
+        "channel_names": list(meta.channel_names),
+        "channel_units": list(meta.channel_units),
+        "generic_names": meta.generic_names,
+        "sfreq": meta.sfreq,
+        "replay_speed": meta.replay_speed,
+        "channel_format": "float32",
+        "source_channel_format": source_channel_format,
+        "byte_order": "little",
+        "files": {
+            "eeg": {"name": EEG_FILE, "dtype": EEG_DTYPE.str, "layout": "(n_samples, n_channels)"},
+            "timestamps": {"name": TIMES_FILE, "dtype": TIME_DTYPE.str, "layout": "(n_samples,)"},
+            "markers": {"name": MARKERS_FILE, "layout": 'JSON lines {"t", "label", "stream"}'},
+        },
+        "clock": "LSL local_clock() of the recording host (source clock corrected by liblsl)",
+        "marker_streams": list(marker_streams),
+    }
+
+
+@dataclass(frozen=True)
+class RecordedSession:
+    """A session folder read back into memory.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_samples), float32
+        Samples in microvolts, C-contiguous (non-finite values kept as recorded).
+    timestamps : ndarray, shape (n_samples,), float64
+        LSL timestamps of the samples on the recording host's clock.
+    markers : tuple of MarkerEvent
+        Markers of every recorded marker stream, sorted by timestamp.
+    meta : StreamMeta
+        The recorded stream's description (from ``header.json``).
+    path : Path
+        The session folder.
+    complete : bool
+        True when the recorder stopped cleanly (``closed.json`` exists); False after a crash.
+    truncated_bytes : int
+        Bytes ignored at the end of the files (partial frames or marker lines left by a crash).
+    marker_streams : tuple of str
+        Names of the recorded marker streams.
+    created : datetime or None
+        Start of the session (UTC), from the header.
+    """
+
+    data: FloatArray
+    timestamps: TimeArray
+    markers: tuple[MarkerEvent, ...]
+    meta: StreamMeta
+    path: Path
+    complete: bool
+    truncated_bytes: int = 0
+    marker_streams: tuple[str, ...] = ()
+    created: dt.datetime | None = None
+
+    @property
+    def n_samples(self) -> int:
+        """Number of samples per channel."""
+        return int(self.data.shape[1])
+
+    @property
+    def sfreq(self) -> float:
+        """Nominal (content) sampling rate in Hz."""
+        return self.meta.sfreq
+
+    @property
+    def duration_s(self) -> float:
+        """Content seconds recorded (``n_samples / sfreq``; a fast replay took less wall time)."""
+        return self.n_samples / self.sfreq
+
+
+# -- reading ----------------------------------------------------------------------------------
+def _corrupt(path: Path, what: str) -> RecordingError:
+    return RecordingError(
+        f"Session header {path} is corrupt: {what}.",
+        "The folder was not written by `neurodeck record`, or its header.json was edited; "
+        "restore it from a copy of the session.",
+    )
+
+
+def _read_header(folder: Path) -> dict[str, Any]:
+    """Parse and validate ``header.json`` (format, version, required fields)."""
+    if not folder.is_dir():
+        raise RecordingError(
+            f"Session folder not found: {folder}.",
+            "Give the folder that `neurodeck record --out DIR` wrote.",
+        )
+    path = folder / HEADER_FILE
+    if not path.is_file():
+        raise RecordingError(
+            f"{folder} holds no {HEADER_FILE}, so it is not a recorded session.",
+            "Give the folder that `neurodeck record --out DIR` wrote (a recorder that was killed "
+            "before writing its header recorded nothing).",
+        )
+    try:
+        header = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _corrupt(path, f"not valid JSON ({exc})") from exc
+    if not isinstance(header, dict) or header.get("format") != SESSION_FORMAT:
+        found = header.get("format") if isinstance(header, dict) else type(header).__name__
+        raise RecordingError(
+            f"{path} is not a '{SESSION_FORMAT}' header (format {found!r}).",
+            "Give a folder written by `neurodeck record`; EDF/FIF files load with "
+            "streaming.recording_io.load_recording.",
+        )
+    _check_version(path, header.get("version"))
+    _check_fields(path, header)
+    return header
+
+
+def _check_version(path: Path, version: object) -> None:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _corrupt(path, f"'version' must be a positive integer; got {version!r}")
+    if version != SESSION_VERSION:
+        raise RecordingError(
+            f"{path} has session format version {version}; this neurodeck reads version "
+            f"{SESSION_VERSION}.",
+            "Read it with the neurodeck version that recorded it (or a newer one), and export it "
+            "to EDF or FIF there.",
+        )
+
+
+def _check_fields(path: Path, header: dict[str, Any]) -> None:
+    names, units = header.get("channel_names"), header.get("channel_units")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise _corrupt(path, "'channel_names' must be a non-empty list of strings")
+    if not isinstance(units, list) or len(units) != len(names):
+        raise _corrupt(path, "'channel_units' must hold one unit per channel")
+    sfreq = header.get("sfreq")
+    if not isinstance(sfreq, (int, float)) or not math.isfinite(sfreq) or sfreq <= 0:
+        raise _corrupt(path, f"'sfreq' must be a number > 0; got {sfreq!r}")
+    if not isinstance(header.get("stream"), dict):
+        raise _corrupt(path, "'stream' (name, type, source_id, hostname) is missing")
+    files = header.get("files", {})
+    eeg_dtype = files.get("eeg", {}).get("dtype") if isinstance(files, dict) else None
+    time_dtype = files.get("timestamps", {}).get("dtype") if isinstance(files, dict) else None
+    if eeg_dtype != EEG_DTYPE.str or time_dtype != TIME_DTYPE.str:
+        raise _corrupt(path, f"data types {eeg_dtype!r} / {time_dtype!r} (expected '<f4' / '<f8')")
+
+
+def _meta_from_header(header: dict[str, Any]) -> StreamMeta:
+    stream = header["stream"]
+    speed = header.get("replay_speed", 1.0)
+    return StreamMeta(
+        name=str(stream.get("name", "")),
+        stream_type=str(stream.get("type", "")),
+        source_id=str(stream.get("source_id", "")),
+        hostname=str(stream.get("hostname", "")),
+        channel_names=tuple(header["channel_names"]),
+        channel_units=tuple(str(u) for u in header["channel_units"]),
+        sfreq=float(header["sfreq"]),
+        replay_speed=float(speed) if isinstance(speed, (int, float)) and speed > 0 else 1.0,
+        generic_names=bool(header.get("generic_names", False)),
+    )
+
+
+def _file_size(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else 0
+
+
+def _read_samples(folder: Path, n_channels: int) -> tuple[FloatArray, TimeArray, int]:
+    """Rows ``(n_samples, n_channels)`` as stored, their timestamps, and bytes ignored.
+
+    Only samples present in both files are kept (a crash can leave one file a frame ahead); a
+    partial frame at the end of either file is ignored.
+    """
+    eeg_path, times_path = folder / EEG_FILE, folder / TIMES_FILE
+    frame = n_channels * EEG_DTYPE.itemsize
+    eeg_bytes, times_bytes = _file_size(eeg_path), _file_size(times_path)
+    n_samples = min(eeg_bytes // frame, times_bytes // TIME_DTYPE.itemsize)
+    ignored = eeg_bytes - n_samples * frame + times_bytes - n_samples * TIME_DTYPE.itemsize
+    if n_samples == 0:
+        return np.empty((0, n_channels), np.float32), np.empty(0, np.float64), ignored
+    rows = np.fromfile(eeg_path, dtype=EEG_DTYPE, count=n_samples * n_channels)
+    stamps = np.fromfile(times_path, dtype=TIME_DTYPE, count=n_samples)
+    rows = rows.reshape(n_samples, n_channels).astype(np.float32, copy=False)
+    return rows, stamps.astype(np.float64, copy=False), ignored
+
+
+def _parse_marker(line: str) -> MarkerEvent | None:
+    try:
+        item = json.loads(line)
+        return MarkerEvent(float(item["t"]), str(item["label"]))
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _read_markers(folder: Path) -> tuple[tuple[MarkerEvent, ...], int]:
+    """Markers sorted by timestamp, and the bytes of a partial last line (skipped)."""
+    path = folder / MARKERS_FILE
+    if not path.is_file():
+        return (), 0
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    lines = text.split("\n")
+    tail = lines.pop()  # "" when the file ends with a newline
+    events: list[MarkerEvent] = []
+    for number, line in enumerate(lines, start=1):
+        event = _parse_marker(line) if line.strip() else None
+        if event is None and line.strip():
+            logger.warning("%s line %d is not a marker record; skipped: %r", path, number, line)
+        elif event is not None:
+            events.append(event)
+    ignored = 0
+    if tail.strip():
+        event = _parse_marker(tail)
+        if event is None:
+            ignored = len(tail.encode("utf-8"))
+            logger.warning(
+                "%s ends with a partial marker line (%d bytes, left by a crash); skipped.",
+                path,
+                ignored,
+            )
+        else:
+            events.append(event)
+    events.sort(key=lambda e: e.timestamp)  # stable: equal times keep file order
+    return tuple(events), ignored
+
+
+def _channel_scales(meta: StreamMeta) -> NDArray[np.float32]:
+    """Per-channel factor from the declared unit to microvolts (unknown: 1, with a warning)."""
+    scales = [unit_scale_to_uv(unit) if unit.strip() else None for unit in meta.channel_units]
+    unknown = sorted({u for u, s in zip(meta.channel_units, scales, strict=True) if s is None})
+    if unknown:
+        logger.warning(
+            "Session of '%s' declares unit(s) %s; assuming microvolts for those channels. If the "
+            "amplitudes look 1e6 times off, fix the driver's channel units.",
+            meta.name,
+            [u or "(none)" for u in unknown],
+        )
+    return np.array([1.0 if s is None else s for s in scales], dtype=np.float32)
+
+
+def _report_nonfinite(folder: Path, meta: StreamMeta, data: FloatArray) -> None:
+    bad = ~np.isfinite(data)
+    if bad.any():
+        channels = [meta.channel_names[i] for i in np.flatnonzero(bad.any(axis=1))[:8]]
+        logger.warning(
+            "%s holds %d NaN/inf values (channels %s), kept as recorded: check the electrode "
+            "contact or the driver.",
+            folder,
+            int(bad.sum()),
+            ", ".join(channels),
+        )
+
+
+def _created(text: object) -> dt.datetime | None:
+    """The header's ``created`` time as an aware UTC datetime (None when absent or invalid)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+    except ValueError:
+        return None
+
+
+def _check_closed_counts(folder: Path, n_samples: int) -> bool:
+    """True when ``closed.json`` exists; warns when its sample count differs from the files."""
+    path = folder / CLOSED_FILE
+    if not path.is_file():
+        return False
+    try:
+        expected = json.loads(path.read_text(encoding="utf-8")).get("n_samples")
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        logger.warning("%s is unreadable; the session is treated as closed.", path)
+        return True
+    if isinstance(expected, int) and expected != n_samples:
+        logger.warning(
+            "%s says %d samples were recorded but the files hold %d.", path, expected, n_samples
+        )
+    return True
+
+
+def load_session(path: Path | str) -> RecordedSession:
+    """Read a session folder written by :class:`~streaming.recorder.SessionRecorder`.
+
+    Parameters
+    ----------
+    path : Path or str
+        The session folder.
+
+    Returns
+    -------
+    session : RecordedSession
+        ``data`` (n_channels, n_samples) float32 microvolts, ``timestamps`` (n_samples,), markers
+        sorted by timestamp. A session without EEG samples loads with ``n_samples == 0``.
+
+    Raises
+    ------
+    RecordingError
+        The folder or its header is missing, the header is corrupt, or it has another format or
+        version.
+
+    Notes
+    -----
+    A session left by a crash loads: partial frames and a partial last marker line are ignored
+    (``truncated_bytes``, with a logged warning) and ``complete`` is False.
+    """
+    folder = Path(path).expanduser()
+    header = _read_header(folder)
+    meta = _meta_from_header(header)
+    rows, stamps, ignored_samples = _read_samples(folder, meta.n_channels)
+    markers, ignored_markers = _read_markers(folder)
+    scales = _channel_scales(meta)
+    data = np.ascontiguousarray(rows.T)  # (n_samples, n_channels) -> (n_channels, n_samples)
+    if not np.all(scales == 1.0):
+        data *= scales[:, None]
+    _report_nonfinite(folder, meta, data)
+    if ignored_samples:
+        logger.warning(
+            "%s: %d bytes of sample data at the end of the files were ignored (a partial last "
+            "frame, left by a crash).",
+            folder,
+            ignored_samples,
+        )
+    complete = _check_closed_counts(folder, rows.shape[0])
+    return RecordedSession(
+        data=data,
+        timestamps=stamps,
+        markers=markers,
+        meta=meta,
+        path=folder,
+        complete=complete,
+        truncated_bytes=ignored_samples + ignored_markers,
+        marker_streams=tuple(str(n) for n in header.get("marker_streams", [])),
+        created=_created(header.get("created")),
+    )
+
+
+# -- converting -------------------------------------------------------------------------------
+def sample_index(session: RecordedSession, timestamps: ArrayLike) -> NDArray[np.int64]:
+    """Index of the first sample at or after each timestamp.
+
+    Parameters
+    ----------
+    session : RecordedSession
+        A loaded session.
+    timestamps : array-like, shape (n_events,)
+        LSL timestamps (marker times) on the session's clock.
+
+    Returns
+    -------
+    index : ndarray, shape (n_events,), int64
+        ``n_samples`` for a timestamp after the last sample.
+    """
+    stamps = np.atleast_1d(np.asarray(timestamps, dtype=np.float64))
+    return np.searchsorted(session.timestamps, stamps, side="left").astype(np.int64)
+
+
+def _marker_annotations(session: RecordedSession) -> tuple[Annotation, ...]:
+    """Markers as (onset_s, 0, label); markers outside the samples are dropped with a warning.
+
+    A marker up to half a sample period outside the first or last sample is placed on it.
+    """
+    if not session.markers:
+        return ()
+    times = np.array([m.timestamp for m in session.markers], dtype=np.float64)
+    half = 0.5 * session.meta.sample_period_s
+    inside = (times >= session.timestamps[0] - half) & (times <= session.timestamps[-1] + half)
+    if not inside.all():
+        logger.warning(
+            "%s: %d of %d markers lie before the first or after the last EEG sample; dropped.",
+            session.path,
+            int((~inside).sum()),
+            len(times),
+        )
+    index = np.minimum(sample_index(session, times), session.n_samples - 1)
+    return tuple(
+        (float(index[i]) / session.sfreq, 0.0, session.markers[i].label)
+        for i in np.flatnonzero(inside)
+    )
+
+
+def to_recording(session: RecordedSession) -> Recording:
+    """The session as a :class:`~streaming.recording_io.Recording` with markers as annotations.
+
+    Annotation onsets are ``sample_index / sfreq`` seconds from the first sample, so they are
+    right in content time even for a fast replay whose timestamps are ``replay_speed`` times
+    closer together.
+
+    Raises
+    ------
+    RecordingError
+        The session holds no EEG samples.
+    """
+    if session.n_samples == 0:
+        raise RecordingError(
+            f"{session.path} holds markers without EEG: no sample of '{session.meta.name}' was "
+            f"recorded ({len(session.markers)} markers).",
+            "Check that the EEG stream was running and delivering while recording, then record "
+            "again.",
+        )
+    return Recording(
+        data=session.data,
+        sfreq=session.sfreq,
+        channel_names=session.meta.channel_names,
+        annotations=_marker_annotations(session),
+        source=session.path,
+    )
+
+
+def _to_raw(recording: Recording, meas_date: dt.datetime | None):  # -> mne.io.RawArray
+    """An mne RawArray (EEG channels, volts) with the recording's annotations."""
+    import mne
+
+    info = mne.create_info(list(recording.channel_names), recording.sfreq, "eeg")
+    raw = mne.io.RawArray(recording.data.astype(np.float64) * 1e-6, info, verbose="error")
+    raw.set_meas_date(meas_date)
+    annots = recording.annotations
+    raw.set_annotations(
+        mne.Annotations([a[0] for a in annots], [a[1] for a in annots], [a[2] for a in annots])
+    )
+    return raw
+
+
+def check_export_target(out: Path, overwrite: bool = False) -> str:
+    """The export format of ``out`` (``.fif`` or ``.edf``), checked before any work is done.
+
+    Raises
+    ------
+    RecordingError
+        Unsupported ending, or ``out`` exists and ``overwrite`` is False.
+    """
+    kind = out.suffix.lower()
+    if kind not in EXPORT_EXTENSIONS:
+        raise RecordingError(
+            f"Cannot export to '{out.name}': unsupported ending '{kind or '(none)'}'.",
+            f"Give a file ending in {' or '.join(EXPORT_EXTENSIONS)}.",
+        )
+    if out.exists() and not overwrite:
+        raise RecordingError(
+            f"{out} already exists.", "Choose another file name, or pass --overwrite."
+        )
+    return kind
+
+
+def _prepare_edf(recording: Recording) -> Recording:
+    """Check EDF label lengths; replace NaN/inf (EDF cannot hold them) by 0 with a warning."""
+    long = [name for name in recording.channel_names if len(name) > _EDF_LABEL_MAX]
+    if long:
+        raise RecordingError(
+            f"EDF allows channel labels of at most {_EDF_LABEL_MAX} characters; "
+            f"{', '.join(repr(n) for n in long[:4])} are longer.",
+            "Export to .fif instead, which keeps the names as recorded.",
+        )
+    finite = np.isfinite(recording.data)
+    if finite.all():
+        return recording
+    logger.warning(
+        "EDF cannot store NaN/inf: %d such values are written as 0 (FIF keeps them).",
+        int((~finite).sum()),
+    )
+    clean = np.where(finite, recording.data, np.float32(0.0)).astype(np.float32)
+    return Recording(
+        clean, recording.sfreq, recording.channel_names, recording.annotations, recording.source
+    )
+
+
+def export_session(
+    path: Path | str | RecordedSession, out_file: Path | str, overwrite: bool = False
+) -> Path:
+    """Convert a session folder to a FIF or EDF file with its markers as annotations.
+
+    Parameters
+    ----------
+    path : Path, str or RecordedSession
+        The session folder (a crashed session exports what it holds), or a loaded session.
+    out_file : Path or str
+        ``.fif`` (float32, NaN kept) or ``.edf`` (16 bits per sample, range per channel; EDF
+        needs whole data records of 1 s, so mne pads the end with the last value and marks the
+        padding with a ``BAD_ACQ_SKIP`` annotation).
+    overwrite : bool
+        Replace an existing ``out_file``.
+
+    Returns
+    -------
+    out_file : Path
+        The written file; it loads with :func:`streaming.recording_io.load_recording`.
+
+    Raises
+    ------
+    RecordingError
+        Unsupported ending, existing file, unreadable or empty session, EDF label too long, or
+        the file could not be written.
+    """
+    out = Path(out_file).expanduser()
+    kind = check_export_target(out, overwrite)
+    session = path if isinstance(path, RecordedSession) else load_session(path)
+    recording = to_recording(session)
+    if kind == ".edf":
+        recording = _prepare_edf(recording)
+    raw = _to_raw(recording, session.created)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _write_raw(raw, out, kind)
+    except Exception as exc:  # mne and edfio raise many types
+        raise RecordingError(
+            f"Could not write {out} ({type(exc).__name__}: {exc}).",
+            "Check the folder is writable and has space, or try the other format.",
+        ) from exc
+    logger.info(
+        "Exported %s: %d samples, %d annotations -> %s",
+        session.path,
+        recording.n_samples,
+        len(recording.annotations),
+        out,
+    )
+    return out
+
+
+def _write_raw(raw, out: Path, kind: str) -> None:
+    """Write with mne; its warnings (file naming, EDF padding) go to the log."""
+    import mne
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if kind == ".fif":
+            raw.save(out, overwrite=True, verbose="error")
+        else:
+            mne.export.export_raw(
+                out, raw, fmt="edf", physical_range="channelwise", overwrite=True, verbose="error"
+            )
+    for item in caught:
+        logger.info("%s: %s", out.name, item.message)

@@ -1,0 +1,105 @@
+"""``neurodeck calibrate`` and ``neurodeck loop`` as a user runs them, on real LSL streams."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from app.cli import main
+from calibration.profile import load_profile
+from streaming.recorded_session import load_session
+from tests.calibration.synthetic import save_tiny_encoder
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+def test_calibrate_with_cues_on_a_live_stream(tmp_path, unique_id, capsys) -> None:
+    """Cues go out on LSL, the terminal shows them, EEG + cues are recorded, a profile is fit."""
+    from streaming.simulator import SimulationConfig, Simulator
+
+    paradigm = tmp_path / "short.toml"
+    paradigm.write_text('base = "mi-lr"\ntrials_per_class = 6\n')
+    sim = Simulator(SimulationConfig(n_channels=8, sfreq=160.0), name=unique_id, speed=20.0)
+    thread = threading.Thread(target=sim.run_blocking, daemon=True)
+    thread.start()
+    out = tmp_path / "profile"
+    try:
+        code = main([
+            "calibrate", "--stream", unique_id, "--out", str(out), "--paradigm", str(paradigm),
+            "--model", str(save_tiny_encoder(tmp_path / "enc.safetensors")), "--cv-folds", "2",
+            "--epochs", "2", "--cue-speed", "20", "--json", str(tmp_path / "report.json"),
+        ])  # fmt: skip
+    finally:
+        sim.stop()
+        thread.join(5)
+        sim.close()
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "LEFT HAND" in printed and "RIGHT HAND" in printed and "[12/12]" in printed
+    session = load_session(out / "recording")
+    assert session.complete and session.meta.name == unique_id
+    cues = [m.label for m in session.markers if m.label.startswith("cue_")]
+    assert sorted(cues) == ["cue_left"] * 6 + ["cue_right"] * 6
+    assert session.markers[0].label == "calib_start"
+    profile = load_profile(out)
+    assert profile.marker_classes == {"cue_left": "left", "cue_right": "right"}
+    assert (out / "paradigm.json").is_file()
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert sum(report["trials"].values()) == 12 and report["cv"]["folds"] == 2
+    # the session is reusable: calibrating from the recording gives the same trials
+    again = tmp_path / "again"
+    assert main(["calibrate", "--recording", str(out / "recording"), "--out", str(again),
+                 "--model", str(tmp_path / "enc.safetensors"), "--cv-folds", "0",
+                 "--epochs", "1"]) == 0  # fmt: skip
+    assert load_profile(again).info["trials"] == report["trials"]
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+@pytest.mark.data
+def test_the_whole_loop_for_one_subject(tmp_path, data_root, capsys) -> None:
+    """Replay runs 4+8 -> calibrate from their markers -> replay run 12 -> decode -> score."""
+    summary_path = tmp_path / "loop.json"
+    code = main([
+        "loop", "--subject", "1", "--data", str(data_root), "--speed", "10",
+        "--calib-speed", "40", "--cv-folds", "2", "--epochs", "2", "--out", str(tmp_path),
+        "--json", str(summary_path),
+    ])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    summary = json.loads(summary_path.read_text())
+    calibration, online = summary["calibration"], summary["online"]
+    assert calibration["trials"] == {"left": 16, "right": 14}  # all 30 cues of runs 4 and 8
+    assert calibration["timings"]["ready_s"] < 30.0
+    score = online["online_score"]
+    assert score["n_trials"] == 15 and score["n_windows"] > 100
+    assert 0.0 <= score["window_accuracy"] <= 1.0
+    session = load_session(tmp_path / "S001" / "profile" / "recording")
+    assert session.n_samples >= 2 * 20000 - 20 and session.complete  # see streaming.recorder
+    assert "online accuracy on run 12" in printed
+
+
+def test_calibrate_errors_are_clear(tmp_path, capsys) -> None:
+    assert main(["calibrate", "--recording", str(tmp_path / "nope.edf"), "--out",
+                 str(tmp_path / "p")]) == 2  # fmt: skip
+    assert "what to do" in capsys.readouterr().err
+    assert main(["calibrate", "--recording", str(tmp_path), "--out", str(tmp_path / "p"),
+                 "--classes", "T1left"]) == 2  # fmt: skip
+    assert "MARKER=CLASS" in capsys.readouterr().err
+
+
+def test_calibrate_on_a_file_without_cues_says_which_markers_it_found(tmp_path, capsys) -> None:
+    import mne
+
+    info = mne.create_info(["C3", "Cz", "C4"], 160.0, "eeg")
+    raw = mne.io.RawArray(np.random.default_rng(0).standard_normal((3, 3200)) * 1e-5, info)
+    raw.set_annotations(mne.Annotations([1.0, 5.0], [0.0, 0.0], ["blink", "blink"]))
+    path = tmp_path / "nocues_raw.fif"
+    raw.save(path)
+    code = main(["calibrate", "--recording", str(path), "--out", str(tmp_path / "p"), "--model",
+                 str(save_tiny_encoder(tmp_path / "enc.safetensors"))])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "blink" in err and "--classes" in err
