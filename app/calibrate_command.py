@@ -169,7 +169,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.stream and args.from_markers and explicit is None:
         explicit = dict(base.meta.training.get("marker_classes") or {"T1": "left", "T2": "right"})
     if args.stream:
-        recorded = _record(args, paradigm, explicit)
+        try:
+            recorded = _record(args, paradigm, explicit)
+        except KeyboardInterrupt:
+            folder = args.out / "recording"
+            print(
+                f"\ncalibration stopped; what was recorded is kept in {folder}. Fit it with: "
+                f"neurodeck calibrate --recording {folder} --out {args.out}",
+                flush=True,
+            )
+            raise
         print(f"recording done ({recorded.reason}): {recorded.path}", flush=True)
         sources, ended = [recorded.path], recorded.ended
     else:

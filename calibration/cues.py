@@ -35,6 +35,7 @@ from calibration.paradigm import (
 )
 from common.types import ConfigError, NeurodeckError, StreamNotFoundError, check_positive
 from streaming.lsl_io import local_clock, make_stream_info
+from streaming.threads import JoinableThreadOwner
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def paradigm_from_info(info: pylsl.StreamInfo) -> Paradigm | None:
         return None
 
 
-class CuePlayer:
+class CuePlayer(JoinableThreadOwner):
     """Publishes a paradigm's schedule on an LSL marker stream, paced against the LSL clock.
 
     Marker ``k`` is pushed when ``local_clock()`` reaches ``t0 + cue.t_s / speed`` and carries
@@ -283,27 +284,6 @@ class CuePlayer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the run to end.
-
-        Returns
-        -------
-        finished : bool
-            False when ``timeout`` ran out first.
-
-        Raises
-        ------
-        Exception
-            The exception that ended the publishing thread, if any.
-        """
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                return False
-        if self._error is not None:
-            raise self._error
-        return True
 
     def close(self, linger_s: float = 0.5) -> None:
         """Stop, then destroy the outlet (idempotent).

@@ -21,6 +21,7 @@ import pylsl
 
 from common.types import ConfigError, FloatArray, StreamMeta, TimeArray, check_positive
 from streaming.lsl_io import local_clock, make_stream_info, meta_from_info
+from streaming.threads import JoinableThreadOwner
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class SampleClock:
         return True
 
 
-class PacedStreamer:
+class PacedStreamer(JoinableThreadOwner):
     """Base class: an EEG outlet and a marker outlet fed from :meth:`_read_block` on the clock.
 
     Parameters
@@ -362,27 +363,6 @@ class PacedStreamer:
         self._stop.set()
         if self._active_stop is not None:
             self._active_stop.set()
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the publishing thread to end.
-
-        Returns
-        -------
-        finished : bool
-            False when ``timeout`` ran out first.
-
-        Raises
-        ------
-        Exception
-            The exception that ended the publishing thread, if any.
-        """
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                return False
-        if self._error is not None:
-            raise self._error
-        return True
 
     def run_blocking(
         self,
