@@ -86,15 +86,21 @@ def parse_classes(pairs: list[str]) -> dict[str, str]:
     return dict(split)  # type: ignore[arg-type]
 
 
-def _settings(args: argparse.Namespace, paradigm: Any) -> Any:
+def calibration_settings(
+    cv_folds: int, epochs: int | None, mode: str = "finetune", seed: int = 0, paradigm: Any = None
+) -> Any:
+    """The fitting settings the command-line options ask for.
+
+    With a paradigm, the encoder's training windows end inside its imagery period.
+    """
     from calibration.fitting import CalibrationSettings
 
-    s = CalibrationSettings(cv_folds=args.cv_folds, seed=args.seed)
+    s = CalibrationSettings(cv_folds=cv_folds, seed=seed)
     train = s.adapt.train
-    if args.epochs is not None:
-        train = dataclasses.replace(train, epochs=args.epochs)
-    s = dataclasses.replace(s, adapt=dataclasses.replace(s.adapt, mode=args.mode, train=train))
-    if paradigm is not None:  # windows must end inside the imagery period
+    if epochs is not None:
+        train = dataclasses.replace(train, epochs=epochs)
+    s = dataclasses.replace(s, adapt=dataclasses.replace(s.adapt, mode=mode, train=train))
+    if paradigm is not None:
         first, last, hop = s.ends_s
         end = min(last, paradigm.epoch_s[1])
         s = dataclasses.replace(s, ends_s=(min(first, end), end, hop))
@@ -191,7 +197,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         marker_classes,
         _classes_from(marker_classes),
         args.out,
-        _settings(args, paradigm),
+        calibration_settings(args.cv_folds, args.epochs, args.mode, args.seed, paradigm),
         paradigm=paradigm.to_dict() if paradigm else None,
         subject=args.out.name,
         progress=lambda line: print(f"  {line}", flush=True),

@@ -79,9 +79,10 @@ def find_data(explicit: Path | None, subject: int) -> DemoData | None:
         return None
 
 
-def _start_replay(
+def start_replay(
     paths: list[Path], speed: float, name: str, source_id: str, log: Path
 ) -> subprocess.Popen:
+    """``neurodeck replay`` of ``paths`` in a child process that waits for a consumer."""
     cmd = [
         sys.executable,
         "-m",

@@ -58,21 +58,10 @@ def add_loop_options(p: argparse.ArgumentParser, speed: float) -> None:
     p.add_argument("--device", help="fine-tuning device: auto, cpu, cuda[:N]")
 
 
-def _calibration_settings(args: argparse.Namespace) -> Any:
-    import dataclasses
-
-    from calibration.fitting import CalibrationSettings
-
-    s = CalibrationSettings(cv_folds=args.cv_folds)
-    if args.epochs is not None:
-        train = dataclasses.replace(s.adapt.train, epochs=args.epochs)
-        s = dataclasses.replace(s, adapt=dataclasses.replace(s.adapt, train=train))
-    return s
-
-
 def calibrate_by_replay(args: argparse.Namespace, calibration: list[Path], out: Path) -> Any:
     """Replay the calibration runs, record them with their markers, fit; returns the profile."""
-    from app.demo import _start_replay
+    from app.calibrate_command import calibration_settings
+    from app.demo import start_replay
     from calibration.calibrate import calibrate_recordings, load_base_encoder
     from calibration.live import record_from_markers
     from calibration.trials import load_calibration_source
@@ -81,7 +70,7 @@ def calibrate_by_replay(args: argparse.Namespace, calibration: list[Path], out: 
     base = load_base_encoder(args.model)
     name = f"neurodeck-calib-{uuid.uuid4().hex[:6]}"
     out.mkdir(parents=True, exist_ok=True)
-    proc = _start_replay(calibration, args.calib_speed, name, f"{name}-eeg", out / "replay.log")
+    proc = start_replay(calibration, args.calib_speed, name, f"{name}-eeg", out / "replay.log")
     print(
         f"calibration: replaying {', '.join(p.name for p in calibration)} as '{name}' at "
         f"x{args.calib_speed:g}; recording it with its markers",
@@ -107,7 +96,7 @@ def calibrate_by_replay(args: argparse.Namespace, calibration: list[Path], out: 
         EEGBCI_CLASSES,
         ("left", "right"),
         out / "profile",
-        _calibration_settings(args),
+        calibration_settings(args.cv_folds, args.epochs),
         subject=out.name,
         progress=lambda line: print(f"  {line}", flush=True),
         recording_ended=recorded.ended,
@@ -132,10 +121,10 @@ def _finish(proc: subprocess.Popen) -> None:
 
 def decode_test_run(args: argparse.Namespace, profile: Any, test: list[Path], out: Path) -> dict:
     """Replay the test run and decode it live with the profile; returns the decode summary."""
-    from app.demo import _start_replay, decode_replay, recording_length
+    from app.demo import decode_replay, recording_length, start_replay
 
     name = f"neurodeck-test-{uuid.uuid4().hex[:6]}"
-    proc = _start_replay(test, args.speed, name, f"{name}-eeg", out / "replay-test.log")
+    proc = start_replay(test, args.speed, name, f"{name}-eeg", out / "replay-test.log")
     print(
         f"decoding: replaying {test[0].name} as '{name}' at x{args.speed:g} through the live path:",
         flush=True,

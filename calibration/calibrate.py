@@ -37,9 +37,10 @@ from calibration.fitting import (
     reference_preprocessing,
     reference_trials,
 )
-from calibration.profile import SubjectProfile, write_json_atomic, write_profile
+from calibration.profile import SubjectProfile, write_profile
 from calibration.report import report_text, write_report_png
 from calibration.trials import ContinuousEEG, TrialSet
+from common.jsonio import write_json_atomic
 from common.types import ConfigError
 from models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
 

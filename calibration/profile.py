@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.jsonio import write_json_atomic
 from common.types import CheckpointError
 
 PROFILE_FORMAT = "neurodeck-profile"
@@ -88,14 +89,6 @@ class SubjectProfile:
 def is_profile(path: str | os.PathLike[str]) -> bool:
     """True when ``path`` is a folder with a ``profile.json``."""
     return (Path(path) / PROFILE_FILE).is_file()
-
-
-def write_json_atomic(path: Path, payload: Any) -> Path:
-    """Write JSON through a temporary file and a rename (never a half-written file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
-    return path
 
 
 def write_profile(

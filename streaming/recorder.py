@@ -59,6 +59,7 @@ import numpy as np
 import pylsl
 from pylsl.util import LostError
 
+from common.jsonio import fsync_dir, write_json_atomic
 from common.types import (
     ConfigError,
     FloatArray,
@@ -125,35 +126,6 @@ class RecorderStatus:
     path: Path
     silent_s: float = 0.0
     running: bool = False
-
-
-def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    """Write JSON to ``path`` through a temporary file, fsync and ``os.replace``.
-
-    A reader sees either the old file or the complete new one, never a partial file.
-    """
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(payload, f, indent=2)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make new directory entries durable (a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # -- output folder ----------------------------------------------------------------------------
@@ -274,7 +246,7 @@ class _SessionFiles:
         except OSError as exc:
             self.close()
             raise self._failure(exc) from exc
-        _fsync_dir(folder)
+        fsync_dir(folder)
         self.closed = False
 
     def _files(self) -> list[Any]:
