@@ -6,8 +6,11 @@
    with their markers, fine-tune the shipped encoder and fit the Riemannian reference
    (:mod:`app.loop`, the same code as ``neurodeck calibrate --from-markers``).
 3. Replay run 12 on LSL in a separate process (EEG + markers, true timestamps).
-4. Decode it through the live path with the better decoder, print predictions against the true
-   cues, then a summary.
+4. Decode it through the live path with the better decoder. With a display (and no
+   ``--headless``) the dashboard opens on the replay, looping run 12 at real speed, and shows the
+   scope, the spectra, the probabilities against the true cues and the health figures until the
+   window is closed. Without one, the terminal prints predictions against the true cues, then a
+   summary, and the run ends.
 """
 
 from __future__ import annotations
@@ -174,8 +177,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from app.commands import check_speed
 
     check_speed(args.speed)
-    if not args.headless and (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        print("note: the dashboard is not built yet (issue 5); running the terminal demo.")
+    gui = not args.headless and bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     from app.settings import load_settings
@@ -190,11 +192,29 @@ def run_demo(args: argparse.Namespace) -> int:
 
         return run_simulated_demo(args, out)
     print(f"neurodeck demo: {data.origin}")
+    if gui:
+        return _dashboard_demo(args, data, out)
     from app.loop import run_loop
 
     summary = run_loop(args, data.calibration, data.test, out)
     write_json(args.json, {"data": data.origin, **summary})
     return 0
+
+
+def _dashboard_demo(args: argparse.Namespace, data: DemoData, out: Path) -> int:
+    """Calibrate by replay in the terminal, then open the dashboard decoding the test run live."""
+    from app.gui_command import DashboardLaunch, run_dashboard
+    from app.loop import calibrate_by_replay
+
+    profile, _ = calibrate_by_replay(args, data.calibration, out)
+    print(
+        f"opening the dashboard: replaying {data.test[0].name} in a loop (x1) and decoding it "
+        f"with {profile.path}. Close the window to end the demo.",
+        flush=True,
+    )
+    return run_dashboard(
+        DashboardLaunch(replay=list(data.test), speed=1.0, loop=True, model=profile.path)
+    )
 
 
 def recording_length(path: Path) -> int:

@@ -26,6 +26,8 @@ import pylsl
 from calibration.paradigm import (
     CALIB_ABORT,
     CALIB_END,
+    CALIB_PAUSE,
+    CALIB_RESUME,
     CALIB_START,
     FIXATION,
     REST,
@@ -90,6 +92,10 @@ def render_cue(label: str, trial: int, n_trials: int | None) -> str | None:
         return "calibration finished"
     if label == CALIB_ABORT:
         return "calibration aborted"
+    if label == CALIB_PAUSE:
+        return "paused: relax, move if you need to"
+    if label == CALIB_RESUME:
+        return "resuming: get ready"
     class_name = class_of_marker(label)
     if class_name is None:
         return None
@@ -169,6 +175,10 @@ class CuePlayer(JoinableThreadOwner):
         self._last_push = 0.0
         self._max_lateness_s = 0.0
         self._error: BaseException | None = None
+        self._pause_requested = threading.Event()
+        self._resume = threading.Event()
+        self._paused = False
+        self._shift_s = 0.0
         info = make_stream_info(
             name,
             "Markers",
@@ -230,6 +240,42 @@ class CuePlayer(JoinableThreadOwner):
         """True while the publishing thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def paused(self) -> bool:
+        """True while the cues are held by :meth:`pause`."""
+        return self._paused
+
+    @property
+    def pause_requested(self) -> bool:
+        """True from :meth:`pause` until :meth:`resume` (the hold starts after this trial)."""
+        return self._pause_requested.is_set()
+
+    @property
+    def shift_s(self) -> float:
+        """Seconds (LSL clock) the schedule was shifted by pauses so far."""
+        return self._shift_s
+
+    def pause(self) -> None:
+        """Hold the cues after the current trial: before the next ``fixation``, ``calib_pause``
+        is pushed and nothing more until :meth:`resume` (a trial is never cut in two).
+
+        Notes
+        -----
+        Safe from any thread.
+        """
+        self._resume.clear()
+        self._pause_requested.set()
+
+    def resume(self) -> None:
+        """Continue after :meth:`pause`: ``calib_resume``, then the rest of the schedule, shifted.
+
+        Notes
+        -----
+        Safe from any thread.
+        """
+        self._pause_requested.clear()
+        self._resume.set()
+
     def progress(self) -> tuple[int, int]:
         """``(trials_done, n_trials)``; a trial is done when its imagery period ended.
 
@@ -240,10 +286,11 @@ class CuePlayer(JoinableThreadOwner):
         return self._trials_done, self.n_trials
 
     def timestamp_of(self, cue: Cue) -> float:
-        """The LSL timestamp a scheduled cue gets (``t0 + t_s / speed``); needs a started run."""
+        """The LSL timestamp a scheduled cue gets (``t0 + t_s / speed``, plus the pauses so far);
+        needs a started run."""
         if self._t0 is None:
             raise RuntimeError("The player has not pushed calib_start yet.")
-        return self._t0 + cue.t_s / self.speed
+        return self._t0 + cue.t_s / self.speed + self._shift_s
 
     # -- control ------------------------------------------------------------------------------
     def start(self, wait_for_consumers_s: float = 0.0) -> Self:
@@ -342,10 +389,16 @@ class CuePlayer(JoinableThreadOwner):
         t0 = local_clock()
         self._t0 = t0
         for cue in self.schedule:
-            due = t0 + cue.t_s / self.speed
+            if cue.marker == FIXATION and not self._hold(outlet, t0 + cue.t_s / self.speed):
+                return
+            due = t0 + cue.t_s / self.speed + self._shift_s
             while (remaining := due - local_clock()) > 0:
-                if self._stop.wait(remaining):
+                if self._stop.wait(min(remaining, 0.05)):
                     return
+                if cue.marker == FIXATION and self._pause_requested.is_set():
+                    if not self._hold(outlet, t0 + cue.t_s / self.speed):
+                        return
+                    due = t0 + cue.t_s / self.speed + self._shift_s
             if self._stop.is_set():
                 return
             self._max_lateness_s = max(self._max_lateness_s, -remaining)
@@ -358,6 +411,30 @@ class CuePlayer(JoinableThreadOwner):
             self._trials_done,
             self._max_lateness_s * 1e3,
         )
+
+    def _hold(self, outlet: pylsl.StreamOutlet, scheduled: float) -> bool:
+        """While a pause is requested, hold before a ``fixation`` due at ``scheduled + shift``.
+
+        Returns False when stopped during the hold. On resume, the rest of the schedule moves by
+        the time spent held so that the next trial starts one break after ``calib_resume``.
+        """
+        if not self._pause_requested.is_set():
+            return True
+        t_pause = local_clock()
+        self._push(outlet, CALIB_PAUSE, t_pause)
+        self._paused = True
+        logger.info("Calibration paused after %d trials.", self._trials_done)
+        while not self._resume.wait(0.05):
+            if self._stop.is_set():
+                self._paused = False
+                return False
+        self._paused = False
+        t_resume = local_clock()
+        self._push(outlet, CALIB_RESUME, t_resume)
+        # the next fixation comes one short settle (0.5 s of schedule) after the resume
+        self._shift_s = max(self._shift_s, t_resume + 0.5 / self.speed - scheduled)
+        logger.info("Calibration resumed after %.1f s.", t_resume - t_pause)
+        return not self._stop.is_set()
 
     def _push(self, outlet: pylsl.StreamOutlet, marker: str, timestamp: float) -> None:
         outlet.push_sample([marker], timestamp)

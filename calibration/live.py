@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +39,30 @@ logger = logging.getLogger(__name__)
 
 #: Longest wait for the first EEG sample after connecting.
 FIRST_SAMPLE_TIMEOUT_S = 10.0
+
+
+class CalibrationControl:
+    """Commands to a running :func:`record_paradigm` from another thread (the dashboard).
+
+    ``pause`` holds the cues after the current trial, ``resume`` continues, ``abort`` ends the
+    session with ``calib_abort`` (the recording is closed and kept). Safe from any thread.
+    """
+
+    def __init__(self) -> None:
+        self.paused = threading.Event()
+        self.aborted = threading.Event()
+
+    def pause(self) -> None:
+        """Hold the cues after the current trial."""
+        self.paused.set()
+
+    def resume(self) -> None:
+        """Continue after a pause."""
+        self.paused.clear()
+
+    def abort(self) -> None:
+        """Stop the session; what was recorded is kept."""
+        self.aborted.set()
 
 
 @dataclass(frozen=True)
@@ -95,6 +121,9 @@ def record_paradigm(
     cue_stream: str = "neurodeck-cues",
     display: TextIO | None = None,
     overwrite: bool = False,
+    control: CalibrationControl | None = None,
+    on_cue_stream: Callable[[pylsl.StreamInfo], None] | None = None,
+    terminal: bool = True,
 ) -> RecordedCalibration:
     """Play the paradigm's cues on LSL and record the EEG and the cues until the last trial.
 
@@ -115,6 +144,14 @@ def record_paradigm(
         Where the cues are printed (default stdout).
     overwrite : bool
         Replace a previous session in ``out_dir``.
+    control : CalibrationControl, optional
+        Pause, resume and abort from another thread. An abort returns normally with
+        ``complete=False``.
+    on_cue_stream : callable, optional
+        Called with the cue stream's info before the first cue, so that a display can connect to
+        it in time (the dashboard's cue view).
+    terminal : bool
+        Print the cues on ``display`` (the command line); False for the dashboard.
 
     Returns
     -------
@@ -129,22 +166,42 @@ def record_paradigm(
     KeyboardInterrupt
         Ctrl-C: the cues stop with ``calib_abort``, the recording is closed and kept.
     """
-    player = CuePlayer(paradigm, seed=seed, name=cue_stream, speed=speed)
+    # a source_id of its own: two sessions on one machine must never read each other's cues
+    source_id = f"{cue_stream}-{paradigm.name}-{uuid.uuid4().hex[:8]}"
+    player = CuePlayer(paradigm, seed=seed, name=cue_stream, source_id=source_id, speed=speed)
     recorder = None
     shown = None
     try:
         cue_info = resolve_stream(name=cue_stream, source_id=player.source_id, timeout_s=5.0)
         recorder = SessionRecorder(eeg_info, out_dir, [cue_info], overwrite=overwrite).start()
         _wait_first_sample(recorder, eeg_info.name())
-        shown = TerminalCueDisplay(cue_info, stream=display or sys.stdout).start()
+        if on_cue_stream is not None:
+            on_cue_stream(cue_info)
+        if terminal:
+            shown = TerminalCueDisplay(cue_info, stream=display or sys.stdout).start()
         player.start(wait_for_consumers_s=5.0)
         while not player.done:
             if recorder.status().stream_lost:
                 player.stop()
                 raise _lost(recorder, eeg_info.name(), "during the cues")
+            if control is not None:
+                if control.aborted.is_set():
+                    player.stop()
+                    done, _ = player.progress()
+                    status = recorder.status()
+                    return RecordedCalibration(
+                        recorder.path,
+                        time.perf_counter(),
+                        status.n_samples,
+                        done,
+                        False,
+                        f"aborted by the user after {done} trials",
+                    )
+                if control.paused.is_set() != player.pause_requested:
+                    (player.pause if control.paused.is_set() else player.resume)()
             time.sleep(0.05)
         ended = time.perf_counter()
-        end_ts = player.t0 + player.schedule[-1].t_s / speed if player.t0 else 0.0
+        end_ts = player.timestamp_of(player.schedule[-1]) if player.t0 else 0.0
         _wait_for_timestamp(recorder, end_ts)
         status = recorder.status()
         return RecordedCalibration(

@@ -19,6 +19,9 @@ marker              meaning
                     Not to be confused with ``cue_rest``, the *rest class* of ``mi-4``.
 ``calib_end``       The session finished normally, after the last break.
 ``calib_abort``     The session was stopped before ``calib_end``; the trials so far are usable.
+``calib_pause``     The user held the session between two trials (after a break, before the
+                    next ``fixation``); the EEG keeps being recorded.
+``calib_resume``    The session continues; later markers are shifted by the pause.
 ==================  =============================================================================
 
 One trial, in seconds from its ``fixation`` marker (defaults)::
@@ -97,8 +100,12 @@ REST = "rest"
 CALIB_END = "calib_end"
 #: Session stopped before its end.
 CALIB_ABORT = "calib_abort"
+#: The user held the cues between two trials (the EEG keeps being recorded).
+CALIB_PAUSE = "calib_pause"
+#: The cues continue after a pause; the rest of the schedule is shifted by the pause.
+CALIB_RESUME = "calib_resume"
 #: The markers that are not cues.
-CONTROL_MARKERS = (CALIB_START, FIXATION, REST, CALIB_END, CALIB_ABORT)
+CONTROL_MARKERS = (CALIB_START, FIXATION, REST, CALIB_END, CALIB_ABORT, CALIB_PAUSE, CALIB_RESUME)
 
 #: Preset used when none is named.
 DEFAULT_PARADIGM = "mi-lr"

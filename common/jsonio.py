@@ -22,17 +22,21 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_json_atomic(path: Path, payload: Any) -> Path:
-    """Write JSON to ``path`` through a temporary file, fsync and ``os.replace``.
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file, fsync and ``os.replace``.
 
     A reader sees either the old file or the complete new one, never a partial file.
     """
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(payload, f, indent=2)
-        f.write("\n")
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
     fsync_dir(path.parent)
     return path
+
+
+def write_json_atomic(path: Path, payload: Any) -> Path:
+    """Write JSON to ``path`` durably (see :func:`write_text_atomic`)."""
+    return write_text_atomic(path, json.dumps(payload, indent=2) + "\n")

@@ -85,7 +85,7 @@ def _extension(path: Path) -> str:
     return ".fif.gz" if name.endswith(".fif.gz") else path.suffix.lower()
 
 
-def _check_path(path: Path) -> None:
+def check_recording_path(path: Path) -> None:
     """Raise RecordingError when ``path`` is missing, a folder, or has an unsupported ending."""
     if not path.exists():
         raise RecordingError(
@@ -181,7 +181,7 @@ def load_recording(
     warnings are captured with ``warnings.catch_warnings``, which is process-wide).
     """
     path = Path(path).expanduser()
-    _check_path(path)
+    check_recording_path(path)
     raw = _read_raw(path, allow_truncated)
     kinds = ("eeg",) if eeg_only else _VOLTAGE_TYPES
     present = set(raw.get_channel_types())

@@ -4,12 +4,20 @@ and the terminal display (rendering tested without LSL)."""
 from __future__ import annotations
 
 import io
+import time
 
 import pylsl
 import pytest
 
 from calibration.cues import CuePlayer, TerminalCueDisplay, paradigm_from_info, render_cue
-from calibration.paradigm import CALIB_ABORT, CALIB_END, CALIB_START, Paradigm
+from calibration.paradigm import (
+    CALIB_ABORT,
+    CALIB_END,
+    CALIB_PAUSE,
+    CALIB_RESUME,
+    CALIB_START,
+    Paradigm,
+)
 from common.types import ConfigError
 from streaming.lsl_io import resolve_stream
 from streaming.markers import MarkerReceiver
@@ -124,6 +132,45 @@ def test_stop_mid_run_pushes_calib_abort(unique_id: str) -> None:
     assert labels.count(CALIB_ABORT) == 1 and CALIB_END not in labels
     with pytest.raises(RuntimeError, match="already ran"):
         player.start()
+
+
+@pytest.mark.lsl
+def test_pause_holds_between_trials_and_resume_shifts_the_rest(unique_id: str) -> None:
+    para = Paradigm(name="pause", trials_per_class=2, lead_in_s=0.2, imagery_s=2.0)
+    speed = 4.0
+    with CuePlayer(para, name=unique_id, source_id=unique_id, speed=speed) as player:
+        receiver = MarkerReceiver(resolve_stream(source_id=unique_id)).start()
+        try:
+            player.start(wait_for_consumers_s=5.0)
+            cues = set(para.marker_classes)
+            assert wait_until(lambda: any(e.label in cues for e in receiver.events()), 5.0)
+            player.pause()  # mid-imagery: the trial must finish first
+            assert wait_until(lambda: player.paused, 5.0)
+            time.sleep(0.6)
+            n_held = len(receiver.events())
+            time.sleep(0.4)
+            assert len(receiver.events()) == n_held  # nothing pushed while held
+            player.resume()
+            assert player.join(timeout=10.0) and player.done
+            assert wait_until(lambda: receiver.events()[-1].label == CALIB_END, 5.0)
+            events = receiver.events()
+        finally:
+            receiver.stop()
+    labels = [e.label for e in events]
+    i_pause, i_resume = labels.index(CALIB_PAUSE), labels.index(CALIB_RESUME)
+    assert labels[i_pause - 1] == "rest" and i_resume == i_pause + 1  # the trial was not cut
+    assert labels[i_resume + 1] == "fixation"
+    held = events[i_resume].timestamp - events[i_pause].timestamp
+    assert held >= 0.9
+    assert events[i_resume + 1].timestamp >= events[i_resume].timestamp + 0.5 / speed - 1e-3
+    # every later marker moved by the same shift; the trials keep their schedule
+    later = [c for c in player.schedule if c.marker != CALIB_START][i_pause - 1 :]
+    for event, cue in zip(events[i_resume + 1 :], later, strict=True):
+        assert event.label == cue.marker
+        assert event.timestamp == pytest.approx(player.timestamp_of(cue), abs=2e-3)
+    assert [lab for lab in labels if lab not in (CALIB_PAUSE, CALIB_RESUME)] == [
+        c.marker for c in player.schedule
+    ]
 
 
 @pytest.mark.lsl

@@ -1,0 +1,308 @@
+"""A calibration run from the dashboard: cues and recording, then fitting in a child process.
+
+1. **Cues** (thread in this process): :func:`calibration.live.record_paradigm` plays the paradigm on
+   the ``neurodeck-cues`` LSL stream and records the EEG and the cues crash-safe into
+   ``OUT/recording``; the job reads the cues back from that stream (as the terminal display does)
+   to tell the cue view what to draw. Pause, resume and abort go through a
+   :class:`~calibration.live.CalibrationControl`.
+2. **Fitting** (child process): ``neurodeck calibrate --recording OUT/recording --out OUT``, the
+   very command a user would type, with one torch thread, so that fine-tuning never competes with
+   the dashboard for the GIL or for more than one core. Its progress lines are read as they come.
+3. **Done**: ``report.json`` and the profile are in ``OUT``; ``use this profile`` decodes with it.
+
+Nothing recorded is lost: an abort or a failure keeps ``OUT/recording``, and the message says how to
+fit it later.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import pylsl
+
+from app.dashboard.snapshot import CalibrationView
+from calibration.live import CalibrationControl, record_paradigm
+from calibration.paradigm import (
+    CALIB_ABORT,
+    CALIB_END,
+    CALIB_PAUSE,
+    CALIB_START,
+    FIXATION,
+    REST,
+    Paradigm,
+    class_of_marker,
+)
+from common.types import NeurodeckError
+from streaming.lsl_io import local_clock
+from streaming.markers import MarkerReceiver
+
+logger = logging.getLogger(__name__)
+
+#: Progress lines of ``neurodeck calibrate`` and the fraction of the fitting they mark.
+_FIT_STEPS = (
+    (re.compile(r"cutting trials"), 0.05),
+    (re.compile(r"fine-tuning"), 0.15),
+    (re.compile(r"model ready"), 0.45),
+)
+_FOLD = re.compile(r"cross-validation fold (\d+)/(\d+)")
+
+
+def fit_fraction(line: str, previous: float | None) -> float | None:
+    """Fitting progress in [0, 1] after a progress line of ``neurodeck calibrate``.
+
+    The steps are: cutting trials (5 %), fine-tuning (15 %), model ready (45 %), then each
+    cross-validation fold ``k/n`` up to 100 %.
+    """
+    fold = _FOLD.search(line)
+    if fold:
+        k, n = int(fold.group(1)), max(int(fold.group(2)), 1)
+        return 0.45 + 0.55 * (k - 1) / n
+    for pattern, value in _FIT_STEPS:
+        if pattern.search(line):
+            return value
+    return previous
+
+
+class CalibrationJob:
+    """One calibration from the dashboard (one use).
+
+    Parameters
+    ----------
+    eeg_info : pylsl.StreamInfo
+        The connected EEG stream.
+    paradigm : Paradigm
+    out_dir : Path
+        Profile folder; the recording goes to ``out_dir / "recording"``.
+    cv_folds : int
+        Cross-validation folds of the fitting (0 skips it).
+    cue_speed : float
+        Schedule compression (1 for a person; tests and sped-up replays use more).
+    seed : int
+        Seed of the cue order.
+    """
+
+    def __init__(
+        self,
+        eeg_info: pylsl.StreamInfo,
+        paradigm: Paradigm,
+        out_dir: Path,
+        cv_folds: int = 5,
+        cue_speed: float = 1.0,
+        seed: int = 0,
+        model: Path | None = None,
+    ) -> None:
+        self.eeg_info = eeg_info
+        self.paradigm = paradigm
+        self.out_dir = Path(out_dir)
+        self.cv_folds = cv_folds
+        self.cue_speed = cue_speed
+        self.seed = seed
+        self.model = model
+        self.control = CalibrationControl()
+        self._lock = threading.Lock()
+        self._phase = "starting"
+        self._message = f"{paradigm.summary()}; connecting the recorder"
+        self._cues: MarkerReceiver | None = None
+        self._fit_lines: deque[str] = deque(maxlen=200)
+        self._fit_fraction: float | None = None
+        self._report: dict[str, Any] | None = None
+        self._recording: Path | None = None
+        self._profile: Path | None = None
+        self._proc: subprocess.Popen | None = None
+        schedule = paradigm.schedule(seed)
+        self._total_s = schedule[-1].t_s if schedule else 0.0  # schedule seconds
+        self._thread = threading.Thread(target=self._run, name="calibration-job", daemon=True)
+
+    # -- control (any thread) -------------------------------------------------------------------
+    def start(self) -> CalibrationJob:
+        """Start the run on its own thread (returns self)."""
+        self._thread.start()
+        return self
+
+    def pause(self) -> None:
+        """Hold the cues after the current trial."""
+        self.control.pause()
+
+    def resume(self) -> None:
+        """Continue after a pause."""
+        self.control.resume()
+
+    def abort(self) -> None:
+        """Stop the cues (recording kept) or the fitting."""
+        self.control.abort()
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the job to end; True when it did."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def finished(self) -> bool:
+        """True once the job is done, aborted or failed."""
+        return self._phase in ("done", "aborted", "failed")
+
+    @property
+    def profile_path(self) -> Path | None:
+        """The profile folder once a model is usable (before cross-validation ends)."""
+        return self._profile
+
+    # -- view -----------------------------------------------------------------------------------
+    def view(self) -> CalibrationView:
+        """The current state, for the cue view and the progress bars (any thread)."""
+        with self._lock:
+            phase, message = self._phase, self._message
+            fit_lines, fraction = tuple(self._fit_lines), self._fit_fraction
+            report, recording, profile = self._report, self._recording, self._profile
+        if phase == "cues" and self.control.paused.is_set():
+            phase = "paused"
+        events = self._cues.events() if self._cues is not None else []
+        cue, age, duration, trial, elapsed = self._cue_state(events)
+        return CalibrationView(
+            phase=phase,
+            paradigm=self.paradigm.name,
+            class_names=self.paradigm.class_names,
+            cue=cue,
+            cue_age_s=age,
+            cue_duration_s=duration,
+            trial=trial,
+            n_trials=self.paradigm.n_trials,
+            elapsed_s=elapsed,
+            total_s=self._total_s,
+            fit_lines=fit_lines,
+            fit_fraction=fraction,
+            report=report,
+            recording_path=str(recording) if recording else None,
+            profile_path=str(profile) if profile else None,
+            message=message,
+        )
+
+    def _cue_state(self, events: list) -> tuple[str | None, float, float, int, float]:
+        """Latest cue, its age and length (schedule seconds), trial number, session time."""
+        if not events:
+            return None, 0.0, 0.0, 0, 0.0
+        now = local_clock()
+        last = events[-1]
+        start = next((e.timestamp for e in events if e.label == CALIB_START), events[0].timestamp)
+        trial = sum(e.label == FIXATION for e in events)
+        age = max(0.0, (now - last.timestamp) * self.cue_speed)
+        p = self.paradigm
+        durations = {
+            CALIB_START: p.lead_in_s,
+            FIXATION: p.fixation_s,
+            REST: sum(p.rest_s) / 2,
+        }
+        duration = durations.get(last.label, p.imagery_s if class_of_marker(last.label) else 0.0)
+        end = last.timestamp if last.label in (CALIB_END, CALIB_ABORT, CALIB_PAUSE) else now
+        return last.label, age, duration, trial, max(0.0, (end - start) * self.cue_speed)
+
+    def _set(self, **fields: Any) -> None:
+        with self._lock:
+            for key, value in fields.items():
+                setattr(self, f"_{key}", value)
+
+    # -- the job thread -------------------------------------------------------------------------
+    def _attach_cues(self, info: pylsl.StreamInfo) -> None:
+        self._cues = MarkerReceiver(info).start()
+        self._set(phase="cues", message=f"{self.paradigm.summary()}")
+
+    def _run(self) -> None:
+        try:
+            recorded = record_paradigm(
+                self.eeg_info,
+                self.out_dir / "recording",
+                self.paradigm,
+                seed=self.seed,
+                speed=self.cue_speed,
+                overwrite=True,
+                control=self.control,
+                on_cue_stream=self._attach_cues,
+                terminal=False,
+            )
+            self._set(recording=recorded.path)
+            if not recorded.complete:
+                self._set(
+                    phase="aborted",
+                    message=f"Calibration {recorded.reason}. The recording is kept in "
+                    f"{recorded.path}; fit it later with: neurodeck calibrate --recording "
+                    f"{recorded.path} --out {self.out_dir}",
+                )
+                return
+            self._fit(recorded.path)
+        except NeurodeckError as exc:
+            recording = self.out_dir / "recording"
+            kept = f" What was recorded is kept in {recording}." if recording.exists() else ""
+            self._set(phase="failed", message=f"{exc.problem} {exc.hint}{kept}".strip())
+        except Exception as exc:  # a job must never die silently
+            logger.exception("Calibration job failed")
+            self._set(phase="failed", message=f"Calibration failed unexpectedly: {exc!r}")
+        finally:
+            if self._cues is not None:
+                self._cues.stop()
+
+    def _fit(self, recording: Path) -> None:
+        """Run ``neurodeck calibrate --recording`` in a child process and follow its progress."""
+        self._set(phase="fitting", message="fitting the decoders (fine-tuning in the background)")
+        cmd = [sys.executable, "-m", "app.cli", "calibrate", "--recording", str(recording)]
+        cmd += ["--out", str(self.out_dir), "--cv-folds", str(self.cv_folds)]
+        cmd += ["--seed", str(self.seed)]
+        if self.model is not None:
+            cmd += ["--model", str(self.model)]
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        from app.dashboard.sources import repo_root
+
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+            cwd=repo_root(),
+            env=env,
+        )
+        self._proc = proc
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.rstrip()
+            if not line or "ERR|" in line:
+                continue
+            with self._lock:
+                self._fit_lines.append(line.strip())
+                self._fit_fraction = fit_fraction(line, self._fit_fraction)
+                if "model ready" in line:
+                    self._profile = self.out_dir
+        code = proc.wait()
+        if self.control.aborted.is_set():
+            self._set(
+                phase="aborted",
+                message=f"Fitting stopped. The recording is kept in {recording}; fit it later "
+                f"with: neurodeck calibrate --recording {recording} --out {self.out_dir}",
+            )
+            return
+        if code != 0:
+            last = " ".join(list(self._fit_lines)[-2:])
+            self._set(phase="failed", message=f"Fitting failed: {last}")
+            return
+        report = json.loads((self.out_dir / "report.json").read_text(encoding="utf-8"))
+        self._set(
+            phase="done",
+            report=report,
+            profile=self.out_dir,
+            fit_fraction=1.0,
+            message=f"Profile written to {self.out_dir} in {time.perf_counter() - t0:.0f} s; "
+            f"it decodes with the {report.get('decoder', '?')} decoder.",
+        )

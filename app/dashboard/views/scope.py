@@ -1,0 +1,619 @@
+"""The scope: a scrolling multichannel trace of :class:`~app.dashboard.snapshot.SignalView`.
+
+Every drawn channel sits in its own lane (one division high, the first channel at the top), the
+newest sample at the right edge, time in seconds relative to that sample. All channels form ONE
+:class:`pyqtgraph.PlotCurveItem` (rows separated by NaN, ``connect='finite'``) after min/max
+("peak") decimation to at most one point per horizontal pixel (:data:`POINTS_PER_PIXEL`,
+:data:`MAX_BINS`), vectorised over channels; nothing is redrawn when neither the samples
+(``n_written``) nor the settings changed.
+
+Cost, 64 channels x 10 s at 250 Hz, offscreen on the 2-core development machine: about 1 ms per
+render (slicing, decimation, layout) and 5 ms painting; driven by a 30 Hz timer in a 1280 x 800
+window the GUI thread uses 19-25 % of one core (1920 x 1080: 25 %, bins capped by
+:data:`MAX_BINS`).
+
+Scaling: channel k is drawn as ``-k + clip((x - centre_k) * scale_k, -1.5, 1.5)`` (lane k at
+``y = -k``, see :data:`CLIP_LANES`) where ``centre_k`` is the mean of its drawn points (so DC
+offsets of raw signals stay in the lane) and ``scale_k`` is its gain divided by the global µV
+per division, or, in auto mode, its gain times :data:`AUTO_FILL` divided by its own 5-95
+percentile range (refreshed twice a second).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from numpy.typing import NDArray
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+from app.dashboard.snapshot import CoreCommands, CoreSnapshot, SignalView, SpectrumView
+
+#: Selectable time spans in seconds.
+SPANS_S: tuple[float, ...] = (2.0, 5.0, 10.0, 20.0)
+DEFAULT_SPAN_S = 10.0
+#: Values of the µV-per-division spin box (1-2-5 steps).
+UV_STEPS: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+DEFAULT_UV_PER_DIV = 100
+#: In auto mode, the 5-95 percentile range of a channel fills this fraction of its lane.
+AUTO_FILL = 0.6
+#: A trace is clipped to this many lanes above and below its own (big artefacts stay readable).
+CLIP_LANES = 1.5
+#: Per-channel gains are clamped to this range.
+GAIN_RANGE = (1.0 / 64, 64.0)
+#: Colours of flagged channels (list items and axis labels).
+FLAG_COLOURS = {"flat": "#6f8fc0", "noisy": "#e0582a"}
+TRACE_COLOUR = "#1f2a44"
+GRID_COLOUR = "#c8c8c8"
+NOT_CONNECTED = "Not connected: pick a stream, a replay or the simulator."
+_MAX_FLAGS_SHOWN = 4  # longer flag lists are shortened in the summary label
+_FALLBACK_WIDTH_PX = 800  # plot width assumed before the widget has a size
+#: Points drawn per horizontal pixel and channel (after min/max decimation); painting time grows
+#: with it (64 channels x 1000 pixels: about 3 ms at 1, 6 ms at 2).
+POINTS_PER_PIXEL = 1.0
+#: At most this many min/max bins across the plot, whatever its width (painting cost is bounded:
+#: 64 channels x 960 points).
+MAX_BINS = 480
+
+
+def peak_decimate(
+    data: NDArray[np.floating], first_index: int, n_bins: int
+) -> tuple[NDArray[np.float64], NDArray[np.floating]]:
+    """Min/max decimation of every row to at most ``2 * n_bins`` points.
+
+    Bins are aligned to absolute sample numbers (``first_index`` is the number of the first
+    column), so a trace scrolls without flicker. Data that already fit are returned as they are.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_samples)
+    first_index : int
+        Absolute sample number of ``data[:, 0]``.
+    n_bins : int
+        Bins across the width (about one per pixel).
+
+    Returns
+    -------
+    positions : ndarray, shape (n_points,)
+        Sample position of every point, in columns of ``data`` (bin centres when decimated).
+    values : ndarray, shape (n_channels, n_points)
+        The samples, or per bin the minimum then the maximum.
+    """
+    n_samples = data.shape[1]
+    if n_samples <= 2 * max(n_bins, 1):
+        return np.arange(n_samples, dtype=np.float64), data
+    bin_len = math.ceil(n_samples / n_bins)
+    lead = (-first_index) % bin_len  # columns before the first aligned bin
+    n_full = (n_samples - lead) // bin_len
+    edges = [(0, lead), (lead + n_full * bin_len, n_samples)]  # partial bins at both ends
+    full = data[:, lead : lead + n_full * bin_len].reshape(data.shape[0], n_full, bin_len)
+    starts = lead + bin_len * np.arange(n_full, dtype=np.float64)
+    parts_min, parts_max = list(_bin_extremes(full))
+    centres = [starts + (bin_len - 1) / 2]
+    for k, (a, b) in enumerate(edges):
+        if b > a:
+            where = 0 if k == 0 else len(parts_min)
+            parts_min.insert(where, data[:, a:b].min(axis=1, keepdims=True))
+            parts_max.insert(where, data[:, a:b].max(axis=1, keepdims=True))
+            centres.insert(where, np.array([(a + b - 1) / 2]))
+    mins, maxs = np.concatenate(parts_min, axis=1), np.concatenate(parts_max, axis=1)
+    values = np.empty((data.shape[0], 2 * mins.shape[1]), dtype=data.dtype)
+    values[:, 0::2] = mins
+    values[:, 1::2] = maxs
+    return np.repeat(np.concatenate(centres), 2), values
+
+
+def _bin_extremes(
+    bins: NDArray[np.floating],
+) -> tuple[list[NDArray[np.floating]], list[NDArray[np.floating]]]:
+    """Minimum and maximum over the last axis of ``bins (n_channels, n_bins, bin_len)``."""
+    if bins.shape[2] > 16:
+        return [bins.min(axis=2)], [bins.max(axis=2)]
+    # short bins: element-wise over strided slices beats a reduction along a tiny axis
+    low = bins[:, :, 0].copy()
+    high = low.copy()
+    for k in range(1, bins.shape[2]):
+        np.minimum(low, bins[:, :, k], out=low)
+        np.maximum(high, bins[:, :, k], out=high)
+    return [low], [high]
+
+
+class _UvSpinBox(QtWidgets.QSpinBox):
+    """µV per division, stepping through :data:`UV_STEPS` (1-2-5)."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setRange(UV_STEPS[0], UV_STEPS[-1])
+        self.setSuffix(" µV/div")
+        self.setValue(DEFAULT_UV_PER_DIV)
+        self.setKeyboardTracking(False)
+
+    def stepBy(self, steps: int) -> None:
+        value = self.value()
+        if steps > 0:  # the first step above the value, then further
+            index = int(np.searchsorted(UV_STEPS, value, side="right")) + steps - 1
+        else:
+            index = int(np.searchsorted(UV_STEPS, value, side="left")) + steps
+        self.setValue(UV_STEPS[min(max(index, 0), len(UV_STEPS) - 1)])
+
+
+class _ChannelAxis(pg.AxisItem):
+    """Left axis whose tick labels (channel names) can be coloured one by one."""
+
+    def __init__(self) -> None:
+        super().__init__("left")
+        self.label_colours: dict[str, QtGui.QColor] = {}
+
+    def drawPicture(self, p, axisSpec, tickSpecs, textSpecs):
+        super().drawPicture(p, axisSpec, tickSpecs, [])
+        if self.style["tickFont"] is not None:
+            p.setFont(self.style["tickFont"])
+        p.setClipRect(self.boundingRect().toAlignedRect())
+        default = self.textPen()
+        for rect, flags, text in textSpecs:
+            colour = self.label_colours.get(text)
+            p.setPen(pg.mkPen(colour) if colour is not None else default)
+            p.drawText(rect, int(flags), text)
+
+
+class ScopeView(QtWidgets.QWidget):
+    """Scrolling multichannel scope of ``snapshot.signal``.
+
+    Parameters
+    ----------
+    core : CoreCommands
+        The dashboard core (the scope sends it nothing today).
+    parent : QWidget, optional
+
+    Attributes
+    ----------
+    curve : pyqtgraph.PlotCurveItem
+        Every drawn channel, one after the other, rows separated by one NaN point;
+        ``curve.getData()`` gives ``x`` (seconds before the newest sample) and ``y``.
+    drawn_names : tuple of str
+        Names of the drawn channels, top lane first (row order of ``curve``).
+    placeholder : QLabel
+        Shown instead of the plot while there is no signal.
+
+    Notes
+    -----
+    Lives on the GUI thread; :meth:`render` is called about 30 times a second.
+    """
+
+    def __init__(self, core: CoreCommands, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.core = core
+        self.channel_names: tuple[str, ...] = ()
+        self.drawn_names: tuple[str, ...] = ()
+        self._selected: tuple[str, ...] = ()
+        self.gains: dict[str, float] = {}
+        self.quality: dict[str, tuple[str, str]] = {}  # name -> (flag, reason)
+        self._signal: SignalView | None = None
+        self._spectrum: SpectrumView | None = None
+        self._settings_version = 0
+        self._drawn_key: tuple | None = None
+        self._ranges_key: tuple | None = None
+        self._auto_scale: NDArray[np.float64] | None = None
+        self._auto_at = -(10**18)  # n_written when the auto scales were last computed
+        self.points_per_pixel = POINTS_PER_PIXEL
+        self._build_controls()
+        self._build_plot()
+        self._build_layout()
+        self._show_plot(False)
+
+    # ---------------------------------------------------------------- construction
+
+    def _build_controls(self) -> None:
+        self.span_combo = QtWidgets.QComboBox()
+        for span_s in SPANS_S:
+            self.span_combo.addItem(f"{span_s:g} s", span_s)
+        self.span_combo.setCurrentIndex(SPANS_S.index(DEFAULT_SPAN_S))
+        self.span_combo.setToolTip("Time span of the scope")
+        self.span_combo.currentIndexChanged.connect(self._settings_changed)
+        self.scale_spin = _UvSpinBox()
+        self.scale_spin.setToolTip("Microvolts per division (one lane); + and - keys step it")
+        self.scale_spin.valueChanged.connect(self._settings_changed)
+        self.zoom_in_button = QtWidgets.QPushButton("+")
+        self.zoom_in_button.setToolTip("Larger traces (fewer µV per division)")
+        self.zoom_in_button.clicked.connect(lambda: self.scale_spin.stepBy(-1))
+        self.zoom_out_button = QtWidgets.QPushButton("−")
+        self.zoom_out_button.setToolTip("Smaller traces (more µV per division)")
+        self.zoom_out_button.clicked.connect(lambda: self.scale_spin.stepBy(1))
+        for button in (self.zoom_in_button, self.zoom_out_button):
+            button.setFixedWidth(28)
+            button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.auto_check = QtWidgets.QCheckBox("Auto")
+        self.auto_check.setToolTip("Scale every channel by its own amplitude (5-95 percentile)")
+        self.auto_check.toggled.connect(self._auto_toggled)
+        self.filter_check = QtWidgets.QCheckBox("Filter")
+        self.filter_check.setChecked(True)
+        self.filter_check.toggled.connect(self._settings_changed)
+        self.flags_label = QtWidgets.QLabel("")
+        self.channel_list = QtWidgets.QListWidget()
+        self.channel_list.setSelectionMode(
+            QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection
+        )
+        self.channel_list.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+        self.channel_list.customContextMenuRequested.connect(self._channel_menu)
+        self.channel_list.itemChanged.connect(self._settings_changed)
+        self.channel_list.setToolTip("Drawn channels; right-click for per-channel gain")
+        self.all_button = QtWidgets.QPushButton("All")
+        self.all_button.clicked.connect(lambda: self.select_channels(self.channel_names))
+        self.none_button = QtWidgets.QPushButton("None")
+        self.none_button.clicked.connect(lambda: self.select_channels(()))
+
+    def _build_plot(self) -> None:
+        self.axis = _ChannelAxis()
+        self.plot = pg.PlotWidget(axisItems={"left": self.axis}, background="w")
+        item = self.plot.getPlotItem()
+        item.setMouseEnabled(x=False, y=False)
+        item.hideButtons()
+        item.setMenuEnabled(False)
+        item.disableAutoRange()
+        item.setClipToView(True)
+        item.showGrid(x=False, y=False)  # a grid over the traces repaints every frame
+        item.setLabel("bottom", "time before the newest sample", units="s")
+        self.curve = pg.PlotCurveItem(
+            pen=pg.mkPen(TRACE_COLOUR, width=1), antialias=False, connect="finite"
+        )
+        self.second_marks = pg.PlotCurveItem(
+            pen=pg.mkPen(GRID_COLOUR, width=1), antialias=False, connect="pairs"
+        )
+        item.addItem(self.second_marks)
+        item.addItem(self.curve)
+        self.placeholder = QtWidgets.QLabel(NOT_CONNECTED)
+        self.placeholder.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.stack = QtWidgets.QStackedWidget()
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(self.plot)
+
+    def _build_layout(self) -> None:
+        controls = QtWidgets.QHBoxLayout()
+        controls.addWidget(QtWidgets.QLabel("Span"))
+        controls.addWidget(self.span_combo)
+        controls.addSpacing(12)
+        for widget in (self.zoom_out_button, self.scale_spin, self.zoom_in_button):
+            controls.addWidget(widget)
+        controls.addWidget(self.auto_check)
+        controls.addSpacing(12)
+        controls.addWidget(self.filter_check)
+        controls.addStretch(1)
+        controls.addWidget(self.flags_label)
+        side = QtWidgets.QVBoxLayout()
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.all_button)
+        buttons.addWidget(self.none_button)
+        side.addLayout(buttons)
+        side.addWidget(self.channel_list, 1)
+        side_widget = QtWidgets.QWidget()
+        side_widget.setLayout(side)
+        side_widget.setMaximumWidth(150)
+        body = QtWidgets.QHBoxLayout()
+        body.addWidget(self.stack, 1)
+        body.addWidget(side_widget)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addLayout(body, 1)
+
+    # ---------------------------------------------------------------- settings
+
+    @property
+    def span_s(self) -> float:
+        """Seconds shown."""
+        return float(self.span_combo.currentData())
+
+    @property
+    def uv_per_div(self) -> float:
+        """Global scale: microvolts per division (one lane)."""
+        return float(self.scale_spin.value())
+
+    @property
+    def auto_scale(self) -> bool:
+        """Whether each channel is scaled by its own amplitude."""
+        return self.auto_check.isChecked()
+
+    @property
+    def use_filtered(self) -> bool:
+        """Whether the filtered samples are drawn (else the raw ones)."""
+        return self.filter_check.isChecked()
+
+    def selected_names(self) -> tuple[str, ...]:
+        """Names of the checked channels, in stream order."""
+        return self._selected
+
+    def _read_selected(self) -> tuple[str, ...]:
+        return tuple(
+            self.channel_list.item(i).data(QtCore.Qt.ItemDataRole.UserRole)
+            for i in range(self.channel_list.count())
+            if self.channel_list.item(i).checkState() == QtCore.Qt.CheckState.Checked
+        )
+
+    def select_channels(self, names: Iterable[str]) -> None:
+        """Draw exactly the channels in ``names``."""
+        wanted = set(names)
+        self._update_items(
+            lambda item, name: item.setCheckState(
+                QtCore.Qt.CheckState.Checked if name in wanted else QtCore.Qt.CheckState.Unchecked
+            )
+        )
+        self._settings_changed()
+
+    def set_gain(self, name: str, gain: float) -> None:
+        """Set the gain of one channel (1 = the global scale)."""
+        low, high = GAIN_RANGE
+        self.gains[name] = float(min(max(gain, low), high))
+        self._refresh_item_texts()
+        self._settings_changed()
+
+    def scale_gains(self, names: Sequence[str], factor: float) -> None:
+        """Multiply the gain of each channel in ``names`` by ``factor``."""
+        for name in names:
+            self.set_gain(name, self.gains.get(name, 1.0) * factor)
+
+    def reset_gains(self, names: Sequence[str] | None = None) -> None:
+        """Back to gain 1 for ``names`` (all channels when None)."""
+        for name in self.channel_names if names is None else names:
+            self.gains[name] = 1.0
+        self._refresh_item_texts()
+        self._settings_changed()
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        if event.key() in (QtCore.Qt.Key.Key_Plus, QtCore.Qt.Key.Key_Equal):
+            self.scale_spin.stepBy(-1)
+        elif event.key() in (QtCore.Qt.Key.Key_Minus, QtCore.Qt.Key.Key_Underscore):
+            self.scale_spin.stepBy(1)
+        else:
+            super().keyPressEvent(event)
+
+    def _settings_changed(self, *_args: object) -> None:
+        self._selected = self._read_selected()
+        self._settings_version += 1
+        self._auto_scale = None
+        if self._signal is not None:
+            self._draw(self._signal)
+
+    def _auto_toggled(self, on: bool) -> None:
+        self.scale_spin.setEnabled(not on)
+        self._settings_changed()
+
+    def _channel_menu(self, pos: QtCore.QPoint) -> None:
+        item = self.channel_list.itemAt(pos)
+        names = [i.data(QtCore.Qt.ItemDataRole.UserRole) for i in self.channel_list.selectedItems()]
+        if item is not None and item.data(QtCore.Qt.ItemDataRole.UserRole) not in names:
+            names = [item.data(QtCore.Qt.ItemDataRole.UserRole)]
+        menu = QtWidgets.QMenu(self)
+        if names:
+            menu.addAction("Gain ×2", lambda: self.scale_gains(names, 2.0))
+            menu.addAction("Gain ×0.5", lambda: self.scale_gains(names, 0.5))
+            menu.addAction("Reset gain", lambda: self.reset_gains(names))
+            menu.addSeparator()
+        menu.addAction("Reset all gains", lambda: self.reset_gains(None))
+        menu.exec(self.channel_list.mapToGlobal(pos))
+
+    # ---------------------------------------------------------------- channel list
+
+    def _update_items(self, update) -> None:
+        """Apply ``update(item, name)`` to every list item without firing ``itemChanged``."""
+        blocked = self.channel_list.blockSignals(True)
+        try:
+            for i in range(self.channel_list.count()):
+                item = self.channel_list.item(i)
+                update(item, item.data(QtCore.Qt.ItemDataRole.UserRole))
+        finally:
+            self.channel_list.blockSignals(blocked)
+
+    def _set_channels(self, names: tuple[str, ...]) -> None:
+        """A new stream: rebuild the list (channels seen before keep their check and gain)."""
+        previous = set(self.channel_names)
+        kept = set(self._selected)
+        self.channel_names = names
+        self.gains = {name: self.gains.get(name, 1.0) for name in names}
+        self.quality = {}
+        self._spectrum = None
+        blocked = self.channel_list.blockSignals(True)
+        try:
+            self.channel_list.clear()
+            for name in names:
+                item = QtWidgets.QListWidgetItem(name)
+                item.setData(QtCore.Qt.ItemDataRole.UserRole, name)
+                item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
+                checked = name in kept or name not in previous
+                item.setCheckState(
+                    QtCore.Qt.CheckState.Checked if checked else QtCore.Qt.CheckState.Unchecked
+                )
+                self.channel_list.addItem(item)
+        finally:
+            self.channel_list.blockSignals(blocked)
+        self._refresh_item_texts()
+        self._apply_quality()
+        self._selected = self._read_selected()
+        self._settings_version += 1
+
+    def _refresh_item_texts(self) -> None:
+        def update(item: QtWidgets.QListWidgetItem, name: str) -> None:
+            gain = self.gains.get(name, 1.0)
+            item.setText(name if gain == 1.0 else f"{name}  ×{gain:g}")
+
+        self._update_items(update)
+
+    # ---------------------------------------------------------------- flags
+
+    def _set_quality(self, spectrum: SpectrumView | None) -> None:
+        if spectrum is self._spectrum:
+            return
+        self._spectrum = spectrum
+        self.quality = {}
+        if spectrum is not None:
+            self.quality = {q.name: (q.flag, q.reason) for q in spectrum.quality if q.flag != "ok"}
+        self._apply_quality()
+
+    def _apply_quality(self) -> None:
+        default_brush = self.channel_list.palette().brush(QtGui.QPalette.ColorRole.Text)
+
+        def update(item: QtWidgets.QListWidgetItem, name: str) -> None:
+            flag, reason = self.quality.get(name, ("ok", ""))
+            colour = FLAG_COLOURS.get(flag)
+            item.setForeground(QtGui.QBrush(QtGui.QColor(colour)) if colour else default_brush)
+            item.setToolTip(reason)
+
+        self._update_items(update)
+        self.axis.label_colours = {
+            name: QtGui.QColor(FLAG_COLOURS[flag])
+            for name, (flag, _) in self.quality.items()
+            if flag in FLAG_COLOURS
+        }
+        self.axis.picture = None  # repaint the labels with the new colours
+        self.axis.update()
+        flagged = [f"{name} {flag}" for name, (flag, _) in self.quality.items()]
+        if not flagged:
+            self.flags_label.setText("")
+            self.flags_label.setToolTip("")
+            return
+        shown = ", ".join(flagged[:_MAX_FLAGS_SHOWN])
+        more = (
+            f", +{len(flagged) - _MAX_FLAGS_SHOWN} more" if len(flagged) > _MAX_FLAGS_SHOWN else ""
+        )
+        self.flags_label.setText(f"{len(flagged)} flagged: {shown}{more}")
+        self.flags_label.setStyleSheet(f"color: {FLAG_COLOURS['noisy']}")
+        self.flags_label.setToolTip(
+            "\n".join(f"{name}: {reason}" for name, (_, reason) in self.quality.items())
+        )
+
+    # ---------------------------------------------------------------- drawing
+
+    def render(self, snap: CoreSnapshot) -> None:
+        """Draw ``snap.signal`` (and the channel flags of ``snap.spectrum``).
+
+        Parameters
+        ----------
+        snap : CoreSnapshot
+
+        Notes
+        -----
+        Called from the GUI thread about 30 times a second; returns at once when neither the
+        samples nor the settings changed.
+        """
+        signal = snap.signal
+        if signal is None:
+            if self._signal is not None or self._drawn_key is None:
+                self._signal = None
+                self._drawn_key = ("empty",)
+                self.curve.setData(x=np.zeros(0), y=np.zeros(0))
+                self.drawn_names = ()
+                self._show_plot(False)
+            self._set_quality(None)
+            return
+        if signal.channel_names != self.channel_names:
+            self._set_channels(tuple(signal.channel_names))
+        if self.filter_check.toolTip() != signal.filter_label:
+            self.filter_check.setToolTip(signal.filter_label)
+        self._set_quality(snap.spectrum)
+        self._signal = signal
+        self._show_plot(True)
+        self._draw(signal)
+
+    def _show_plot(self, on: bool) -> None:
+        target = self.plot if on else self.placeholder
+        if self.stack.currentWidget() is not target:
+            self.stack.setCurrentWidget(target)
+
+    def _n_bins(self) -> int:
+        """Decimation bins across the plot (each gives a minimum and a maximum point)."""
+        width = int(self.plot.getPlotItem().getViewBox().width())
+        width = width if width >= 50 else _FALLBACK_WIDTH_PX
+        return max(1, min(round(width * self.points_per_pixel / 2), MAX_BINS))
+
+    def _draw(self, signal: SignalView) -> None:
+        n_bins = self._n_bins()
+        key = (signal.n_written, signal.t_end, id(signal.raw), self._settings_version, n_bins)
+        if key == self._drawn_key:
+            return
+        self._drawn_key = key
+        names = self.selected_names()
+        index = {name: i for i, name in enumerate(self.channel_names)}
+        rows = np.array([index[name] for name in names], dtype=np.intp)
+        self._set_ranges(names)
+        self.drawn_names = names
+        samples = signal.filtered if self.use_filtered else signal.raw
+        n_span = min(samples.shape[1], round(self.span_s * signal.sfreq))
+        if len(rows) == 0 or n_span < 2:
+            self.curve.setData(x=np.zeros(0), y=np.zeros(0))
+            return
+        if len(rows) == len(self.channel_names):
+            block = samples[:, samples.shape[1] - n_span :]  # a view, no copy
+        else:
+            block = samples[rows, samples.shape[1] - n_span :]
+        first = max(signal.n_written, samples.shape[1]) - n_span
+        positions, values = peak_decimate(block, first, n_bins)
+        x = (positions - (n_span - 1)) / signal.sfreq  # (n_points,): newest sample at 0
+        self._set_curve(x, values, names, signal)
+
+    def _set_curve(
+        self,
+        x: NDArray[np.float64],
+        values: NDArray[np.floating],
+        names: tuple[str, ...],
+        signal: SignalView,
+    ) -> None:
+        """Lay out ``values (n_drawn, n_points)`` in lanes and hand them to the curve."""
+        n_rows, n_points = values.shape
+        centre = values.mean(axis=1, dtype=np.float64)  # (n_drawn,)
+        if not np.isfinite(centre).all():  # non-finite samples: centre on the finite ones
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                centre = np.nan_to_num(np.nanmean(values, axis=1, dtype=np.float64))
+        scale = self._scales(values, centre, names, signal)  # (n_drawn,)
+        y = np.full((n_rows, n_points + 1), np.nan)  # last column separates the rows
+        body = y[:, :n_points]  # a view
+        np.subtract(values, centre[:, None], out=body)
+        body *= scale[:, None]
+        np.clip(body, -CLIP_LANES, CLIP_LANES, out=body)
+        body -= np.arange(n_rows)[:, None]  # lane k at y = -k
+        xs = np.empty((n_rows, n_points + 1))
+        xs[:, :n_points] = x
+        xs[:, n_points] = x[-1]
+        self.curve.setData(x=xs.ravel(), y=y.ravel(), connect="finite")
+
+    def _scales(
+        self,
+        values: NDArray[np.floating],
+        centre: NDArray[np.float64],
+        names: tuple[str, ...],
+        signal: SignalView,
+    ) -> NDArray[np.float64]:
+        """Lane units per µV of every drawn channel, ``(n_drawn,)``."""
+        gains = np.array([self.gains.get(name, 1.0) for name in names])
+        if not self.auto_scale:
+            return gains / self.uv_per_div
+        stale = signal.n_written - self._auto_at >= signal.sfreq / 2  # refresh twice a second
+        if self._auto_scale is None or len(self._auto_scale) != len(names) or stale:
+            centred = values - centre[:, None]
+            if np.isfinite(centred).all():
+                low, high = np.percentile(centred, [5, 95], axis=1)
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    low, high = np.nanpercentile(centred, [5, 95], axis=1)
+            spread = np.where(np.isfinite(high - low) & (high - low > 1e-6), high - low, 1.0)
+            self._auto_scale = AUTO_FILL / spread
+            self._auto_at = signal.n_written
+        return gains * self._auto_scale
+
+    def _set_ranges(self, names: tuple[str, ...]) -> None:
+        """Fixed ranges and channel-name ticks (only when the span or the channels change)."""
+        key = (names, self.span_s)
+        if key == self._ranges_key:
+            return
+        self._ranges_key = key
+        item = self.plot.getPlotItem()
+        item.setXRange(-self.span_s, 0.0, padding=0.0)
+        y_low = -max(len(names), 1) + 0.5
+        item.setYRange(y_low, 0.5, padding=0.0)
+        seconds = -np.arange(1, math.ceil(self.span_s), dtype=np.float64)
+        self.second_marks.setData(
+            x=np.repeat(seconds, 2), y=np.tile([y_low, 0.5], len(seconds)), connect="pairs"
+        )
+        self.axis.setTicks([[(-k, name) for k, name in enumerate(names)], []])

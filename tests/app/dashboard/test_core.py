@@ -1,0 +1,196 @@
+"""The dashboard core on loopback LSL: connect, scope data, spectra, replay, decode, calibrate."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streaming.simulator import SimulationConfig, Simulator
+from tests.app.dashboard.conftest import wait_for
+
+pytestmark = pytest.mark.lsl
+
+
+@pytest.fixture
+def simulator(unique_id: str, request) -> Iterator[Simulator]:
+    """An in-process simulated headset (parametrise with ``(n_channels, speed)``)."""
+    n_channels, speed = getattr(request, "param", (16, 1.0))
+    sim = Simulator(
+        SimulationConfig(n_channels=n_channels, sfreq=160.0), name=unique_id, speed=speed
+    )
+    thread = threading.Thread(target=sim.run_blocking, daemon=True)
+    thread.start()
+    yield sim
+    sim.stop()
+    thread.join(5)
+    sim.close()
+
+
+def _connect(core, name: str):
+    core.refresh_streams()
+    snap = wait_for(core, lambda s: any(r.name == name for r in s.streams))
+    row = next(r for r in snap.streams if r.name == name)
+    core.connect(row.key)
+    return wait_for(core, lambda s: s.signal is not None and s.signal.raw.shape[1] > 160)
+
+
+def test_connect_shows_signal_spectrum_and_health(make_core, simulator, unique_id) -> None:
+    core = make_core()
+    snap = _connect(core, unique_id)
+    sig = snap.signal
+    assert snap.connection == "connected" and snap.stream.name == unique_id
+    assert sig.channel_names == simulator.meta.channel_names and sig.sfreq == 160.0
+    assert sig.raw.shape == sig.filtered.shape and sig.raw.shape[0] == 16
+    assert sig.raw.dtype == np.float32 and np.isfinite(sig.raw).all()
+    assert 1.0 < float(sig.raw.std()) < 500.0  # microvolts, not volts
+    assert "band-pass" in sig.filter_label and "50 Hz notch" in sig.filter_label
+    # the filtered view removes the offset the raw one keeps: its mean is near zero
+    assert abs(float(sig.filtered[:, -80:].mean())) < abs(float(sig.raw.mean())) + 1.0
+    snap = wait_for(core, lambda s: s.spectrum is not None and s.health.rate_hz > 0, 10.0)
+    assert len(snap.spectrum.quality) == 16 and snap.spectrum.band_names[2] == "alpha"
+    assert snap.spectrum.scalp_maps, "16 standard channels have positions"
+    later = wait_for(core, lambda s: s.signal.n_written > sig.n_written + 160)
+    assert later.health.state == "streaming" and later.health.lost_samples == 0
+    assert later.health.rate_hz == pytest.approx(160.0, rel=0.25)
+    assert later.signal.t_end > sig.t_end
+    core.disconnect()
+    snap = wait_for(core, lambda s: s.connection == "disconnected")
+    assert snap.signal is None and snap.health is None and "disconnected" in snap.status
+
+
+def test_a_marker_stream_is_refused_with_a_reason(make_core, simulator, unique_id) -> None:
+    core = make_core()
+    core.refresh_streams()
+    snap = wait_for(core, lambda s: any(r.name == f"{unique_id}-markers" for r in s.streams))
+    marker = next(r for r in snap.streams if r.name == f"{unique_id}-markers")
+    core.connect(marker.key)
+    snap = wait_for(core, lambda s: s.errors)
+    assert "marker stream" in snap.errors[-1] and "EEG stream" in snap.errors[-1]
+    assert snap.connection == "disconnected"
+    core.dismiss_errors()
+    assert core.snapshot().errors == ()
+
+
+def test_bad_recordings_say_what_is_wrong(make_core, tmp_path: Path) -> None:
+    core = make_core()
+    text = tmp_path / "notes.txt"
+    text.write_text("not EEG")
+    core.replay([text])
+    snap = wait_for(core, lambda s: s.errors)
+    assert "Unsupported recording format" in snap.errors[-1] and ".edf" in snap.errors[-1]
+    broken = tmp_path / "broken.edf"
+    broken.write_bytes(b"0" * 300)
+    core.replay([broken])
+    snap = wait_for(core, lambda s: len(s.errors) >= 2, 30.0)
+    assert "replay stopped" in snap.errors[-1] and "broken.edf" in snap.errors[-1]
+    assert snap.connection == "disconnected"
+    core.load_model(tmp_path)
+    snap = wait_for(core, lambda s: len(s.errors) >= 3)
+    assert "No stream is connected" in snap.errors[-1]
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_replay_decodes_live_with_true_cues_and_an_outlet(make_core, eegbci_profile) -> None:
+    from streaming.lsl_io import resolve_stream
+    from streaming.recording_io import eegbci_run_files
+    from tests.conftest import SHARED_DATA
+
+    core = make_core()
+    run12 = eegbci_run_files(SHARED_DATA, 1, [12])
+    core.replay(run12, speed=4.0)
+    snap = wait_for(core, lambda s: s.signal is not None, 30.0)
+    assert snap.source.kind == "replay" and snap.source.running and snap.stream.sfreq == 160
+    core.load_model(eegbci_profile, decoder="reference")
+    snap = wait_for(core, lambda s: s.decoding is not None and len(s.decoding.times) >= 12, 30.0)
+    dec = snap.decoding
+    assert dec.class_names == ("left", "right") and "reference" in dec.decoder
+    np.testing.assert_allclose(dec.probabilities.sum(1), 1.0, atol=1e-5)
+    assert np.all(np.diff(dec.times) > 0) and dec.smoothed.sum() == pytest.approx(1.0)
+    assert dec.feedback == pytest.approx(dec.smoothed[1] - dec.smoothed[0])
+    snap = wait_for(core, lambda s: len(s.decoding.cues) >= 2, 30.0)
+    assert {c.label for c in snap.decoding.cues} <= {"left", "right"}
+    assert all(c.t_end - c.t_start == pytest.approx(1.0) for c in snap.decoding.cues)  # 4 s / x4
+    health = snap.health
+    assert health.decoding and health.predictions > 0 and health.lost_samples == 0
+    assert health.e2e_p99_ms is not None and health.device == "cpu"
+    out = resolve_stream(name="neurodeck-predictions", timeout_s=5.0)
+    assert out.channel_count() == 2 and out.type() == "Predictions"
+    core.stop_decoding()
+    snap = wait_for(core, lambda s: s.decoding is None)
+    assert snap.signal is not None  # still connected
+    core.stop_source()
+    wait_for(core, lambda s: s.source is None and s.connection == "disconnected")
+
+
+SHORT = 'base = "mi-lr"\ntrials_per_class = 6\n'
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", [(8, 20.0)], indirect=True)
+def test_calibration_from_the_dashboard(make_core, simulator, unique_id, tmp_path) -> None:
+    from calibration.profile import load_profile
+    from streaming.recorded_session import load_session
+    from tests.calibration.synthetic import save_tiny_encoder
+
+    paradigm = tmp_path / "short.toml"
+    paradigm.write_text(SHORT)
+    encoder = save_tiny_encoder(tmp_path / "enc.safetensors")
+    core = make_core(cue_speed=20.0, cv_folds=2, encoder=encoder)
+    _connect(core, unique_id)
+    out = tmp_path / "profile"
+    core.start_calibration(str(paradigm), out)
+    seen: set[str] = set()
+
+    def cues_seen(s) -> bool:
+        if s.calibration.cue:
+            seen.add(s.calibration.cue)
+        return s.calibration.phase in ("fitting", "done", "failed")
+
+    snap = wait_for(core, cues_seen, 60.0)
+    assert {"fixation", "cue_left", "cue_right", "rest"} <= seen
+    assert snap.calibration.n_trials == 12 and snap.calibration.paradigm == "mi-lr"
+    snap = wait_for(core, lambda s: s.calibration.phase in ("done", "failed"), 120.0)
+    cal = snap.calibration
+    assert cal.phase == "done", cal.message
+    assert cal.trial == 12 and cal.fit_fraction == 1.0 and cal.fit_lines
+    assert sum(cal.report["trials"].values()) == 12 and cal.report["cv"]["folds"] == 2
+    assert cal.profile_path == str(out) and load_profile(out).class_names == ("left", "right")
+    session = load_session(out / "recording")
+    assert session.complete and session.markers[-1].label == "calib_end"
+    core.use_profile()
+    snap = wait_for(core, lambda s: s.decoding is not None and len(s.decoding.times) > 3, 30.0)
+    assert snap.decoding.class_names == ("left", "right")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", [(8, 5.0)], indirect=True)
+def test_aborting_a_calibration_keeps_the_recording(make_core, simulator, unique_id, tmp_path):
+    from streaming.recorded_session import load_session
+
+    paradigm = tmp_path / "short.toml"
+    paradigm.write_text(SHORT)
+    core = make_core(cue_speed=5.0)
+    _connect(core, unique_id)
+    core.start_calibration(str(paradigm), tmp_path / "p")
+    wait_for(core, lambda s: s.calibration.cue is not None and s.calibration.cue.startswith("cue_"))
+    core.pause_calibration()
+    snap = wait_for(core, lambda s: s.calibration.phase == "paused")
+    core.abort_calibration()
+    snap = wait_for(core, lambda s: s.calibration.phase == "aborted")
+    assert "kept" in snap.calibration.message and "neurodeck calibrate --recording" in (
+        snap.calibration.message
+    )
+    session = load_session(snap.calibration.recording_path)
+    labels = [m.label for m in session.markers]
+    assert labels[0] == "calib_start" and "calib_abort" in labels
+    assert session.n_samples > 0
+    # a second calibration can start after an abort
+    core.start_calibration(str(paradigm), tmp_path / "p2")
+    wait_for(core, lambda s: s.calibration.phase == "cues")
+    core.abort_calibration()
+    wait_for(core, lambda s: s.calibration.phase == "aborted")
