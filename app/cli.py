@@ -196,8 +196,27 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
     }
 
 
+def die_with_parent() -> None:
+    """A child started by the dashboard ends when the dashboard dies, even by SIGKILL (Linux).
+
+    The parent sets ``NEURODECK_PARENT_PID``; the child asks the kernel for SIGTERM when its
+    parent goes, so that a looping replay is never left publishing on its own.
+    """
+    parent = os.environ.pop("NEURODECK_PARENT_PID", None)
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != int(parent):  # the parent died before the request took effect
+        sys.exit(EXIT_INTERRUPTED)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; user errors print a message (no traceback) and exit with 2."""
+    die_with_parent()
     args = _parser().parse_args(argv)
     _setup(args)
     from common.types import NeurodeckError

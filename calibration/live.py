@@ -238,6 +238,7 @@ def record_from_markers(
     trial_s: float = 4.5,
     progress: Callable[[str], None] | None = None,
     overwrite: bool = False,
+    control: CalibrationControl | None = None,
 ) -> RecordedCalibration:
     """Record a stream and its own marker stream until it ends, ``max_trials`` or ``duration_s``.
 
@@ -258,6 +259,8 @@ def record_from_markers(
     progress : callable, optional
         Called about once a second with a status line.
     overwrite : bool
+    control : CalibrationControl, optional
+        Its ``abort`` stops the recording (kept, ``complete=False``) from another thread.
 
     Returns
     -------
@@ -281,7 +284,9 @@ def record_from_markers(
             cues = [e for e in receiver.events() if e.label in marker_classes]
             if max_trials and stop_after is None and len(cues) >= max_trials:
                 stop_after = s.duration_s + trial_s
-            if s.stream_lost:
+            if control is not None and control.aborted.is_set():
+                reason = "stopped by the user"
+            elif s.stream_lost:
                 reason = "the stream ended"
             elif duration_s is not None and s.duration_s >= duration_s:
                 reason = f"{duration_s:g} s recorded"
@@ -297,7 +302,10 @@ def record_from_markers(
             time.sleep(0.05)
         ended = time.perf_counter()
         status = recorder.status()
-        return RecordedCalibration(recorder.path, ended, status.n_samples, len(cues), True, reason)
+        complete = reason != "stopped by the user"
+        return RecordedCalibration(
+            recorder.path, ended, status.n_samples, len(cues), complete, reason
+        )
     finally:
         receiver.stop()
         recorder.stop()

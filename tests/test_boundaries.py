@@ -60,3 +60,21 @@ def test_models_do_not_import_streaming() -> None:
         "print(sorted(n for n in sys.modules if n.startswith('streaming')))\n"
     )
     assert _last_line(code) == "[]", "models may import common/, never streaming/"
+
+
+def test_dashboard_views_never_load_lsl_or_torch_and_the_core_never_loads_qt() -> None:
+    """DESIGN.md: the GUI thread never touches LSL or torch; the core is not a Qt module."""
+    code = (
+        "import json, sys, importlib\n"
+        "import app.dashboard.window\n"
+        "views = {n.split('.')[0] for n in sys.modules}\n"
+        "print(json.dumps(sorted(views & {'pylsl', 'torch'})))\n"
+    )
+    assert _last_line(code) == "[]", "dashboard views import pylsl or torch"
+    code = (
+        "import json, sys\n"
+        "import app.dashboard.core\n"
+        "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules} & "
+        "{'PyQt6', 'pyqtgraph', 'torch'})))\n"
+    )
+    assert _last_line(code) == "[]", "the dashboard core imports Qt (or torch before a model)"

@@ -30,8 +30,13 @@ from typing import Any
 
 import pylsl
 
-from app.dashboard.snapshot import CalibrationView
-from calibration.live import CalibrationControl, record_paradigm
+from app.dashboard.snapshot import FROM_MARKERS, CalibrationView
+from calibration.live import (
+    CalibrationControl,
+    RecordedCalibration,
+    record_from_markers,
+    record_paradigm,
+)
 from calibration.paradigm import (
     CALIB_ABORT,
     CALIB_END,
@@ -42,7 +47,7 @@ from calibration.paradigm import (
     Paradigm,
     class_of_marker,
 )
-from common.types import NeurodeckError
+from common.types import MarkerEvent, NeurodeckError
 from streaming.lsl_io import local_clock
 from streaming.markers import MarkerReceiver
 
@@ -55,6 +60,17 @@ _FIT_STEPS = (
     (re.compile(r"model ready"), 0.45),
 )
 _FOLD = re.compile(r"cross-validation fold (\d+)/(\d+)")
+
+#: Cue markers recognised on a stream's own marker stream, and their classes: EEGBCI's T1/T2
+#: (imagined left/right fist), the simulator's class names, neurodeck's own cue markers.
+STREAM_CUE_CLASSES = {
+    "T1": "left",
+    "T2": "right",
+    **{c: c for c in ("left", "right", "feet", "tongue")},
+    **{f"cue_{c}": c for c in ("left", "right", "feet", "rest", "tongue")},
+}
+#: Trials recorded from a stream's markers before fitting (EEGBCI runs 4 + 8 hold 30).
+STREAM_TRIALS = 30
 
 
 def fit_fraction(line: str, previous: float | None) -> float | None:
@@ -73,6 +89,16 @@ def fit_fraction(line: str, previous: float | None) -> float | None:
     return previous
 
 
+def _as_cue(event: MarkerEvent) -> MarkerEvent:
+    """A stream marker in the cue display's vocabulary (``T1`` -> ``cue_left``, ``T0`` -> rest)."""
+    label = event.label
+    if label in STREAM_CUE_CLASSES and not label.startswith("cue_"):
+        return MarkerEvent(event.timestamp, f"cue_{STREAM_CUE_CLASSES[label]}")
+    if label in ("T0", "rest"):
+        return MarkerEvent(event.timestamp, REST)
+    return event
+
+
 class CalibrationJob:
     """One calibration from the dashboard (one use).
 
@@ -89,6 +115,14 @@ class CalibrationJob:
         Schedule compression (1 for a person; tests and sped-up replays use more).
     seed : int
         Seed of the cue order.
+    model : Path, optional
+        Encoder to fine-tune (default: the shipped one).
+    marker_info : pylsl.StreamInfo, optional
+        With it, trials come from this marker stream of the EEG stream (``paradigm`` only names
+        the timing of the display) and the recording stops after ``max_trials`` cues, when the
+        stream ends, or on abort.
+    max_trials : int
+        Cues to record from ``marker_info``.
     """
 
     def __init__(
@@ -100,6 +134,8 @@ class CalibrationJob:
         cue_speed: float = 1.0,
         seed: int = 0,
         model: Path | None = None,
+        marker_info: pylsl.StreamInfo | None = None,
+        max_trials: int = STREAM_TRIALS,
     ) -> None:
         self.eeg_info = eeg_info
         self.paradigm = paradigm
@@ -108,6 +144,8 @@ class CalibrationJob:
         self.cue_speed = cue_speed
         self.seed = seed
         self.model = model
+        self.marker_info = marker_info
+        self.max_trials = max_trials
         self.control = CalibrationControl()
         self._lock = threading.Lock()
         self._phase = "starting"
@@ -121,6 +159,8 @@ class CalibrationJob:
         self._proc: subprocess.Popen | None = None
         schedule = paradigm.schedule(seed)
         self._total_s = schedule[-1].t_s if schedule else 0.0  # schedule seconds
+        if marker_info is not None:
+            self._total_s = 0.0  # the stream decides
         self._thread = threading.Thread(target=self._run, name="calibration-job", daemon=True)
 
     # -- control (any thread) -------------------------------------------------------------------
@@ -130,8 +170,9 @@ class CalibrationJob:
         return self
 
     def pause(self) -> None:
-        """Hold the cues after the current trial."""
-        self.control.pause()
+        """Hold the cues after the current trial (a stream's own markers cannot be held)."""
+        if self.marker_info is None:
+            self.control.pause()
 
     def resume(self) -> None:
         """Continue after a pause."""
@@ -169,16 +210,21 @@ class CalibrationJob:
         if phase == "cues" and self.control.paused.is_set():
             phase = "paused"
         events = self._cues.events() if self._cues is not None else []
+        name, classes, n_trials = self.paradigm.name, self.paradigm.class_names, 0
+        if self.marker_info is not None:
+            events = [_as_cue(e) for e in events]
+            name, n_trials = FROM_MARKERS, self.max_trials
+            classes = tuple(sorted({c for e in events if (c := class_of_marker(e.label))}))
         cue, age, duration, trial, elapsed = self._cue_state(events)
         return CalibrationView(
             phase=phase,
-            paradigm=self.paradigm.name,
-            class_names=self.paradigm.class_names,
+            paradigm=name,
+            class_names=classes,
             cue=cue,
             cue_age_s=age,
             cue_duration_s=duration,
             trial=trial,
-            n_trials=self.paradigm.n_trials,
+            n_trials=n_trials or self.paradigm.n_trials,
             elapsed_s=elapsed,
             total_s=self._total_s,
             fit_lines=fit_lines,
@@ -197,6 +243,8 @@ class CalibrationJob:
         last = events[-1]
         start = next((e.timestamp for e in events if e.label == CALIB_START), events[0].timestamp)
         trial = sum(e.label == FIXATION for e in events)
+        if self.marker_info is not None:  # a stream's own markers have no fixation
+            trial = sum(class_of_marker(e.label) is not None for e in events)
         age = max(0.0, (now - last.timestamp) * self.cue_speed)
         p = self.paradigm
         durations = {
@@ -218,19 +266,31 @@ class CalibrationJob:
         self._cues = MarkerReceiver(info).start()
         self._set(phase="cues", message=f"{self.paradigm.summary()}")
 
+    def _record_markers(self) -> RecordedCalibration:
+        """Record the stream with its own markers until enough cues, its end, or abort."""
+        assert self.marker_info is not None
+        self._cues = MarkerReceiver(self.marker_info).start()
+        self._set(
+            phase="cues",
+            message=f"recording '{self.eeg_info.name()}' with its own cue markers: up to "
+            f"{self.max_trials} trials, or until the stream ends (Abort stops and keeps it)",
+        )
+        return record_from_markers(
+            self.eeg_info,
+            self.marker_info,
+            self.out_dir / "recording",
+            STREAM_CUE_CLASSES,
+            max_trials=self.max_trials,
+            overwrite=True,
+            control=self.control,
+        )
+
     def _run(self) -> None:
         try:
-            recorded = record_paradigm(
-                self.eeg_info,
-                self.out_dir / "recording",
-                self.paradigm,
-                seed=self.seed,
-                speed=self.cue_speed,
-                overwrite=True,
-                control=self.control,
-                on_cue_stream=self._attach_cues,
-                terminal=False,
-            )
+            if self.marker_info is not None:
+                recorded = self._record_markers()
+            else:
+                recorded = self._record_paradigm()
             self._set(recording=recorded.path)
             if not recorded.complete:
                 self._set(
@@ -252,6 +312,20 @@ class CalibrationJob:
             if self._cues is not None:
                 self._cues.stop()
 
+    def _record_paradigm(self) -> RecordedCalibration:
+        """Play the paradigm's cues and record until its end (or abort)."""
+        return record_paradigm(
+            self.eeg_info,
+            self.out_dir / "recording",
+            self.paradigm,
+            seed=self.seed,
+            speed=self.cue_speed,
+            overwrite=True,
+            control=self.control,
+            on_cue_stream=self._attach_cues,
+            terminal=False,
+        )
+
     def _fit(self, recording: Path) -> None:
         """Run ``neurodeck calibrate --recording`` in a child process and follow its progress."""
         self._set(phase="fitting", message="fitting the decoders (fine-tuning in the background)")
@@ -260,6 +334,9 @@ class CalibrationJob:
         cmd += ["--seed", str(self.seed)]
         if self.model is not None:
             cmd += ["--model", str(self.model)]
+        if self.marker_info is not None and self._cues is not None:
+            seen = {e.label for e in self._cues.events()} & set(STREAM_CUE_CLASSES)
+            cmd += ["--classes", *(f"{m}={STREAM_CUE_CLASSES[m]}" for m in sorted(seen))]
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         from app.dashboard.sources import repo_root
 

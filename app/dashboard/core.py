@@ -33,8 +33,9 @@ import numpy as np
 import pylsl
 
 from app.dashboard.analysis import SpectrumAnalyzer
-from app.dashboard.calibration_job import CalibrationJob
+from app.dashboard.calibration_job import STREAM_TRIALS, CalibrationJob
 from app.dashboard.snapshot import (
+    FROM_MARKERS,
     CalibrationView,
     CoreSnapshot,
     CueSpan,
@@ -81,6 +82,8 @@ class CoreSettings:
         Cross-validation folds after a dashboard calibration.
     cue_speed : float
         Schedule compression of dashboard calibrations (1 for a person).
+    stream_trials : int
+        Cues recorded when calibrating on the stream's own markers.
     out_dir : Path
         Where profiles, recordings and child logs go.
     encoder : Path or None
@@ -97,6 +100,7 @@ class CoreSettings:
     smoothing_s: float = 1.0
     cv_folds: int = 5
     cue_speed: float = 1.0
+    stream_trials: int = STREAM_TRIALS
     out_dir: Path = Path("runs/dashboard")
     encoder: Path | None = None
     acquisition: AcquisitionSettings = dataclasses.field(default_factory=AcquisitionSettings)
@@ -255,7 +259,11 @@ class DashboardCore:
         self._submit(self._do_stop_decoding)
 
     def start_calibration(self, paradigm: str = "mi-lr", out_dir: Path | None = None) -> None:
-        """Record a cued calibration on the connected stream, then fit a profile."""
+        """Record a cued calibration on the connected stream, then fit a profile.
+
+        ``paradigm`` is a preset, a paradigm TOML file, or :data:`FROM_MARKERS` to take the
+        trials from the stream's own marker stream (a replay, the simulator).
+        """
         self._submit(lambda: self._do_start_calibration(paradigm, out_dir))
 
     def pause_calibration(self) -> None:
@@ -385,14 +393,14 @@ class DashboardCore:
                 "device": w.device,
             }
             message = message or w.message
-        if acq.state == "stalled" and not message:
+        if acq.state == "stalled":  # say what to do, not only what happened
             message = (
                 f"No samples from '{conn.meta.name}' for over {self.settings.acquisition.stall_s:g}"
                 " s: check the headset and its driver; neurodeck re-attaches when it comes back."
             )
         return HealthView(
             state=acq.state,
-            rate_hz=acq.rate_hz,
+            rate_hz=0.0 if acq.state == "stalled" else acq.rate_hz,
             nominal_hz=conn.meta.sfreq * conn.meta.replay_speed,
             n_samples=acq.n_samples,
             lost_samples=acq.lost_samples,
@@ -644,7 +652,14 @@ class DashboardCore:
             raise NeurodeckError(
                 "A calibration is already running.", "Abort it first (Esc) to start another."
             )
-        paradigm = load_paradigm(paradigm_name)
+        from_markers = paradigm_name == FROM_MARKERS
+        if from_markers and conn.marker_info is None:
+            raise NeurodeckError(
+                f"'{conn.meta.name}' has no marker stream ('{conn.meta.name}-markers'), so there "
+                "are no cues of its own to calibrate on.",
+                "Choose a paradigm (mi-lr, mi-4): neurodeck then shows the cues itself.",
+            )
+        paradigm = load_paradigm("mi-lr" if from_markers else paradigm_name)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = out_dir or self.settings.out_dir / "profiles" / f"{conn.meta.name}-{stamp}"
         job = CalibrationJob(
@@ -652,8 +667,10 @@ class DashboardCore:
             paradigm,
             out,
             cv_folds=self.settings.cv_folds,
-            cue_speed=self.settings.cue_speed,
+            cue_speed=conn.meta.replay_speed if from_markers else self.settings.cue_speed,
             model=self.settings.encoder,
+            marker_info=conn.marker_info if from_markers else None,
+            max_trials=self.settings.stream_trials,
         )
         with self._lock:
             self._job = job
@@ -664,9 +681,9 @@ class DashboardCore:
     def _run_analysis(self) -> None:
         analyzer: SpectrumAnalyzer | None = None
         for_conn: _Connection | None = None
-        next_browse = time.monotonic() + 2.0
+        next_browse = time.monotonic()  # browse at once, then every 2 s
         while not self._closed.wait(self.settings.analysis_period_s):
-            if time.monotonic() >= next_browse and self._resolver is not None:
+            if time.monotonic() >= next_browse:
                 self._submit(lambda: self._do_refresh(wait=False))  # keep the list current
                 next_browse = time.monotonic() + 2.0
             conn = self._conn

@@ -227,6 +227,10 @@ class DecodingView:
     smoothing_s: float = 1.0
 
 
+#: The calibration choice that takes its trials from the stream's own marker stream (a replay,
+#: the simulator, or a stimulus program publishing its cues) instead of cues neurodeck plays.
+FROM_MARKERS = "stream markers"
+
 #: Phases of a dashboard calibration, in order.
 CALIBRATION_PHASES = (
     "idle",  # nothing running

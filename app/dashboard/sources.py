@@ -96,7 +96,8 @@ def _spawn(args: list[str], log: Path) -> subprocess.Popen:
         stderr=log.open("w"),
         stdin=subprocess.DEVNULL,
         cwd=repo_root(),
-        env=dict(os.environ),
+        # the child ends itself when this process dies (app.cli.die_with_parent)
+        env={**os.environ, "NEURODECK_PARENT_PID": str(os.getpid())},
     )
 
 

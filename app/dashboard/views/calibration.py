@@ -14,7 +14,7 @@ from typing import Any
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from app.dashboard.snapshot import CalibrationView, CoreCommands, CoreSnapshot
+from app.dashboard.snapshot import FROM_MARKERS, CalibrationView, CoreCommands, CoreSnapshot
 from calibration.paradigm import (
     CALIB_ABORT,
     CALIB_END,
@@ -418,6 +418,13 @@ class CalibrationPanel(QtWidgets.QWidget):
                 PARADIGMS[name].summary(),
                 QtCore.Qt.ItemDataRole.ToolTipRole,
             )
+        self.paradigm_combo.addItem(FROM_MARKERS)
+        self.paradigm_combo.setItemData(
+            self.paradigm_combo.count() - 1,
+            "No cues from neurodeck: the trials come from the stream's own marker stream "
+            "(a replay of an EEGBCI run, the simulator, your stimulus program)",
+            QtCore.Qt.ItemDataRole.ToolTipRole,
+        )
         self.start_button = QtWidgets.QPushButton("Start")
         self.pause_button = QtWidgets.QPushButton("Pause")
         self.abort_button = QtWidgets.QPushButton("Abort")

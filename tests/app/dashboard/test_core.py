@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -194,3 +195,65 @@ def test_aborting_a_calibration_keeps_the_recording(make_core, simulator, unique
     wait_for(core, lambda s: s.calibration.phase == "cues")
     core.abort_calibration()
     wait_for(core, lambda s: s.calibration.phase == "aborted")
+
+
+def test_a_stalled_stream_shows_as_a_status_not_a_freeze(make_core, unique_id) -> None:
+    from tests.lsl_helpers import IndexedOutlet
+
+    names = ["Fz", "C3", "Cz", "C4", "Pz", "O1", "Oz", "O2"]
+    outlet = IndexedOutlet(unique_id, 8, 250.0, 500, channel_names=names).start()
+    try:
+        core = make_core()
+        _connect(core, unique_id)
+        outlet.stop()  # the headset goes quiet; its outlet stays
+        t0 = time.monotonic()
+        snap = wait_for(core, lambda s: s.connection == "stalled", 10.0)
+        assert time.monotonic() - t0 < 5.0
+        assert snap.health.state == "stalled" and "No samples" in snap.health.message
+        assert "re-attaches" in snap.health.message
+        assert snap.health.rate_hz == 0.0
+        assert snap.signal is not None  # what was received stays on screen
+    finally:
+        outlet.close()
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_calibration_on_a_replays_own_markers(make_core, tmp_path) -> None:
+    """EEGBCI runs 4+8 replayed at x10: trials from their T1/T2 markers, fitted, then decoded."""
+    from app.dashboard.snapshot import FROM_MARKERS
+    from streaming.recording_io import eegbci_run_files
+    from tests.calibration.synthetic import save_tiny_encoder
+    from tests.conftest import SHARED_DATA
+
+    encoder = save_tiny_encoder(tmp_path / "enc.safetensors")
+    core = make_core(cv_folds=0, encoder=encoder, stream_trials=12)
+    core.replay(eegbci_run_files(SHARED_DATA, 1, [4, 8]), speed=10.0)
+    wait_for(core, lambda s: s.signal is not None, 30.0)
+    core.start_calibration(FROM_MARKERS, tmp_path / "p")
+    snap = wait_for(core, lambda s: s.calibration.cue in ("cue_left", "cue_right"), 30.0)
+    assert snap.calibration.paradigm == FROM_MARKERS and snap.calibration.n_trials == 12
+    snap = wait_for(core, lambda s: s.calibration.phase in ("done", "failed", "aborted"), 120.0)
+    cal = snap.calibration
+    assert cal.phase == "done", cal.message
+    assert set(cal.report["trials"]) == {"left", "right"}
+    assert sum(cal.report["trials"].values()) >= 11  # 12 cues; an edge trial may be dropped
+    core.use_profile()
+    wait_for(core, lambda s: s.decoding is not None and s.decoding.class_names == ("left", "right"))
+
+
+def test_marker_calibration_needs_a_marker_stream(make_core, unique_id) -> None:
+    from app.dashboard.snapshot import FROM_MARKERS
+    from tests.lsl_helpers import IndexedOutlet
+
+    outlet = IndexedOutlet(unique_id, 4, 250.0, 5000, channel_names=["C3", "Cz", "C4", "Pz"])
+    outlet.start()
+    try:
+        core = make_core()
+        _connect(core, unique_id)
+        core.start_calibration(FROM_MARKERS)
+        snap = wait_for(core, lambda s: s.errors)
+        assert "no marker stream" in snap.errors[-1] and "Choose a paradigm" in snap.errors[-1]
+        assert snap.calibration.phase == "idle"
+    finally:
+        outlet.close()
