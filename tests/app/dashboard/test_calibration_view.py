@@ -151,6 +151,7 @@ def test_start_uses_the_chosen_paradigm(panel, core) -> None:
     assert [panel.paradigm_combo.itemText(i) for i in range(panel.paradigm_combo.count())] == [
         "mi-lr",
         "mi-4",
+        "stream markers",
     ]
     panel.render(_snap("idle"))
     assert panel.start_button.isEnabled()
