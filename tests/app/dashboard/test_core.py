@@ -219,16 +219,15 @@ def test_a_stalled_stream_shows_as_a_status_not_a_freeze(make_core, unique_id) -
 
 @pytest.mark.slow
 @pytest.mark.data
-def test_calibration_on_a_replays_own_markers(make_core, tmp_path) -> None:
+def test_calibration_on_a_replays_own_markers(make_core, tmp_path, data_root) -> None:
     """EEGBCI runs 4+8 replayed at x10: trials from their T1/T2 markers, fitted, then decoded."""
     from app.dashboard.snapshot import FROM_MARKERS
     from streaming.recording_io import eegbci_run_files
     from tests.calibration.synthetic import save_tiny_encoder
-    from tests.conftest import SHARED_DATA
 
     encoder = save_tiny_encoder(tmp_path / "enc.safetensors")
     core = make_core(cv_folds=0, encoder=encoder, stream_trials=12)
-    core.replay(eegbci_run_files(SHARED_DATA, 1, [4, 8]), speed=10.0)
+    core.replay(eegbci_run_files(data_root, 1, [4, 8]), speed=10.0)
     wait_for(core, lambda s: s.signal is not None, 30.0)
     core.start_calibration(FROM_MARKERS, tmp_path / "p")
     snap = wait_for(core, lambda s: s.calibration.cue in ("cue_left", "cue_right"), 30.0)
