@@ -347,9 +347,10 @@ class DashboardCore:
             errors=errors,
         )
 
-    def _signal(self, conn: _Connection) -> SignalView | None:
+    def _signal(self, conn: _Connection, seconds: float | None = None) -> SignalView | None:
+        """The newest ``seconds`` (default: the scope span) of raw and filtered samples."""
         acq = conn.acquisition
-        n = int(self.settings.scope_s * conn.meta.sfreq)
+        n = int((seconds or self.settings.scope_s) * conn.meta.sfreq)
         raw, stamps, end = acq.raw.latest(n)
         assert acq.processed is not None
         filtered, _, end_f = acq.processed.latest(n)
@@ -697,11 +698,10 @@ class DashboardCore:
                     )
                     for_conn = conn
                 assert analyzer is not None
-                signal = self._signal(conn)
-                n = int(self.settings.analysis_s * conn.meta.sfreq)
-                if signal is None or signal.raw.shape[1] < min(n, int(conn.meta.sfreq)):
-                    continue
-                spectrum = analyzer.compute(signal.filtered[:, -n:], signal.raw[:, -n:])
+                signal = self._signal(conn, self.settings.analysis_s)
+                if signal is None or signal.raw.shape[1] < int(conn.meta.sfreq):
+                    continue  # less than a second so far
+                spectrum = analyzer.compute(signal.filtered, signal.raw)
                 with self._lock:
                     if self._conn is conn:
                         self._spectrum = spectrum
