@@ -97,8 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--outlet", default="neurodeck-predictions", help="prediction stream name")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the stream")
 
-    from app import calibrate_command, gui_command, loop, record_commands
+    from app import bench_command, calibrate_command, gui_command, loop, record_commands
 
+    bench_command.add_parser(sub)
     calibrate_command.add_parser(sub)
     gui_command.add_parser(sub)
     record_commands.add_parsers(sub)

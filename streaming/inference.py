@@ -8,60 +8,18 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-import torch
-
-from common.types import FloatArray, Prediction, Window
-from models.device import select_device
+from common.types import Prediction, Window
 from streaming.latency import LatencySummary, LatencyTracker
 from streaming.lsl_io import local_clock
 from streaming.ring_buffer import RingBuffer
+from streaming.runner import ModelRunner, RunnerOptions
 from streaming.scheduler import WindowScheduler
 
 logger = logging.getLogger(__name__)
 
 PredictionSink = Callable[[Prediction], None]
 
-
-class ModelRunner:
-    """Runs a torch classifier on windows: numpy in, probabilities out.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Maps ``(batch, n_channels, n_samples)`` float32 to logits ``(batch, n_classes)``.
-    device : str
-        ``auto``, ``cpu`` or ``cuda[:N]``.
-    cpu_threads : int
-        torch intra-op threads on CPU (1 by default, so acquisition and the GUI keep a core).
-    """
-
-    def __init__(self, model: torch.nn.Module, device: str = "auto", cpu_threads: int = 1) -> None:
-        self.device = select_device(device)
-        if self.device.type == "cpu" and cpu_threads > 0:
-            torch.set_num_threads(cpu_threads)
-        self.model = model.to(self.device).eval()
-
-    @torch.inference_mode()
-    def predict_proba(self, windows: FloatArray) -> np.ndarray:
-        """Class probabilities.
-
-        Parameters
-        ----------
-        windows : ndarray, shape (batch, n_channels, n_samples), float32
-
-        Returns
-        -------
-        probabilities : ndarray, shape (batch, n_classes), float64
-        """
-        x = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)).to(self.device)
-        logits = self.model(x)  # (batch, chans, times) -> (batch, classes)
-        return torch.softmax(logits.double(), dim=-1).cpu().numpy()
-
-    def warm_up(self, n_channels: int, n_samples: int, repeats: int = 3) -> None:
-        """Run the model a few times on zeros so the first real window is not slow."""
-        for _ in range(repeats):
-            self.predict_proba(np.zeros((1, n_channels, n_samples), np.float32))
+__all__ = ["InferenceWorker", "ModelRunner", "PredictionSink", "RunnerOptions", "WorkerStatus"]
 
 
 @dataclass(frozen=True)
