@@ -245,8 +245,14 @@ def run_mne_lsl(bm: BenchModel, source_id: str, seconds: float, device: str) -> 
     from streaming.lsl_io import local_clock
 
     mne_lsl.set_log_level("WARNING")
-    stream = StreamLSL(bufsize=bm.window_s + 2.0, source_id=source_id)
-    stream.connect(processing_flags=["clocksync"], timeout=10)
+    for attempt in range(4):  # its resolver sometimes misses a stream on a busy machine
+        stream = StreamLSL(bufsize=bm.window_s + 2.0, source_id=source_id)
+        try:
+            stream.connect(processing_flags=["clocksync"], timeout=5)
+            break
+        except RuntimeError:
+            if attempt == 3:
+                raise
     try:
         names = tuple(stream.info["ch_names"])
         sfreq = float(stream.info["sfreq"])
