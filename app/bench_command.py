@@ -11,7 +11,9 @@ speed from a child process, and the same model decodes it four ways:
   list, cut the window, preprocess it, run the model eagerly (torch's default threads, pageable
   copies, one window at a time, no warm-up);
 - ``mne-lsl``: mne-lsl's ``StreamLSL`` acquires (its own thread), the window is taken with
-  ``get_data`` and preprocessed, then the same eager model runs;
+  ``get_data`` and preprocessed, then the same eager model runs (the replay for this row publishes
+  no marker stream: mne-lsl's bundled liblsl, under ``ResolveScope = machine``, resolves only one
+  stream per publishing process);
 - ``model-only``: the model alone on windows of the live shape (what the pipeline adds shows
   against it).
 
@@ -19,6 +21,9 @@ Latency is DESIGN.md's end-to-end latency, ``t_out - t_last``: from the moment t
 sample was stamped by the source to the moment its probabilities exist on the host. A replay
 stamps every sample when it is due, so this includes the source's own chunking (``--chunk-s``,
 20 ms by default as a headset driver would send; 1 sample isolates the pipeline).
+
+Each row decodes for ``--duration-s`` seconds (one window per 0.25 s hop, the first few dropped as
+connection backlog); the ``n`` column says how many windows the row's figures come from.
 """
 
 from __future__ import annotations
@@ -41,6 +46,11 @@ import numpy as np
 #: Models measured by default: shipped checkpoints and two reference sizes (random weights).
 DEFAULT_MODELS = ("spp_eegnet", "labram_small", "eegnet", "labram_base")
 PIPELINES = ("neurodeck", "naive", "mne-lsl")
+#: Seconds of decoding per row by default: about 115 windows at the 0.25 s hop; the default run
+#: (4 models x 3 pipelines, plus connection and warm-up) stays under about 10 minutes on a CPU.
+DEFAULT_DURATION_S = 30.0
+#: Distance between window ends in every pipeline.
+HOP_S = 0.25
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,7 +60,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), metavar="MODEL")
     p.add_argument("--windows", nargs="+", type=float, default=[2.0], metavar="S")
     p.add_argument("--pipelines", nargs="+", default=list(PIPELINES), choices=PIPELINES)
-    p.add_argument("--seconds", type=float, default=15.0, help="seconds of decoding per row")
+    p.add_argument(
+        "--duration-s",
+        "--seconds",
+        dest="seconds",
+        type=float,
+        default=DEFAULT_DURATION_S,
+        metavar="S",
+        help=f"seconds of decoding per row, about 4 windows a second (default "
+        f"{DEFAULT_DURATION_S:g}; 80 gives 300+ windows)",
+    )
     p.add_argument("--chunk-s", type=float, default=0.02, help="source chunk (default 0.02 s)")
     p.add_argument("--data", type=Path, help="data root (default: $NEURODECK_DATA, ../shared/data)")
     p.add_argument("--json", type=Path, help="write the figures as JSON")
@@ -108,13 +127,21 @@ def build_bench_model(name: str, channels: tuple[str, ...], window_s: float) -> 
     return BenchModel(name, model.eval(), tuple(names), sfreq, window_s, pre, n_params)
 
 
-def _replay(files: list[Path], chunk_s: float) -> tuple[subprocess.Popen, str]:
+def _replay(
+    files: list[Path], chunk_s: float, markers: bool = True
+) -> tuple[subprocess.Popen, str]:
+    """``neurodeck replay --loop`` of ``files`` in a child process; returns it and the source_id.
+
+    ``markers=False`` publishes the EEG stream alone (``--no-markers``).
+    """
     from app.dashboard.sources import repo_root
 
     name = f"bench-{uuid.uuid4().hex[:8]}"
     cmd = [sys.executable, "-m", "app.cli", "replay", *map(str, files), "--name", name,
            "--source-id", name, "--loop", "--wait-for-consumer", "30",
            "--chunk-s", f"{chunk_s}"]  # fmt: skip
+    if not markers:
+        cmd.append("--no-markers")
     env = {**os.environ, "NEURODECK_PARENT_PID": str(os.getpid())}
     proc = subprocess.Popen(
         cmd, cwd=repo_root(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
@@ -148,7 +175,7 @@ def run_neurodeck(bm: BenchModel, info, seconds: float, device: str) -> dict:
 
     e2e: list[float] = []
     session = DecodeSession(
-        info, _spec(bm), hop_s=0.25, device=device, sinks=[lambda p: e2e.append(p.e2e_ms)]
+        info, _spec(bm), hop_s=HOP_S, device=device, sinks=[lambda p: e2e.append(p.e2e_ms)]
     ).start()
     time.sleep(seconds)
     snap = session.snapshot()
@@ -214,7 +241,7 @@ def run_naive(bm: BenchModel, info, seconds: float, device: str) -> dict:
     cut = _WindowCutter(bm, meta.channel_names, meta.sfreq)
     model = _eager_model(bm, device)
     n_in = round((bm.window_s + 1.0) * meta.sfreq)  # a second extra for the filters
-    hop = round(0.25 * meta.sfreq)
+    hop = round(HOP_S * meta.sfreq)
     chunks: list[np.ndarray] = []
     stamps: list[float] = []
     next_end, e2e = n_in, []
@@ -259,7 +286,7 @@ def run_mne_lsl(bm: BenchModel, source_id: str, seconds: float, device: str) -> 
         cut = _WindowCutter(bm, names, sfreq)
         model = _eager_model(bm, device)
         scale = 1e6  # mne-lsl returns volts when the stream declares microvolts
-        hop = round(0.25 * sfreq)
+        hop = round(HOP_S * sfreq)
         e2e: list[float] = []
         t_end = time.monotonic() + seconds
         time.sleep(bm.window_s + 1.0)  # fill the buffer
@@ -369,7 +396,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     print(f"neurodeck bench on {device} ({platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPU cores, torch {torch.__version__}); replay of {files[0].name} "
-          f"at x1 in {args.chunk_s * 1e3:g} ms chunks, hop 0.25 s", flush=True)  # fmt: skip
+          f"at x1 in {args.chunk_s * 1e3:g} ms chunks, hop {HOP_S:g} s, {args.seconds:g} s "
+          f"per row; n: windows each row's figures come from", flush=True)  # fmt: skip
     header = f"{'model':13s} {'params':>9s} {'win':>4s} {'pipeline':10s} {'n':>5s} " \
              f"{'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>8s} {'drops':>5s}  runner"  # fmt: skip
     print(header)
@@ -379,7 +407,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             rows = [{"pipeline": "model-only", **run_model_only(bm, device)}]
             for pipeline in args.pipelines:
                 torch.set_num_threads(1 if pipeline == "neurodeck" else os.cpu_count() or 1)
-                proc, stream = _replay(files, args.chunk_s)
+                proc, stream = _replay(files, args.chunk_s, markers=pipeline != "mne-lsl")
                 try:
                     info = resolve_stream(source_id=stream, timeout_s=30.0)
                     if pipeline == "neurodeck":
@@ -411,6 +439,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "torch": torch.__version__,
         "recording": files[0].name,
         "chunk_s": args.chunk_s,
+        "hop_s": HOP_S,
+        "duration_s": args.seconds,
         "rows": [{k: v for k, v in r.items() if k != "e2e_ms"} for r in results],
     }
     png = args.png or (args.json.with_suffix(".png") if args.json else None)

@@ -3,7 +3,9 @@
 Three sources of trials, one fitting path:
 
 - ``--stream NAME``: play a cue paradigm (``--paradigm``), show the cues in the terminal, record
-  the EEG and the cues crash-safe into ``OUT/recording``;
+  the EEG and the cues crash-safe into ``OUT/recording``; with an affective paradigm
+  (``emotion-recall``) the terminal also asks for a self-assessment after each block, and
+  ``--stimuli FOLDER`` replaces the recall prompts by the user's own pictures or videos;
 - ``--stream NAME --from-markers``: record the stream's own marker stream (a replayed EEGBCI run
   cues itself) until it ends;
 - ``--recording PATH ...``: reuse session folders or EDF/FIF files instead of recording again.
@@ -21,10 +23,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common.types import ConfigError
+from common.types import AFFECTIVE, MOTOR_IMAGERY, ConfigError
 
-#: The encoder calibration fine-tunes unless ``--model`` names another.
-DEFAULT_ENCODER = Path(__file__).resolve().parents[1] / "models/pretrained/spp_eegnet.safetensors"
+_PRETRAINED = Path(__file__).resolve().parents[1] / "models" / "pretrained"
+#: The encoder motor-imagery calibration fine-tunes unless ``--model`` names another.
+DEFAULT_ENCODER = _PRETRAINED / "spp_eegnet.safetensors"
+#: The encoder affective calibration (emotion, mental state) fine-tunes.
+DEFAULT_AFFECTIVE_ENCODER = _PRETRAINED / "gmss.safetensors"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,11 +49,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         type=Path,
-        default=DEFAULT_ENCODER,
-        help="pretrained encoder to fine-tune (default: the shipped spp_eegnet)",
+        help="pretrained encoder to fine-tune (default: the shipped spp_eegnet for motor "
+        "imagery, gmss for affective paradigms)",
     )
     p.add_argument(
-        "--paradigm", default="mi-lr", help="mi-lr (default), mi-4, or a paradigm TOML file"
+        "--paradigm",
+        help="mi-lr (default), mi-4, emotion-recall, or a paradigm TOML file; with "
+        "--recording it sets the family and epoch the recording was made with",
+    )
+    p.add_argument(
+        "--stimuli",
+        type=Path,
+        metavar="FOLDER",
+        help="with --stream and an affective paradigm: your own stimuli, one subfolder per class "
+        "(negative/ neutral/ positive/) of pictures or videos; one is shown per block",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the cue order and the folds")
     p.add_argument(
@@ -87,14 +101,24 @@ def parse_classes(pairs: list[str]) -> dict[str, str]:
 
 
 def calibration_settings(
-    cv_folds: int, epochs: int | None, mode: str = "finetune", seed: int = 0, paradigm: Any = None
+    cv_folds: int,
+    epochs: int | None,
+    mode: str = "finetune",
+    seed: int = 0,
+    paradigm: Any = None,
+    family: str = MOTOR_IMAGERY,
 ) -> Any:
     """The fitting settings the command-line options ask for.
 
-    With a paradigm, the encoder's training windows end inside its imagery period.
+    With a paradigm, the encoder's training windows end inside its imagery period. The
+    affective family fits long blocks (:func:`calibration.fitting.affective_settings`).
     """
-    from calibration.fitting import CalibrationSettings
+    from calibration.fitting import CalibrationSettings, affective_settings
 
+    if family == AFFECTIVE:
+        epoch = paradigm.epoch_s if paradigm is not None else (5.0, 60.0)
+        s = affective_settings(tuple(epoch), cv_folds, seed, epochs)
+        return dataclasses.replace(s, adapt=dataclasses.replace(s.adapt, mode=mode))
     s = CalibrationSettings(cv_folds=cv_folds, seed=seed)
     train = s.adapt.train
     if epochs is not None:
@@ -129,7 +153,38 @@ def _default_classes(recordings: list[Any], base: Any) -> dict[str, str]:
     )
 
 
-def _record(args: argparse.Namespace, paradigm: Any, marker_classes: dict[str, str] | None):
+def load_cli_stimuli(args: argparse.Namespace, paradigm: Any) -> Any:
+    """The checked ``--stimuli`` folder (a StimulusSet), or None without the option.
+
+    Raises
+    ------
+    ConfigError
+        Used without recording cues, with a motor-imagery paradigm, or with a bad folder.
+    """
+    if args.stimuli is None:
+        return None
+    from calibration.emotion import load_stimuli
+    from common.types import AFFECTIVE
+
+    if not args.stream or args.from_markers:
+        raise ConfigError(
+            "'--stimuli' needs a calibration that plays its own cues.",
+            "Use it with --stream NAME (without --from-markers).",
+        )
+    if paradigm.family != AFFECTIVE:
+        raise ConfigError(
+            f"'--stimuli' needs an affective paradigm; '{paradigm.name}' is {paradigm.family}.",
+            'Use --paradigm emotion-recall (or a TOML file with family = "affective").',
+        )
+    return load_stimuli(args.stimuli, paradigm.class_names)
+
+
+def _record(
+    args: argparse.Namespace,
+    paradigm: Any,
+    marker_classes: dict[str, str] | None,
+    stimuli: Any = None,
+):
     """Record from the live stream; returns the RecordedCalibration."""
     from calibration.live import record_from_markers, record_paradigm
     from streaming.lsl_io import resolve_stream
@@ -152,8 +207,20 @@ def _record(args: argparse.Namespace, paradigm: Any, marker_classes: dict[str, s
             overwrite=args.overwrite,
         )
     print(f"calibration: {paradigm.summary()}; recording into {folder}", flush=True)
+    if stimuli is not None:
+        print(
+            f"{stimuli.describe()}. The terminal shows their file names only: present them "
+            "with the dashboard (neurodeck gui) or a program that reads the cue stream.",
+            flush=True,
+        )
     return record_paradigm(
-        eeg, folder, paradigm, seed=args.seed, speed=args.cue_speed, overwrite=args.overwrite
+        eeg,
+        folder,
+        paradigm,
+        seed=args.seed,
+        speed=args.cue_speed,
+        overwrite=args.overwrite,
+        stimuli=stimuli,
     )
 
 
@@ -166,17 +233,26 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     if args.from_markers and not args.stream:
         raise ConfigError("'--from-markers' needs '--stream'.")
-    base = load_base_encoder(args.model)
     explicit = parse_classes(args.classes) if args.classes else None
     paradigm = None
     if args.stream and not args.from_markers:
-        paradigm = load_paradigm(args.paradigm)
+        paradigm = load_paradigm(args.paradigm or "mi-lr")
         explicit = explicit or dict(paradigm.marker_classes)
+    elif args.paradigm:  # a recording made with this paradigm
+        paradigm = load_paradigm(args.paradigm)
+    family = getattr(paradigm, "family", MOTOR_IMAGERY) if paradigm else MOTOR_IMAGERY
+    default = DEFAULT_AFFECTIVE_ENCODER if family == AFFECTIVE else DEFAULT_ENCODER
+    base = load_base_encoder(args.model or default)
+    if paradigm is None:
+        family = base.meta.family
+    stimuli = None
+    if args.stimuli is not None:
+        stimuli = load_cli_stimuli(args, paradigm or load_paradigm(args.paradigm or "mi-lr"))
     if args.stream and args.from_markers and explicit is None:
         explicit = dict(base.meta.training.get("marker_classes") or {"T1": "left", "T2": "right"})
     if args.stream:
         try:
-            recorded = _record(args, paradigm, explicit)
+            recorded = _record(args, paradigm, explicit, stimuli)
         except KeyboardInterrupt:
             folder = args.out / "recording"
             print(
@@ -197,7 +273,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         marker_classes,
         _classes_from(marker_classes),
         args.out,
-        calibration_settings(args.cv_folds, args.epochs, args.mode, args.seed, paradigm),
+        calibration_settings(args.cv_folds, args.epochs, args.mode, args.seed, paradigm, family),
         paradigm=paradigm.to_dict() if paradigm else None,
         subject=args.out.name,
         progress=lambda line: print(f"  {line}", flush=True),

@@ -66,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--chunk-s", type=float, default=0.02, help="signal seconds per push (default 0.02)"
     )
+    p.add_argument(
+        "--no-markers",
+        dest="markers",
+        action="store_false",
+        help="publish the EEG stream alone, without '<name>-markers' (for mne-lsl consumers)",
+    )
     _add_publisher(p)
 
     p = sub.add_parser("simulate", help="publish a synthetic motor-imagery headset on LSL")
@@ -94,7 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--hop", type=float, help="seconds between windows (default 0.25)")
     p.add_argument("--device", help="auto, cpu or cuda[:N] (default auto)")
-    p.add_argument("--outlet", default="neurodeck-predictions", help="prediction stream name")
+    p.add_argument(
+        "--outlet",
+        help="prediction stream name (default: 'neurodeck-predictions' for motor imagery, "
+        "'neurodeck-emotion' for affective decoders; type 'Predictions' and desc/family "
+        "either way)",
+    )
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the stream")
 
     from app import bench_command, calibrate_command, gui_command, loop, record_commands
@@ -105,8 +116,24 @@ def _parser() -> argparse.ArgumentParser:
     record_commands.add_parsers(sub)
     loop.add_parser(sub)
 
-    p = sub.add_parser("evaluate", help="online MI evaluation, each subject held out (JSON out)")
+    p = sub.add_parser(
+        "evaluate",
+        help="online MI evaluation (EEGBCI) or rest-vs-arithmetic state evaluation (EEGMAT), "
+        "subjects held out (JSON out)",
+    )
     _add_data(p)
+    p.add_argument(
+        "--task",
+        choices=("mi", "eegmat"),
+        default="mi",
+        help="mi: motor imagery on EEGBCI (default); eegmat: rest vs mental arithmetic, "
+        "band-power reference and GMSS",
+    )
+    p.add_argument(
+        "--pretrained",
+        type=Path,
+        help="with --task eegmat: the GMSS checkpoint to fine-tune (default the shipped one)",
+    )
     p.add_argument("--subjects", type=int, nargs="+", default=EEGBCI_SHARED_SUBJECTS)
     p.add_argument("--calib-runs", type=int, nargs="+", default=[4, 8])
     p.add_argument("--test-runs", type=int, nargs="+", default=[12])
@@ -141,7 +168,7 @@ def _parser() -> argparse.ArgumentParser:
         dest="config",
         required=True,
         type=Path,
-        help="recipe TOML (configs/pretrain/*.toml)",
+        help="recipe TOML (configs/pretrain/*.toml), or gmss for the affective encoder",
     )
     _add_data(p)
     p.add_argument("--subjects", type=int, nargs="+", help="default: the recipe's, else all")

@@ -74,12 +74,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
         loop=args.loop,
         source_id=args.source_id,
         chunk_s=args.chunk_s,
+        markers=getattr(args, "markers", True),
     )
     meta = replayer.meta
+    markers = f"markers on '{meta.name}-markers'" if replayer.publishes_markers else "no markers"
     print(
         f"replaying {', '.join(p.name for p in replayer.paths)} as '{meta.name}' "
-        f"({meta.n_channels} ch, {meta.sfreq:g} Hz, x{args.speed:g}; markers on "
-        f"'{meta.name}-markers'; source_id {replayer.source_id}). Ctrl-C stops.",
+        f"({meta.n_channels} ch, {meta.sfreq:g} Hz, x{args.speed:g}; {markers}; "
+        f"source_id {replayer.source_id}). Ctrl-C stops.",
         flush=True,
     )
     return _publish(replayer, args, "replay", meta.sfreq)
@@ -163,6 +165,7 @@ def load_decoder_spec(path: Path, decoder: str | None = None):
         class_names=tuple(meta.class_names),
         preprocessing=dict(meta.preprocessing),
         marker_classes=dict(meta.training.get("marker_classes", {})),
+        family=meta.family,
     ), meta
 
 
@@ -187,16 +190,21 @@ def cmd_decode(args: argparse.Namespace) -> int:
     """Decode a live stream headless."""
     from streaming.lsl_io import resolve_stream
     from streaming.session import DecodeSession
-    from streaming.sinks import JSONLSink, LSLPredictionOutlet
+    from streaming.sinks import JSONLSink, LSLPredictionOutlet, default_outlet_name
 
     spec, _ = load_decoder_spec(args.model, args.decoder)
+    outlet = args.outlet or default_outlet_name(spec.family)  # by family unless named
     query = {"source_id": args.stream} if args.by_id else {"name": args.stream}
     eeg = resolve_stream(**query, timeout_s=args.timeout)
     markers = None
     if args.markers:
         marker_name = f"{eeg.name()}-markers" if args.markers == "auto" else args.markers
         markers = resolve_stream(name=marker_name, stream_type="Markers", timeout_s=args.timeout)
-    sinks = [LSLPredictionOutlet(spec.class_names, args.outlet, f"{args.outlet}-{eeg.source_id()}")]
+    sinks = [
+        LSLPredictionOutlet(
+            spec.class_names, outlet, f"{outlet}-{eeg.source_id()}", family=spec.family
+        )
+    ]
     if args.jsonl:
         sinks.append(JSONLSink(args.jsonl))
     settings = load_settings(args.config)
@@ -212,11 +220,11 @@ def cmd_decode(args: argparse.Namespace) -> int:
     ).start()
     print(
         f"decoding '{eeg.name()}' with {args.model.name} ({', '.join(spec.class_names)}); "
-        f"predictions on LSL stream '{args.outlet}'. Ctrl-C stops.",
+        f"{spec.family.replace('_', ' ')} predictions on LSL stream '{outlet}'. Ctrl-C stops.",
         flush=True,
     )
     try:
-        summary = run_session(session, args.duration)
+        summary = run_session(session, args.duration, StatusPrinter(family=spec.family))
     finally:
         for sink in sinks:
             sink.close()

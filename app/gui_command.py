@@ -23,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--loop", action="store_true", help="replay in a loop")
     p.add_argument("--model", type=Path, help="subject profile (or checkpoint) to decode with")
     p.add_argument("--settings", type=Path, help="dashboard settings TOML")
-    p.add_argument("--tab", choices=("signals", "spectrum", "calibration", "decoding"))
+    p.add_argument("--tab", choices=("signals", "spectrum", "calibration", "decoding", "emotion"))
     p.add_argument("--screenshot", type=Path, help="save a PNG of the window (after --shot-after)")
     p.add_argument("--shot-after", type=float, default=8.0, help="seconds before the screenshot")
     p.add_argument("--quit-after", type=float, help="close the window after S seconds")
@@ -80,7 +80,12 @@ def run_dashboard(launch: DashboardLaunch) -> int:
         settings = settings.replace(replay_loop=True)
     notch = settings.notch_hz or None
     core = DashboardCore(
-        CoreSettings(notch_hz=notch, cv_folds=settings.cv_folds, out_dir=Path(settings.out_dir))
+        CoreSettings(
+            notch_hz=notch,
+            cv_folds=settings.cv_folds,
+            out_dir=Path(settings.out_dir),
+            affective_smoothing_s=settings.affective_smoothing_s,
+        )
     )
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("neurodeck")

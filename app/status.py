@@ -7,6 +7,8 @@ import sys
 import time
 from typing import TextIO
 
+from app.dashboard.affect import DEFAULT_AFFECTIVE_SMOOTHING_S, AffectTracker
+from common.types import AFFECTIVE, MOTOR_IMAGERY
 from streaming.session import SessionSnapshot
 
 
@@ -14,8 +16,12 @@ def _ms(value: float) -> str:
     return "  -  " if math.isnan(value) else f"{value:5.1f}"
 
 
-def status_line(snap: SessionSnapshot, elapsed_s: float) -> str:
-    """One line: state, rate, lost samples, dropped windows, latency p50/p99, latest prediction."""
+def status_line(snap: SessionSnapshot, elapsed_s: float, affect: str | None = None) -> str:
+    """One line: state, rate, lost samples, dropped windows, latency p50/p99, latest prediction.
+
+    ``affect`` replaces the latest prediction with a smoothed affective state in words
+    (:meth:`app.dashboard.affect.AffectTracker.describe`) when given and not empty.
+    """
     acq, work, lat = snap.acquisition, snap.worker, snap.worker.latency
     expected = snap.meta.sfreq * snap.meta.replay_speed
     line = (
@@ -23,18 +29,35 @@ def status_line(snap: SessionSnapshot, elapsed_s: float) -> str:
         f"lost {acq.lost_samples} | dropped {work.dropped} | "
         f"e2e p50 {_ms(lat.e2e_p50_ms)} p99 {_ms(lat.e2e_p99_ms)} ms"
     )
-    if snap.latest is not None:
-        p = snap.latest
+    p = snap.latest
+    if affect:
+        line += f" | state {affect}"
+    elif p is not None:
         line += f" | {p.label:>6s} {max(p.probabilities):.2f}"
-        if p.true_label is not None:
-            line += f" (cue {p.true_label})"
+    if p is not None and p.true_label is not None:
+        line += f" (cue {p.true_label})"
     return line
 
 
 class StatusPrinter:
-    """Rewrites one terminal line (or prints a line every few seconds when not a terminal)."""
+    """Rewrites one terminal line (or prints a line every few seconds when not a terminal).
 
-    def __init__(self, stream: TextIO | None = None, interval_s: float | None = None) -> None:
+    With ``family="affective"`` the line shows the state smoothed over ``smoothing_s`` content
+    seconds (a mood changes over seconds; one window's argmax flickers), with its valence,
+    arousal or workload where the classes define them, instead of the latest window's argmax.
+    The smoother sees the predictions this printer polls (every 50 ms in ``run_session``).
+    """
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        interval_s: float | None = None,
+        family: str = MOTOR_IMAGERY,
+        smoothing_s: float | None = None,
+    ) -> None:
+        self.family = family
+        self.smoothing_s = smoothing_s or DEFAULT_AFFECTIVE_SMOOTHING_S
+        self._tracker: AffectTracker | None = None
         self.stream = stream if stream is not None else sys.stdout
         self.tty = self.stream.isatty()
         self.interval_s = interval_s if interval_s is not None else (0.25 if self.tty else 5.0)
@@ -43,16 +66,27 @@ class StatusPrinter:
 
     def update(self, snap: SessionSnapshot, force: bool = False) -> None:
         """Print the status line if the interval has passed."""
+        affect = self._track(snap)
         now = time.monotonic()
         if not force and now - self._last < self.interval_s:
             return
         self._last = now
-        text = status_line(snap, now - self._t0)
+        text = status_line(snap, now - self._t0, affect)
         if self.tty:
             self.stream.write("\r\x1b[2K" + text)
         else:
             self.stream.write(text + "\n")
         self.stream.flush()
+
+    def _track(self, snap: SessionSnapshot) -> str | None:
+        """Fold the latest prediction into the affective smoother; the state in words."""
+        if self.family != AFFECTIVE or snap.latest is None:
+            return None
+        if self._tracker is None:
+            tau = self.smoothing_s / max(snap.meta.replay_speed, 1e-6)  # stream seconds
+            self._tracker = AffectTracker(snap.latest.class_names, tau)
+        self._tracker.update(snap.latest)
+        return self._tracker.describe(self.smoothing_s)
 
     def finish(self) -> None:
         """End the rewritten line."""

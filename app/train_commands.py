@@ -46,6 +46,9 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     """Run a recipe on all its subjects and write the checkpoint it describes."""
     from offline_training.pipeline import Recipe, run_recipe, save_stage
 
+    if str(args.config) == "gmss":
+        return _pretrain_gmss(args)
+
     recipe = Recipe.from_toml(find_recipe(args.config))
     root = data_root(args.data or (Path(recipe.data_root) if recipe.data_root else None))
     subjects = list(args.subjects or recipe.subjects or EEGBCI_SHARED_SUBJECTS)
@@ -80,6 +83,46 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pretrain_gmss(args: argparse.Namespace) -> int:
+    """``neurodeck pretrain gmss``: the affective encoder, self-supervised on EEGBCI."""
+    from offline_training.affective import run_pretrain_gmss
+
+    root = data_root(args.data)
+    subjects = list(args.subjects or EEGBCI_SHARED_SUBJECTS)
+    out = args.out or PRETRAINED_DIR / "gmss.safetensors"
+    print(f"pretraining gmss (self-supervised) on EEGBCI, {len(subjects)} subjects; data {root}")
+    path, info = run_pretrain_gmss(
+        root, subjects, out, args.run_dir / "gmss", args.run_dir / "cache", args.device or "auto"
+    )
+    print(
+        f"wrote {path}: {info['n_windows']} windows, {info['seconds']:.0f} s; last epoch "
+        f"{info['last_epoch']}"
+    )
+    write_json(args.json, {"checkpoint": str(path), **info})
+    return 0
+
+
+def _evaluate_eegmat(args: argparse.Namespace) -> int:
+    """``neurodeck evaluate --task eegmat``: rest vs mental arithmetic, both protocols."""
+    from models.checkpoint import load_checkpoint
+    from offline_training.affective import evaluate_eegmat
+
+    root = data_root(args.data)
+    pretrained = None
+    path = args.pretrained or PRETRAINED_DIR / "gmss.safetensors"
+    if path.is_file():
+        pretrained, _ = load_checkpoint(path)
+    else:
+        print(f"no pretrained GMSS at {path} (neurodeck pretrain gmss); evaluating without it")
+    result = evaluate_eegmat(root, args.run_dir / "cache", pretrained, progress=print)
+    for protocol in ("cross_subject", "within_subject"):
+        print(f"\n{protocol}: {result[protocol]['split']}")
+        for name, r in result[protocol]["methods"].items():
+            print(f"  {name:16s} {r['mean']:.3f} +- {r['std']:.3f}")
+    write_json(args.json, {"pretrained": str(path) if pretrained else None, **result})
+    return 0
+
+
 def _histories(run_dir: Path) -> dict[str, Any]:
     """Per stage under ``run_dir``: epochs, training seconds (all epochs, resumed runs
     included) and the last logged epoch, for the checkpoint's metrics."""
@@ -99,6 +142,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """Online MI evaluation: classical references per subject, deep encoders by subject folds."""
     from offline_training.evaluation import evaluate
 
+    if args.task == "eegmat":
+        return _evaluate_eegmat(args)
     root = data_root(args.data)
     print(
         f"window / trial accuracy; calibration runs {args.calib_runs}, test runs "

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from calibration.emotion import self_assessment_report
 from calibration.fitting import (
     BaseEncoder,
     CalibrationSettings,
@@ -36,6 +37,7 @@ from calibration.fitting import (
     fit_reference,
     reference_preprocessing,
     reference_trials,
+    reference_window_s,
 )
 from calibration.profile import SubjectProfile, write_profile
 from calibration.report import report_text, write_report_png
@@ -43,6 +45,7 @@ from calibration.trials import ContinuousEEG, TrialSet
 from common.jsonio import write_json_atomic
 from common.types import ConfigError
 from models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
+from models.registry import architecture_name
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +127,7 @@ def _encoder_meta(
             "n_windows": details["n_windows"],
         },
         metrics={"best_epoch": details["best_epoch"], "val_acc": details["val_acc"]},
+        family=settings.family,
     )
 
 
@@ -133,15 +137,15 @@ def _reference_meta(
     recordings: Sequence[ContinuousEEG],
     provenance: Mapping[str, Any],
     settings: CalibrationSettings,
-    window_s: float,
+    family: str,
 ) -> ModelMeta:
     cfg = reference_preprocessing(settings, recordings[0].channel_names)
     return ModelMeta(
-        architecture="tangent_space_lr",
+        architecture=architecture_name(model),
         config=model.config,
         channel_names=trials.channel_names,
         sfreq=trials.sfreq,
-        window_s=window_s,
+        window_s=reference_window_s(settings),
         class_names=trials.class_names,
         preprocessing=cfg.to_dict(),
         training={
@@ -150,6 +154,7 @@ def _reference_meta(
             "epoch_s": list(settings.reference_epoch_s),
         },
         metrics={},
+        family=family,
     )
 
 
@@ -227,7 +232,7 @@ def calibrate_recordings(
     t0 = time.perf_counter()
     reference = fit_reference(ref, settings)
     reference_s = time.perf_counter() - t0
-    ref_meta = _reference_meta(reference, ref, recordings, provenance, settings, base.window_s)
+    ref_meta = _reference_meta(reference, ref, recordings, provenance, settings, settings.family)
     save_checkpoint(out / CHECKPOINT_FILES["reference"], reference, ref_meta)
     if paradigm is not None:
         write_json_atomic(out / "paradigm.json", dict(paradigm))
@@ -274,6 +279,9 @@ def calibrate_recordings(
         "timings": timings,
         "chance": round(max(deep.counts().values()) / deep.n_trials, 4),
     }
+    self_assessment = self_assessment_report(recordings)  # affective paradigms' ratings
+    if self_assessment is not None:
+        report["self_assessment"] = self_assessment
     write_json_atomic(out / "report.json", report)
     (out / "report.md").write_text(report_text(report))
     write_report_png(report, out / "report.png")

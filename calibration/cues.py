@@ -8,7 +8,12 @@ view and the headless :class:`TerminalCueDisplay` show what they read from it, s
 saw and what was recorded cannot disagree.
 
 The stream header carries the paradigm (``desc/paradigm_json``), so a consumer knows the number of
-trials and the classes without being told (:func:`paradigm_from_info`).
+trials and the classes without being told (:func:`paradigm_from_info`), and the seed, so it can
+tell which class the next block has (the affective displays show its prompt before its cue).
+
+Markers that are not scheduled, such as the self-assessment ratings of :mod:`calibration.emotion`,
+go out on the same stream through :meth:`CuePlayer.push_marker` (or :meth:`CuePlayer.rate`), from
+any thread, so that they are recorded with the cues.
 """
 
 from __future__ import annotations
@@ -16,13 +21,32 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
+import select
 import sys
+import textwrap
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Self, TextIO
 
 import pylsl
 
+from calibration.emotion import (
+    SAM_MAX,
+    SAM_MIN,
+    SAM_SCALES,
+    STIMULUS_FIXATION_PROMPT,
+    StimulusSet,
+    format_rating,
+    parse_rating,
+    parse_stimulus,
+    stimulus_kind,
+    trial_classes,
+    trial_prompt,
+    with_stimuli,
+)
 from calibration.paradigm import (
     CALIB_ABORT,
     CALIB_END,
@@ -31,11 +55,18 @@ from calibration.paradigm import (
     CALIB_START,
     FIXATION,
     REST,
+    SELF_ASSESSMENT,
     Cue,
     Paradigm,
     class_of_marker,
 )
-from common.types import ConfigError, NeurodeckError, StreamNotFoundError, check_positive
+from common.types import (
+    AFFECTIVE,
+    ConfigError,
+    NeurodeckError,
+    StreamNotFoundError,
+    check_positive,
+)
 from streaming.lsl_io import local_clock, make_stream_info
 from streaming.threads import JoinableThreadOwner
 
@@ -51,6 +82,9 @@ CLASS_PROMPTS: dict[str, tuple[str, str, str]] = {
     "feet": ("vv", "BOTH FEET", "imagine pressing both feet down"),
     "tongue": ("^^", "TONGUE", "imagine moving your tongue"),
     "rest": ("..", "REST", "relax, imagine no movement"),
+    "negative": ("--", "NEGATIVE", "relive the memory until the tone"),
+    "neutral": ("==", "NEUTRAL", "relive the memory until the tone"),
+    "positive": ("++", "POSITIVE", "relive the memory until the tone"),
 }
 
 _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
@@ -96,6 +130,14 @@ def render_cue(label: str, trial: int, n_trials: int | None) -> str | None:
         return "paused: relax, move if you need to"
     if label == CALIB_RESUME:
         return "resuming: get ready"
+    if label == SELF_ASSESSMENT:
+        return f"{prefix}  ?   rate how you felt: valence and arousal, {SAM_MIN}-{SAM_MAX}"
+    rating = parse_rating(label)
+    if rating is not None:
+        return f"{prefix}      rating saved: valence {rating.valence}, arousal {rating.arousal}"
+    stimulus = parse_stimulus(label)
+    if stimulus is not None:
+        return f"{prefix}      stimulus: {stimulus}"
     class_name = class_of_marker(label)
     if class_name is None:
         return None
@@ -139,6 +181,10 @@ class CuePlayer(JoinableThreadOwner):
     speed : float
         Schedule compression (> 0, at most 1000): times are divided by it. 1 for real sessions;
         more for tests and fast demos. Declared as ``desc/replay_speed``.
+    stimuli : StimulusSet, optional
+        The user's stimuli: every block gets one (:meth:`StimulusSet.assign`, seeded by
+        ``seed``), announced by a ``stimulus <path>`` marker right after its cue. The folder is
+        declared as ``desc/stimuli_root``.
 
     Notes
     -----
@@ -154,6 +200,7 @@ class CuePlayer(JoinableThreadOwner):
         name: str = DEFAULT_CUE_STREAM,
         source_id: str | None = None,
         speed: float = 1.0,
+        stimuli: StimulusSet | None = None,
     ) -> None:
         if not isinstance(paradigm, Paradigm):
             raise ConfigError(f"'paradigm' must be a Paradigm; got {paradigm!r}.")
@@ -161,7 +208,11 @@ class CuePlayer(JoinableThreadOwner):
             raise ConfigError(f"'name' must be a non-empty stream name; got {name!r}.")
         self.paradigm = paradigm
         self.seed = seed
-        self.schedule: tuple[Cue, ...] = tuple(paradigm.schedule(seed))
+        self.stimuli = stimuli
+        schedule = paradigm.schedule(seed)
+        if stimuli is not None:
+            schedule = with_stimuli(schedule, stimuli.assign(trial_classes(schedule), seed))
+        self.schedule: tuple[Cue, ...] = tuple(schedule)
         self.name = name
         self.source_id = source_id or f"{name}-{paradigm.name}"
         self.speed = check_positive("speed", speed, upper=1000.0)
@@ -179,6 +230,8 @@ class CuePlayer(JoinableThreadOwner):
         self._resume = threading.Event()
         self._paused = False
         self._shift_s = 0.0
+        self._push_lock = threading.Lock()
+        extra = {"stimuli_root": str(stimuli.root)} if stimuli is not None else {}
         info = make_stream_info(
             name,
             "Markers",
@@ -194,6 +247,7 @@ class CuePlayer(JoinableThreadOwner):
                 "n_trials": str(paradigm.n_trials),
                 "seed": str(seed),
                 "replay_speed": f"{self.speed:g}",
+                **extra,
             },
         )
         self._outlet: pylsl.StreamOutlet | None = pylsl.StreamOutlet(info)
@@ -284,6 +338,48 @@ class CuePlayer(JoinableThreadOwner):
         Safe from any thread.
         """
         return self._trials_done, self.n_trials
+
+    def push_marker(self, label: str) -> float | None:
+        """Push a marker that is not in the schedule (a rating, a note) now, on the cue stream.
+
+        Parameters
+        ----------
+        label : str
+            The marker, for example ``format_rating(7, 3)``.
+
+        Returns
+        -------
+        float or None
+            Its LSL timestamp (``local_clock()`` at the push), or None when the stream is
+            already closed (the marker is lost, with a logged warning).
+
+        Notes
+        -----
+        Safe from any thread (the publishing thread's pushes take the same lock).
+        """
+        if not isinstance(label, str) or not label.strip():
+            raise ConfigError(f"'label' must be a non-empty string; got {label!r}.")
+        outlet = self._outlet
+        if outlet is None:
+            logger.warning("Cue stream '%s' is closed; marker %r not sent.", self.name, label)
+            return None
+        timestamp = local_clock()
+        self._push(outlet, label, timestamp)
+        return timestamp
+
+    def rate(self, valence: int, arousal: int) -> float | None:
+        """Push a self-assessment (``sam valence=V arousal=A``) now; see :meth:`push_marker`.
+
+        Raises
+        ------
+        ConfigError
+            When a value is not an int from 1 to 9.
+
+        Notes
+        -----
+        Safe from any thread.
+        """
+        return self.push_marker(format_rating(valence, arousal))
 
     def timestamp_of(self, cue: Cue) -> float:
         """The LSL timestamp a scheduled cue gets (``t0 + t_s / speed``, plus the pauses so far);
@@ -437,9 +533,10 @@ class CuePlayer(JoinableThreadOwner):
         return not self._stop.is_set()
 
     def _push(self, outlet: pylsl.StreamOutlet, marker: str, timestamp: float) -> None:
-        outlet.push_sample([marker], timestamp)
-        self._n_pushed += 1
-        self._last_push = time.monotonic()
+        with self._push_lock:
+            outlet.push_sample([marker], timestamp)
+            self._n_pushed += 1
+            self._last_push = time.monotonic()
         logger.debug("cue %s at %.4f", marker, timestamp)
 
 
@@ -454,8 +551,88 @@ def _wants_colour(stream: TextIO) -> bool:
         return False
 
 
+def _is_tty(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (ValueError, OSError):  # closed or detached stream
+        return False
+
+
+class _LineReader:
+    """Lines typed on an input stream, each waited for with a timeout, without blocking forever.
+
+    On POSIX the stream's file descriptor is polled with ``select`` and read with ``os.read``
+    into a buffer of its own (nothing is read while no rating is asked for). Elsewhere, or for
+    streams without a descriptor, one daemon thread reads lines into a queue.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._fd: int | None = None
+        try:
+            if os.name == "posix":
+                self._fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            self._fd = None
+        self._buffer = b""
+        self._lines: queue.Queue[str] = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def discard(self) -> None:
+        """Forget what was typed before now (a stray Enter must not answer the next question)."""
+        if self._fd is not None:
+            while select.select([self._fd], [], [], 0)[0]:
+                if not os.read(self._fd, 4096):
+                    break
+            self._buffer = b""
+        while not self._lines.empty():
+            self._lines.get_nowait()
+
+    def readline(self, timeout_s: float, stop: threading.Event) -> str | None:
+        """The next line without its newline, or None after ``timeout_s`` (or on ``stop``)."""
+        deadline = time.monotonic() + timeout_s
+        if self._fd is None:
+            return self._readline_threaded(deadline, stop)
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or stop.is_set():
+                return None
+            if select.select([self._fd], [], [], min(remaining, 0.1))[0]:
+                chunk = os.read(self._fd, 4096)
+                if not chunk:  # end of input
+                    return None
+                self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode("utf-8", errors="replace")
+
+    def _readline_threaded(self, deadline: float, stop: threading.Event) -> str | None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._pump, name="rating-input", daemon=True)
+            self._thread.start()
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                return self._lines.get(timeout=min(remaining, 0.1)).rstrip("\r\n")
+            except queue.Empty:
+                continue
+        return None
+
+    def _pump(self) -> None:
+        for line in iter(self._stream.readline, ""):
+            self._lines.put(line)
+
+
 class TerminalCueDisplay:
     """Shows the cues of an LSL cue stream as text lines, one per marker, as they arrive.
+
+    For affective paradigms it also prints each block's prompt (what to recall, or how to take
+    in the stimulus) at its ``fixation`` and cue, and at each ``self_assessment`` it asks for
+    the valence and arousal ratings (1-9) on ``input_stream`` when that is a terminal, in a
+    thread of its own (the cues never wait for it) and for at most ``rating_timeout_s``; each
+    complete rating goes to ``on_rating``. Without a terminal it says that ratings are skipped.
 
     Parameters
     ----------
@@ -469,6 +646,18 @@ class TerminalCueDisplay:
         Trials in the session; default: read from the stream header.
     colour : bool, optional
         Force colour on or off.
+    paradigm : Paradigm, optional
+        The paradigm played; default: read from the stream header (``desc/paradigm_json``).
+    seed : int, optional
+        Its schedule's seed (which class each block has); default: from the header.
+    on_rating : callable, optional
+        Called as ``on_rating(valence, arousal)`` from the rating thread, for example
+        :meth:`CuePlayer.rate`. Without it ratings are not asked for.
+    input_stream : text stream, optional
+        Where ratings are typed (default ``sys.stdin``); asked only when it is a terminal.
+    rating_timeout_s : float, optional
+        Longest wait for a rating, wall seconds; default: the shortest break of the paradigm
+        divided by the stream's replay speed, so that asking never runs into the next block.
 
     Notes
     -----
@@ -482,12 +671,28 @@ class TerminalCueDisplay:
         stream: TextIO | None = None,
         n_trials: int | None = None,
         colour: bool | None = None,
+        paradigm: Paradigm | None = None,
+        seed: int | None = None,
+        on_rating: Callable[[int, int], object] | None = None,
+        input_stream: TextIO | None = None,
+        rating_timeout_s: float | None = None,
     ) -> None:
         self._info = info
         self._stream = stream if stream is not None else sys.stdout
         self.n_trials = n_trials
         self.colour = _wants_colour(self._stream) if colour is None else colour
         self.trial = 0
+        self.paradigm = paradigm
+        self.seed = seed
+        self.speed = 1.0
+        self.stimuli_root: Path | None = None
+        self.on_rating = on_rating
+        self.rating_timeout_s = rating_timeout_s
+        self._input = input_stream if input_stream is not None else sys.stdin
+        self._reader: _LineReader | None = None
+        self._rating_thread: threading.Thread | None = None
+        self._said_no_tty = False
+        self._write_lock = threading.Lock()
         self._finished = threading.Event()
         self._stop = threading.Event()
         self._inlet: pylsl.StreamInlet | None = None
@@ -497,6 +702,11 @@ class TerminalCueDisplay:
     def finished(self) -> bool:
         """True once ``calib_end`` or ``calib_abort`` was shown."""
         return self._finished.is_set()
+
+    @property
+    def affective(self) -> bool:
+        """True when the paradigm is of the affective family (prompts and ratings)."""
+        return self.paradigm is not None and self.paradigm.family == AFFECTIVE
 
     def start(self, timeout_s: float = 5.0) -> Self:
         """Connect to the cue stream and start showing (returns self).
@@ -524,15 +734,32 @@ class TerminalCueDisplay:
                 f"{timeout_s:g} s.",
                 "Check that the calibration (cue player) is running.",
             ) from None
-        if self.n_trials is None:
-            paradigm = paradigm_from_info(full_info)
-            self.n_trials = paradigm.n_trials if paradigm is not None else None
+        self.read_header(full_info)
         self._inlet = inlet
         self._thread = threading.Thread(
             target=self._run, args=(inlet,), name=f"cue-display-{self._info.name()}", daemon=True
         )
         self._thread.start()
         return self
+
+    def read_header(self, info: pylsl.StreamInfo) -> None:
+        """Take what was not given from a cue stream's full header: the paradigm, the trial
+        count, the seed, the replay speed and the stimuli folder."""
+        desc = info.desc()
+        if self.paradigm is None:
+            self.paradigm = paradigm_from_info(info)
+        if self.n_trials is None and self.paradigm is not None:
+            self.n_trials = self.paradigm.n_trials
+        for key, convert, attr in (("seed", int, "seed"), ("replay_speed", float, "speed")):
+            text = desc.child_value(key)
+            if text and (attr != "seed" or self.seed is None):
+                try:
+                    setattr(self, attr, convert(text))
+                except ValueError:
+                    logger.warning("Cue stream header has an unreadable %s: %r", key, text)
+        root = desc.child_value("stimuli_root")
+        if root and self.stimuli_root is None:
+            self.stimuli_root = Path(root)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the session ended (``calib_end`` or ``calib_abort``); False on timeout."""
@@ -541,8 +768,9 @@ class TerminalCueDisplay:
     def stop(self) -> None:
         """Stop showing and disconnect (idempotent)."""
         self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(2.0)
+        for thread in (self._thread, self._rating_thread):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(2.0)
         if self._inlet is not None:
             try:
                 self._inlet.close_stream()
@@ -557,7 +785,7 @@ class TerminalCueDisplay:
         self.stop()
 
     def show(self, label: str) -> str | None:
-        """Count, render and write one marker; returns the line written (None if not shown).
+        """Count, render and write one marker; returns the text written (None if not shown).
 
         Notes
         -----
@@ -570,9 +798,115 @@ class TerminalCueDisplay:
             self._finished.set()
         if line is None:
             return None
-        self._stream.write(self._style(label, line) + "\n")
-        self._stream.flush()
+        if self.affective:
+            line = self._affective_text(label, line)
+        styled = self._style(label, line)
+        if label == SELF_ASSESSMENT and _is_tty(self._stream):
+            styled = "\a" + styled  # the end-of-block tone: the eyes may be closed
+        self._write(styled + "\n")
+        if label == SELF_ASSESSMENT and self.affective:
+            self._start_rating()
         return line
+
+    # -- affective ----------------------------------------------------------------------------
+    def _trial_class(self) -> str | None:
+        """The class of the current trial, from the schedule (fixation markers carry none)."""
+        if self.paradigm is None or self.seed is None or self.trial < 1:
+            return None
+        classes = trial_classes(self.paradigm.schedule(self.seed))
+        return classes[self.trial - 1] if self.trial <= len(classes) else None
+
+    def _affective_text(self, label: str, line: str) -> str:
+        """``line`` with the prompt of the block (fixation, cue) or the stimulus' path."""
+        assert self.paradigm is not None
+        indent = " " * 8
+        wrap = lambda text: textwrap.fill(  # noqa: E731
+            text, width=96, initial_indent=indent, subsequent_indent=indent
+        )
+        stimuli = self.stimuli_root is not None
+        if label == FIXATION:
+            if stimuli:
+                return f"{line}\n{wrap(STIMULUS_FIXATION_PROMPT)}"
+            prompt = trial_prompt(self.paradigm, self._trial_class())
+            how = "read this, then close your eyes and relive it until the tone:"
+            return f"{line}\n{wrap(how)}\n{wrap(prompt)}" if prompt else line
+        if (name := class_of_marker(label)) is not None:
+            if stimuli:
+                return line.split("(")[0] + "(look at the stimulus and let yourself feel it)"
+            prompt = trial_prompt(self.paradigm, name)
+            return f"{line}\n{wrap(prompt)}" if prompt else line
+        if (path := parse_stimulus(label)) is not None and self.stimuli_root is not None:
+            kind = stimulus_kind(path) or "file"
+            return (  # the path unwrapped, on a line of its own, to be copied
+                f"{line}\n{wrap(trial_prompt(self.paradigm, None, path))}\n"
+                f"{indent}({kind}, which the terminal cannot show: {self.stimuli_root / path})"
+            )
+        return line
+
+    def _start_rating(self) -> None:
+        """Ask for the block's rating in a thread of its own, or say why not."""
+        if self.on_rating is None:
+            return
+        if not _is_tty(self._input):
+            if not self._said_no_tty:
+                self._said_no_tty = True
+                self._write(
+                    "        ratings skipped: the input is not a terminal (run the calibration "
+                    "in a terminal, or rate in the dashboard)\n"
+                )
+            return
+        if self._rating_thread is not None and self._rating_thread.is_alive():
+            return
+        timeout_s = self.rating_timeout_s
+        if timeout_s is None:
+            rest_s = self.paradigm.rest_s[0] if self.paradigm is not None else 20.0
+            timeout_s = rest_s / max(self.speed, 1e-9)
+        self._rating_thread = threading.Thread(
+            target=self._ask_rating, args=(timeout_s,), name="cue-display-rating", daemon=True
+        )
+        self._rating_thread.start()
+
+    def _ask_rating(self, timeout_s: float) -> None:
+        """Body of the rating thread: both scales, then ``on_rating``."""
+        try:
+            if self._reader is None:
+                self._reader = _LineReader(self._input)
+            self._reader.discard()
+            deadline = time.monotonic() + timeout_s
+            values = []
+            for scale, low, high in SAM_SCALES:
+                question = f"        {scale}: {SAM_MIN} {low} .. {SAM_MAX} {high} (Enter skips)? "
+                value = self._ask(question, deadline)
+                if value is None:
+                    self._write("        no rating for this block\n")
+                    return
+                values.append(value)
+            assert self.on_rating is not None
+            self.on_rating(values[0], values[1])
+        except Exception:
+            logger.exception("Asking for a rating failed (the cues go on).")
+
+    def _ask(self, question: str, deadline: float) -> int | None:
+        """One scale's value, asked until valid; None on Enter, timeout or stop."""
+        assert self._reader is not None
+        while True:
+            self._write(question)
+            line = self._reader.readline(deadline - time.monotonic(), self._stop)
+            if line is None:
+                self._write("\n")
+                return None
+            text = line.strip()
+            if not text:
+                return None
+            if text.isdigit() and SAM_MIN <= int(text) <= SAM_MAX:
+                return int(text)
+            self._write(f"        please type a whole number from {SAM_MIN} to {SAM_MAX}\n")
+
+    # -- output -------------------------------------------------------------------------------
+    def _write(self, text: str) -> None:
+        with self._write_lock:
+            self._stream.write(text)
+            self._stream.flush()
 
     def _style(self, label: str, line: str) -> str:
         if not self.colour:

@@ -29,13 +29,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.model_selection import StratifiedKFold
+from torch import nn
 
 from calibration.riemann import fit_tangent_space_lr
 from calibration.trials import ContinuousEEG, TrialSet, build_trials
-from common.types import ChannelMappingError, ConfigError, FloatArray
+from common.types import AFFECTIVE, MOTOR_IMAGERY, ChannelMappingError, ConfigError, FloatArray
 from models.base import EEGModel
 from models.checkpoint import ModelMeta
-from models.tangent_space import TangentSpaceLR
+from offline_training.affective import fit_band_power_lr
 from offline_training.finetune import AdaptSettings, adapt, predict_proba
 from offline_training.trainer import TrainSettings
 from streaming.channels import is_eeg_channel_name, normalize_channel_name
@@ -47,6 +48,10 @@ Progress = Callable[[str], None]
 
 #: Decoder names inside a subject profile.
 DECODERS = ("finetuned", "reference")
+
+
+#: The classical reference decoders calibration can fit.
+REFERENCES = ("tangent_space", "band_power")
 
 
 def _default_adapt() -> AdaptSettings:
@@ -82,6 +87,15 @@ class CalibrationSettings:
         Inverse regularisation of the reference's logistic regression.
     seed : int
         Seed of the folds and of the fine-tuning.
+    reference : str
+        The classical reference decoder: ``"tangent_space"`` (motor imagery: one covariance per
+        reference epoch) or ``"band_power"`` (affective: log band power of sliding windows of
+        ``reference_window_s`` inside the reference epoch, hop half a window).
+    reference_window_s : float
+        Window of the band-power reference, seconds (its live window too).
+    family : str
+        Decoding family written into both checkpoints (``common.types.FAMILIES``); an encoder
+        pretrained for one family (LaBraM on motor imagery) gets a new head for the other.
     """
 
     ends_s: tuple[float, float, float] = (1.0, 4.0, 0.5)
@@ -94,8 +108,13 @@ class CalibrationSettings:
     min_trials_per_class: int = 5
     C_reg: float = 1.0
     seed: int = 0
+    reference: str = "tangent_space"
+    reference_window_s: float = 4.0
+    family: str = MOTOR_IMAGERY
 
     def __post_init__(self) -> None:
+        if self.reference not in REFERENCES:
+            raise ConfigError(f"'reference' must be one of {REFERENCES}; got {self.reference!r}.")
         first, last, hop = self.ends_s
         if not (hop > 0 and last >= first):
             raise ConfigError(f"'ends_s' must be (first, last, hop>0); got {self.ends_s!r}.")
@@ -115,6 +134,44 @@ class CalibrationSettings:
             self.adapt.train, seed=self.seed, device=device or self.adapt.train.device
         )
         return dataclasses.replace(self, adapt=dataclasses.replace(self.adapt, train=train))
+
+
+def affective_settings(
+    epoch_s: tuple[float, float], cv_folds: int = 5, seed: int = 0, epochs: int | None = None
+) -> CalibrationSettings:
+    """Calibration of the affective family from long blocks (emotion recall: about 60 s each).
+
+    The encoder (GMSS) trains on 4-s windows every 2 s inside ``epoch_s`` without spatial
+    re-centering (it would whiten away the power changes that carry state) and without held-back
+    blocks (a session has only two or three blocks per class); the reference is the band-power
+    logistic regression on the same windows. Cross-validation holds out whole blocks.
+    """
+    from offline_training.affective import (
+        AFFECTIVE_WINDOW_S,
+        affective_preprocessing,
+        gmss_adapt_settings,
+    )
+
+    lo, hi = epoch_s
+    w = AFFECTIVE_WINDOW_S
+    if hi - lo < w:
+        raise ConfigError(
+            f"the epoch {lo:g}-{hi:g} s is shorter than the {w:g}-s window of affective models.",
+            "Use blocks of several seconds (the emotion-recall paradigm records 60-s blocks).",
+        )
+    adapt_settings = gmss_adapt_settings(epochs or 40, seed)
+    return CalibrationSettings(
+        ends_s=(lo + w, hi, w / 2),
+        reference_epoch_s=(lo, hi),
+        reference_preprocessing=affective_preprocessing(),
+        adapt=dataclasses.replace(adapt_settings, val_fraction=0.0),
+        cv_folds=cv_folds,
+        min_trials_per_class=2,
+        seed=seed,
+        reference="band_power",
+        reference_window_s=w,
+        family=AFFECTIVE,
+    )
 
 
 @dataclass(frozen=True)
@@ -281,12 +338,48 @@ def fit_encoder(
     return result.model, details
 
 
-def fit_reference(trials: TrialSet, settings: CalibrationSettings) -> TangentSpaceLR:
-    """Tangent-space logistic regression on the reference epochs of all trials."""
+def _reference_windows(
+    trials: TrialSet, settings: CalibrationSettings
+) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.int64]]:
+    """Sliding windows of the band-power reference inside the reference epoch."""
     lo, hi = settings.reference_epoch_s
-    return fit_tangent_space_lr(
-        trials.crop(lo, hi), trials.y, len(trials.class_names), settings.C_reg
-    )
+    w = settings.reference_window_s
+    if hi - lo < w:
+        raise ConfigError(
+            f"the reference epoch {lo:g}-{hi:g} s is shorter than its {w:g}-s window.",
+            "Lengthen the paradigm's epoch or shorten the reference window.",
+        )
+    return trials.sliding_windows(w, (lo + w, hi, w / 2))
+
+
+def fit_reference(trials: TrialSet, settings: CalibrationSettings) -> nn.Module:
+    """The classical reference on all trials: tangent-space or band-power logistic regression."""
+    n_classes = len(trials.class_names)
+    if settings.reference == "band_power":
+        X, y, _ = _reference_windows(trials, settings)
+        return fit_band_power_lr(X, y, n_classes, trials.sfreq, settings.C_reg)
+    lo, hi = settings.reference_epoch_s
+    return fit_tangent_space_lr(trials.crop(lo, hi), trials.y, n_classes, settings.C_reg)
+
+
+def reference_trial_proba(
+    model: nn.Module, trials: TrialSet, settings: CalibrationSettings
+) -> FloatArray:
+    """Per-trial probabilities of the reference, shape (n_trials, n_classes)."""
+    if settings.reference == "band_power":
+        X, _, trial = _reference_windows(trials, settings)
+        p = model.predict_proba(X)  # type: ignore[operator]
+        return np.stack([p[trial == i].mean(0) for i in range(trials.n_trials)])
+    lo, hi = settings.reference_epoch_s
+    return model.predict_proba(trials.crop(lo, hi))  # type: ignore[operator]
+
+
+def reference_window_s(settings: CalibrationSettings) -> float:
+    """Live window of the reference decoder, seconds."""
+    if settings.reference == "band_power":
+        return settings.reference_window_s
+    lo, hi = settings.reference_epoch_s
+    return hi - lo
 
 
 def encoder_trial_proba(
@@ -344,8 +437,7 @@ def cross_validate(
         proba["finetuned"][test] = p
         window_hits.append(hits)
         reference = fit_reference(ref.subset(train), settings)
-        lo, hi = settings.reference_epoch_s
-        proba["reference"][test] = reference.predict_proba(ref.subset(test).crop(lo, hi))
+        proba["reference"][test] = reference_trial_proba(reference, ref.subset(test), settings)
         for name in DECODERS:
             fold_acc[name].append(float((proba[name][test].argmax(1) == deep.y[test]).mean()))
         logger.info(

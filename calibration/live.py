@@ -16,6 +16,7 @@ and from a recording run exactly the same code afterwards.
 from __future__ import annotations
 
 import logging
+import queue
 import sys
 import threading
 import time
@@ -29,6 +30,7 @@ from typing import TextIO
 import pylsl
 
 from calibration.cues import CuePlayer, TerminalCueDisplay
+from calibration.emotion import SamRating, StimulusSet, check_rating
 from calibration.paradigm import Paradigm
 from common.types import StreamLostError, StreamNotFoundError
 from streaming.lsl_io import resolve_stream
@@ -45,12 +47,34 @@ class CalibrationControl:
     """Commands to a running :func:`record_paradigm` from another thread (the dashboard).
 
     ``pause`` holds the cues after the current trial, ``resume`` continues, ``abort`` ends the
-    session with ``calib_abort`` (the recording is closed and kept). Safe from any thread.
+    session with ``calib_abort`` (the recording is closed and kept), ``rate`` hands a
+    self-assessment to the session, which pushes it on the cue stream within about 50 ms. Safe
+    from any thread.
     """
 
     def __init__(self) -> None:
         self.paused = threading.Event()
         self.aborted = threading.Event()
+        self._ratings: queue.SimpleQueue[SamRating] = queue.SimpleQueue()
+
+    def rate(self, valence: int, arousal: int) -> None:
+        """Queue a self-assessment (SAM valence and arousal, 1-9) for the cue stream.
+
+        Raises
+        ------
+        ConfigError
+            When a value is not an int from 1 to 9.
+        """
+        self._ratings.put(check_rating(valence, arousal))
+
+    def take_ratings(self) -> list[SamRating]:
+        """The ratings queued since the last call, oldest first (called by the session)."""
+        out = []
+        while True:
+            try:
+                out.append(self._ratings.get_nowait())
+            except queue.Empty:
+                return out
 
     def pause(self) -> None:
         """Hold the cues after the current trial."""
@@ -124,6 +148,7 @@ def record_paradigm(
     control: CalibrationControl | None = None,
     on_cue_stream: Callable[[pylsl.StreamInfo], None] | None = None,
     terminal: bool = True,
+    stimuli: StimulusSet | None = None,
 ) -> RecordedCalibration:
     """Play the paradigm's cues on LSL and record the EEG and the cues until the last trial.
 
@@ -145,13 +170,17 @@ def record_paradigm(
     overwrite : bool
         Replace a previous session in ``out_dir``.
     control : CalibrationControl, optional
-        Pause, resume and abort from another thread. An abort returns normally with
+        Pause, resume, abort and rate from another thread. An abort returns normally with
         ``complete=False``.
     on_cue_stream : callable, optional
         Called with the cue stream's info before the first cue, so that a display can connect to
         it in time (the dashboard's cue view).
     terminal : bool
-        Print the cues on ``display`` (the command line); False for the dashboard.
+        Print the cues on ``display`` (the command line); False for the dashboard. For
+        affective paradigms the terminal also asks for the self-assessments on stdin when it
+        is a terminal.
+    stimuli : StimulusSet, optional
+        The user's stimuli, one per block (see :class:`~calibration.cues.CuePlayer`).
 
     Returns
     -------
@@ -168,7 +197,9 @@ def record_paradigm(
     """
     # a source_id of its own: two sessions on one machine must never read each other's cues
     source_id = f"{cue_stream}-{paradigm.name}-{uuid.uuid4().hex[:8]}"
-    player = CuePlayer(paradigm, seed=seed, name=cue_stream, source_id=source_id, speed=speed)
+    player = CuePlayer(
+        paradigm, seed=seed, name=cue_stream, source_id=source_id, speed=speed, stimuli=stimuli
+    )
     recorder = None
     shown = None
     try:
@@ -178,7 +209,13 @@ def record_paradigm(
         if on_cue_stream is not None:
             on_cue_stream(cue_info)
         if terminal:
-            shown = TerminalCueDisplay(cue_info, stream=display or sys.stdout).start()
+            shown = TerminalCueDisplay(
+                cue_info,
+                stream=display or sys.stdout,
+                paradigm=paradigm,
+                seed=seed,
+                on_rating=player.rate,
+            ).start()
         player.start(wait_for_consumers_s=5.0)
         while not player.done:
             if recorder.status().stream_lost:
@@ -199,8 +236,11 @@ def record_paradigm(
                     )
                 if control.paused.is_set() != player.pause_requested:
                     (player.pause if control.paused.is_set() else player.resume)()
+                _push_ratings(control, player)
             time.sleep(0.05)
         ended = time.perf_counter()
+        if control is not None:
+            _push_ratings(control, player)
         end_ts = player.timestamp_of(player.schedule[-1]) if player.t0 else 0.0
         _wait_for_timestamp(recorder, end_ts)
         status = recorder.status()
@@ -216,6 +256,12 @@ def record_paradigm(
         if shown is not None:
             shown.stop()
         player.close()
+
+
+def _push_ratings(control: CalibrationControl, player: CuePlayer) -> None:
+    """Push the ratings the control queued, as ``sam`` markers on the cue stream."""
+    for rating in control.take_ratings():
+        player.rate(rating.valence, rating.arousal)
 
 
 def _wait_for_timestamp(recorder: SessionRecorder, timestamp: float, timeout_s: float = 3.0):

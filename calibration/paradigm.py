@@ -1,28 +1,38 @@
 """Cue paradigms for calibration: what the person is asked to do, when, and in which order.
 
-A :class:`Paradigm` describes a motor-imagery calibration session; :meth:`Paradigm.schedule`
-turns it into a list of timed :class:`Cue` markers, balanced across classes and shuffled by a seed.
+A :class:`Paradigm` describes a calibration session of one decoding family (motor imagery, or
+affective: emotion recall); :meth:`Paradigm.schedule` turns it into a list of timed :class:`Cue`
+markers, balanced across classes and shuffled by a seed.
 The markers go out on an LSL marker stream (:class:`calibration.cues.CuePlayer`) from which the
 recorder, the dashboard's cue display and the terminal display all read.
 
 Marker vocabulary (string markers, one per LSL sample, timestamp = the moment it refers to):
 
-==================  =============================================================================
-marker              meaning
-==================  =============================================================================
-``calib_start``     Session begins (t = 0); the lead-in (settle time) follows.
-``fixation``        A trial begins: fixation cross on screen, the person keeps still and waits.
-``cue_<class>``     The cue is shown **and** the imagery period starts (``cue_left``,
-                    ``cue_right``, ``cue_feet``, ``cue_rest`` ...). Epochs are cut relative to
-                    this marker (:attr:`Paradigm.epoch_s`).
-``rest``            The imagery period ends; a randomised break follows (blink, swallow, relax).
-                    Not to be confused with ``cue_rest``, the *rest class* of ``mi-4``.
-``calib_end``       The session finished normally, after the last break.
-``calib_abort``     The session was stopped before ``calib_end``; the trials so far are usable.
-``calib_pause``     The user held the session between two trials (after a break, before the
-                    next ``fixation``); the EEG keeps being recorded.
-``calib_resume``    The session continues; later markers are shifted by the pause.
-==================  =============================================================================
+====================  =============================================================================
+marker                meaning
+====================  =============================================================================
+``calib_start``       Session begins (t = 0); the lead-in (settle time) follows.
+``fixation``          A trial begins: fixation cross on screen, the person keeps still and waits.
+``cue_<class>``       The cue is shown **and** the imagery period starts (``cue_left``,
+                      ``cue_right``, ``cue_feet``, ``cue_rest`` ...). Epochs are cut relative to
+                      this marker (:attr:`Paradigm.epoch_s`).
+``rest``              The imagery period ends; a randomised break follows (blink, swallow, relax).
+                      Not to be confused with ``cue_rest``, the *rest class* of ``mi-4``.
+``self_assessment``   Paradigms with ``self_assessment = true`` (``emotion-recall``): at the same
+                      time as ``rest``, the rating period opens; the person rates how they felt
+                      during the block (SAM valence and arousal, 1-9) while the break runs.
+``sam ...``           A rating, ``sam valence=V arousal=A`` (V and A in 1..9); not scheduled:
+                      pushed when the person submits it (timestamp = that moment). It belongs to
+                      the block of the latest ``self_assessment`` (:mod:`calibration.emotion`).
+``stimulus PATH``     With the user's own stimuli: pushed right after ``cue_<class>``, same
+                      timestamp; PATH is the file relative to the stimuli folder
+                      (``negative/a.jpg``).
+``calib_end``         The session finished normally, after the last break.
+``calib_abort``       The session was stopped before ``calib_end``; the trials so far are usable.
+``calib_pause``       The user held the session between two trials (after a break, before the
+                      next ``fixation``); the EEG keeps being recorded.
+``calib_resume``      The session continues; later markers are shifted by the pause.
+====================  =============================================================================
 
 One trial, in seconds from its ``fixation`` marker (defaults)::
 
@@ -33,9 +43,13 @@ Presets (:data:`PARADIGMS`):
 
 - ``mi-lr`` (default): left hand vs right hand, 20 trials per class (40 trials).
 - ``mi-4``: left hand, right hand, feet, rest; 10 trials per class (40 trials).
+- ``emotion-recall`` (affective): negative, neutral, positive; 2 recall blocks per class (6 blocks,
+  about 10 minutes), each followed by a self-assessment. See "Emotion recall" below.
 
-Both last at most 293 s (3 s lead-in + 40 trials of at most 7.25 s; 283 s on average), within the
-5-minute budget of a calibration session. Where the defaults come from:
+Motor imagery
+-------------
+Both motor-imagery presets last at most 293 s (3 s lead-in + 40 trials of at most 7.25 s; 283 s
+on average), within the 5-minute budget of a calibration session. Where the defaults come from:
 
 - Imagery of 4.0 s: the imagery period of both reference protocols (EEGBCI: the target stays
   about 4.1 s; BCI Competition IV 2a: cue at t = 2 s, imagery until t = 6 s).
@@ -60,8 +74,69 @@ Both last at most 293 s (3 s lead-in + 40 trials of at most 7.25 s; 283 s on ave
 - At most 3 trials of one class in a row (``max_run``): shuffled, but with no long streaks that
   would let the person (or slow drifts in the EEG) predict the class.
 
+Emotion recall
+--------------
+``emotion-recall`` induces emotions with the autobiographical emotional memory task (AEMT): the
+person recalls and relives a personal experience of the cued kind. Mills and D'Mello (2014) found
+that recalling (and writing about) such experiences induces the intended emotions, but also some
+incidental ones (recalling anger raised disgust and sadness more than recalling fear), so the
+classes here are valences (negative, neutral, positive), not discrete emotions, and every block is
+followed by a self-assessment that records what the person actually felt. One block, in seconds
+from its ``fixation`` marker::
+
+    0 fixation ... 10 cue_<class> ............... 70 rest + self_assessment ...... 95-105 next
+      |<- prompt ->|<------ recall 60 s -------->|<-- rating, then rest 25-35 s -->|
+
+- Lead-in of 5 s after ``calib_start`` (a judgement call): the filters settle and the person
+  settles in before the first prompt.
+- Prompt of 10 s (``fixation_s``): the recall prompt is shown (:attr:`Paradigm.prompts`); the
+  person reads it and closes their eyes. SEED (Zheng & Lu 2015) gave a 5 s hint before each film
+  clip; 10 s here leaves time to read a two-sentence prompt (a judgement call).
+- Recall of 60 s (``imagery_s``): one-minute blocks, as the one-minute music-video excerpts of
+  DEAP (Koelstra et al. 2012); long enough for several windows of the live decoder, short enough
+  to hold one memory (a judgement call). The displays sound a tone at the block's end, since
+  the person's eyes are closed.
+- Epoch from 5 to 60 s after the cue (``epoch_s``): skips the first seconds, in which the person
+  closes their eyes and searches for the memory (the 5 s are a judgement call).
+- Rating and rest of 25 to 35 s (``rest_s``, uniform): the self-assessment, then a rest that lets
+  the feeling fade before the next prompt. SEED gave 45 s for its questionnaire and 15 s of rest
+  after each clip; two SAM scales take less time than a questionnaire (a judgement call). The
+  terminal waits for a rating at most the shortest rest (25 s), so it never overlaps a block.
+- Self-assessment: the Self-Assessment Manikin (SAM; Bradley & Lang 1994) for valence (unhappy ..
+  happy) and arousal (calm .. excited), each 1-9 (the 9-point form: five figures and the points
+  between them; DEAP's ratings also run from 1 to 9); dominance is left out to keep the rating
+  short.
+- 2 blocks per class, no two blocks of the same class in a row (``max_run = 1``; SEED never showed
+  two clips of the same emotion in a row): 6 blocks, 605 s on average (at most 635 s). Two blocks
+  per class is the least that lets a block be held out for validation; record a second session
+  (or ``trials_per_class = 3`` in a TOML file, about 15 minutes) for more. This exceeds the
+  5-minute budget of the motor-imagery presets: emotion induction needs blocks of a minute and a
+  rating after each, so affective presets may last up to 12 minutes
+  (:data:`MAX_PRESET_DURATION_S_BY_FAMILY`).
+- Eyes are closed during recall, while the decoder later usually runs with open eyes, and alpha
+  power differs a lot between the two. When that matters, override the prompts (``[prompts]`` in
+  a TOML file) to ask for recall with open eyes, looking at a fixed point.
+- The order is random, so a session may end on a negative block: let the person rest, or recall
+  something pleasant, afterwards (a judgement call, not a measurement).
+
+With the user's own stimuli (``--stimuli FOLDER``, :mod:`calibration.emotion`), each block shows
+one picture or video of its class instead of a recall prompt; the timing is the same.
+
 References
 ----------
+Bradley MM, Lang PJ (1994). Measuring emotion: the self-assessment manikin and the semantic
+differential. J Behav Ther Exp Psychiatry 25(1):49-59.
+
+Koelstra S, Mühl C, Soleymani M, Lee JS, Yazdani A, Ebrahimi T, Pun T, Nijholt A, Patras I (2012).
+DEAP: a database for emotion analysis using physiological signals. IEEE Trans Affect Comput
+3(1):18-31.
+
+Mills C, D'Mello S (2014). On the validity of the autobiographical emotional memory task for
+emotion induction. PLoS ONE 9(4):e95837.
+
+Zheng WL, Lu BL (2015). Investigating critical frequency bands and channels for EEG-based emotion
+recognition with deep neural networks. IEEE Trans Auton Ment Dev 7(3):162-175 (the SEED data set).
+
 Schalk G, McFarland DJ, Hinterberger T, Birbaumer N, Wolpaw JR (2004). BCI2000: a general-purpose
 brain-computer interface (BCI) system. IEEE Trans Biomed Eng 51(6):1034-1043. Data: the EEG Motor
 Movement/Imagery Dataset (EEGBCI) in Goldberger AL et al. (2000), PhysioBank, PhysioToolkit, and
@@ -86,7 +161,7 @@ from typing import Any
 
 import numpy as np
 
-from common.types import ConfigError, check_positive
+from common.types import AFFECTIVE, FAMILIES, MOTOR_IMAGERY, ConfigError, check_positive
 
 #: Session begins.
 CALIB_START = "calib_start"
@@ -96,6 +171,8 @@ FIXATION = "fixation"
 CUE_PREFIX = "cue_"
 #: Imagery ends; a randomised break follows.
 REST = "rest"
+#: The rating period after a block opens (paradigms with ``self_assessment``), with ``rest``.
+SELF_ASSESSMENT = "self_assessment"
 #: Session finished normally.
 CALIB_END = "calib_end"
 #: Session stopped before its end.
@@ -105,12 +182,38 @@ CALIB_PAUSE = "calib_pause"
 #: The cues continue after a pause; the rest of the schedule is shifted by the pause.
 CALIB_RESUME = "calib_resume"
 #: The markers that are not cues.
-CONTROL_MARKERS = (CALIB_START, FIXATION, REST, CALIB_END, CALIB_ABORT, CALIB_PAUSE, CALIB_RESUME)
+CONTROL_MARKERS = (
+    CALIB_START,
+    FIXATION,
+    REST,
+    SELF_ASSESSMENT,
+    CALIB_END,
+    CALIB_ABORT,
+    CALIB_PAUSE,
+    CALIB_RESUME,
+)
 
 #: Preset used when none is named.
 DEFAULT_PARADIGM = "mi-lr"
-#: Upper bound on the duration of every preset, in seconds.
+#: Upper bound on the duration of every motor-imagery preset, in seconds.
 MAX_PRESET_DURATION_S = 300.0
+#: Upper bound on the duration of the presets of each family, in seconds. Affective presets may
+#: last longer: emotion induction needs blocks of about a minute and a rating after each (see
+#: "Emotion recall" in the module docstring).
+MAX_PRESET_DURATION_S_BY_FAMILY: dict[str, float] = {
+    MOTOR_IMAGERY: MAX_PRESET_DURATION_S,
+    AFFECTIVE: 720.0,
+}
+
+#: Recall prompts of the emotion classes (:attr:`Paradigm.prompts` of ``emotion-recall``).
+DEFAULT_RECALL_PROMPTS: dict[str, str] = {
+    "negative": "Recall a time you felt sad, angry or afraid. Relive it in detail: where you "
+    "were, who was there, what you felt.",
+    "neutral": "Recall an ordinary moment that left you indifferent, such as a usual morning or "
+    "a routine errand. Relive it in detail: where you were, what you did, what was around you.",
+    "positive": "Recall a time you felt happy, proud or deeply content. Relive it in detail: "
+    "where you were, who was there, what you felt.",
+}
 
 #: Default epoch start after the cue, in seconds (skips the visual response to the cue).
 DEFAULT_EPOCH_START_S = 0.5
@@ -172,7 +275,7 @@ class Cue:
 
 @dataclass(frozen=True)
 class Paradigm:
-    """A motor-imagery calibration protocol; the defaults are the ``mi-lr`` preset.
+    """A calibration protocol; the defaults are the ``mi-lr`` preset (motor imagery).
 
     Parameters
     ----------
@@ -198,6 +301,15 @@ class Paradigm:
         imagery_s)`` when the imagery period is 0.5 s or shorter).
     max_run : int
         Most trials of the same class in a row.
+    family : str
+        Decoding family: ``common.types.MOTOR_IMAGERY`` (default) or ``common.types.AFFECTIVE``.
+    prompts : mapping of str to str
+        Class -> the text shown before and during its blocks (what to recall); given as a mapping,
+        stored as ``(class, text)`` pairs in class order. Affective paradigms get a prompt for
+        every class: :data:`DEFAULT_RECALL_PROMPTS` for the emotion classes, a generic recall
+        prompt for others. Empty by default for motor imagery.
+    self_assessment : bool
+        Open a rating period (``self_assessment`` marker) after every block, at its ``rest``.
 
     Raises
     ------
@@ -214,6 +326,9 @@ class Paradigm:
     lead_in_s: float = 3.0
     epoch_s: tuple[float, float] = None  # type: ignore[assignment]  # see __post_init__
     max_run: int = 3
+    family: str = MOTOR_IMAGERY
+    prompts: tuple[tuple[str, str], ...] = ()
+    self_assessment: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -232,6 +347,15 @@ class Paradigm:
                 self.imagery_s,
             )
         self._set("epoch_s", _check_epoch(epoch, self.fixation_s, self.imagery_s))
+        if self.family not in FAMILIES:
+            raise ConfigError(
+                f"'family' must be one of {', '.join(FAMILIES)}; got {self.family!r}."
+            )
+        if not isinstance(self.self_assessment, bool):
+            raise ConfigError(
+                f"'self_assessment' must be true or false; got {self.self_assessment!r}."
+            )
+        self._set("prompts", _check_prompts(self.prompts, self.class_names, self.family))
 
     def _set(self, field: str, value: object) -> None:
         object.__setattr__(self, field, value)
@@ -251,6 +375,15 @@ class Paradigm:
     def marker_classes(self) -> dict[str, str]:
         """Cue marker -> class name, in class order (``{"cue_left": "left", ...}``)."""
         return {cue_marker(name): name for name in self.class_names}
+
+    @property
+    def prompt_map(self) -> dict[str, str]:
+        """Class -> prompt text, for the classes that have one."""
+        return dict(self.prompts)
+
+    def prompt(self, class_name: str) -> str:
+        """The prompt of a class (``""`` when it has none)."""
+        return dict(self.prompts).get(class_name, "")
 
     @property
     def trial_max_s(self) -> float:
@@ -281,9 +414,10 @@ class Paradigm:
         """The session's markers in time order, deterministic for a seed.
 
         ``calib_start`` at 0; trial ``i`` has ``fixation`` at ``t``, ``cue_<class>`` at
-        ``t + fixation_s``, ``rest`` at ``t + fixation_s + imagery_s``, and the next trial starts
-        after its random break; ``calib_end`` comes after the last break. The first trial starts
-        at ``lead_in_s``.
+        ``t + fixation_s``, ``rest`` at ``t + fixation_s + imagery_s`` (followed, with
+        :attr:`self_assessment`, by ``self_assessment`` at the same time), and the next trial
+        starts after its random break; ``calib_end`` comes after the last break. The first trial
+        starts at ``lead_in_s``.
 
         Parameters
         ----------
@@ -295,7 +429,7 @@ class Paradigm:
         Returns
         -------
         cues : list of Cue
-            ``3 * n_trials + 2`` markers.
+            ``3 * n_trials + 2`` markers (``4 * n_trials + 2`` with :attr:`self_assessment`).
         """
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ConfigError(f"'seed' must be an int >= 0; got {seed!r}.")
@@ -311,22 +445,34 @@ class Paradigm:
             cues.append(Cue(t, FIXATION, trial, name))
             cues.append(Cue(cue_at, cue_marker(name), trial, name))
             cues.append(Cue(rest_at, REST, trial, name))
+            if self.self_assessment:
+                cues.append(Cue(rest_at, SELF_ASSESSMENT, trial, name))
             t = rest_at + float(rest)
         cues.append(Cue(t, CALIB_END, -1, None))
         return cues
 
     # -- (de)serialisation --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """JSON- and TOML-ready dictionary (tuples as lists)."""
-        return {
+        """JSON- and TOML-ready dictionary (tuples as lists, ``prompts`` as a dictionary)."""
+        out = {
             f.name: list(value) if isinstance(value, tuple) else value
             for f in dataclasses.fields(self)
             for value in (getattr(self, f.name),)
         }
+        out["prompts"] = dict(self.prompts)
+        return out
 
     def to_toml(self) -> str:
-        """The paradigm as TOML text, readable by :meth:`from_toml`."""
-        return "".join(f"{key} = {json.dumps(value)}\n" for key, value in self.to_dict().items())
+        """The paradigm as TOML text, readable by :meth:`from_toml` (prompts as a table)."""
+        values = self.to_dict()
+        prompts = values.pop("prompts")
+        text = "".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items())
+        if prompts:
+            text += "\n[prompts]\n" + "".join(
+                f"{name} = {json.dumps(prompt, ensure_ascii=False)}\n"
+                for name, prompt in prompts.items()
+            )
+        return text
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Paradigm:
@@ -355,7 +501,7 @@ class Paradigm:
                 raise ConfigError(
                     f"Unknown base paradigm {base!r}.", f"Presets: {', '.join(PARADIGMS)}."
                 )
-            values = {**PARADIGMS[base].to_dict(), **values}
+            values = _with_base(PARADIGMS[base], values)
         for key in ("class_names", "rest_s", "epoch_s"):
             if isinstance(values.get(key), list):
                 values[key] = tuple(values[key])
@@ -371,6 +517,13 @@ class Paradigm:
             name = "mi-4-long"
             trials_per_class = 20
             rest_s = [1.5, 2.5]
+
+        Prompts go in a ``[prompts]`` table, class -> text; with a ``base``, they replace the
+        base's prompts of those classes only::
+
+            base = "emotion-recall"
+            [prompts]
+            positive = "Recall the happiest day of your last holidays. Relive it in detail."
 
         Without ``name`` (and ``base``), the file's stem is the name.
 
@@ -395,6 +548,60 @@ class Paradigm:
             return cls.from_dict(raw)
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc.problem}", exc.hint) from None
+
+
+def _with_base(base: Paradigm, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` over the settings of ``base``; prompts are merged class by class, and the base's
+    prompts of classes that ``values`` drops are left out."""
+    merged = {**base.to_dict(), **values}
+    classes = merged["class_names"]
+    prompts = {k: v for k, v in base.prompts if k in classes}
+    given = values.get("prompts")
+    if isinstance(given, Mapping):
+        prompts.update(given)
+    elif given is not None:
+        prompts = given  # refused with a message by _check_prompts
+    merged["prompts"] = prompts
+    return merged
+
+
+def _check_prompts(
+    prompts: object, class_names: tuple[str, ...], family: str
+) -> tuple[tuple[str, str], ...]:
+    """Prompts as ``(class, text)`` pairs in class order; affective classes get a default."""
+    if isinstance(prompts, Mapping):
+        pairs = list(prompts.items())
+    elif isinstance(prompts, (tuple, list)) and all(
+        isinstance(p, (tuple, list)) and len(p) == 2 for p in prompts
+    ):
+        pairs = [tuple(p) for p in prompts]
+    else:
+        raise ConfigError(
+            f"'prompts' must be a table of class = text; got {prompts!r}.",
+            'For example: [prompts] then negative = "Recall a time you felt sad ...".',
+        )
+    given: dict[str, str] = {}
+    for name, text in pairs:
+        if name not in class_names:
+            raise ConfigError(
+                f"'prompts' names {name!r}, which is not a class ({', '.join(class_names)}).",
+                "Give prompts for the paradigm's classes only.",
+            )
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigError(f"The prompt of {name!r} must be a non-empty text; got {text!r}.")
+        given[name] = " ".join(text.split())
+    if family == AFFECTIVE:
+        for name in class_names:
+            given.setdefault(name, DEFAULT_RECALL_PROMPTS.get(name, _generic_prompt(name)))
+    return tuple((name, given[name]) for name in class_names if name in given)
+
+
+def _generic_prompt(class_name: str) -> str:
+    feeling = class_name.replace("_", " ").replace("-", " ")
+    return (
+        f"Recall a time you felt {feeling}. Relive it in detail: where you were, who was there, "
+        "what you felt."
+    )
 
 
 def _check_count(name: str, value: object) -> int:
@@ -528,11 +735,25 @@ PARADIGMS: dict[str, Paradigm] = {
         class_names=("left", "right", "feet", "rest"),
         trials_per_class=10,
     ),
+    "emotion-recall": Paradigm(
+        name="emotion-recall",
+        family=AFFECTIVE,
+        class_names=("negative", "neutral", "positive"),
+        trials_per_class=2,
+        fixation_s=10.0,
+        imagery_s=60.0,
+        rest_s=(25.0, 35.0),
+        lead_in_s=5.0,
+        epoch_s=(5.0, 60.0),
+        max_run=1,
+        prompts=tuple(DEFAULT_RECALL_PROMPTS.items()),
+        self_assessment=True,
+    ),
 }
 
 
 def load_paradigm(name_or_path: str | Path = DEFAULT_PARADIGM) -> Paradigm:
-    """A preset by name (``mi-lr``, ``mi-4``) or a paradigm TOML file.
+    """A preset by name (``mi-lr``, ``mi-4``, ``emotion-recall``) or a paradigm TOML file.
 
     Raises
     ------

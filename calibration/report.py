@@ -49,10 +49,14 @@ def report_text(report: Mapping[str, Any]) -> str:
     else:
         lines.append(f"No cross-validation; decoding uses **{report['decoder']}**.")
     fine = report.get("finetune", {})
-    if fine.get("best_epoch") is not None:
+    if fine.get("best_epoch") is not None and fine.get("val_acc") is not None:
         lines.append(
             f"Fine-tuning kept epoch {fine['best_epoch']} (held-back trial accuracy "
             f"{fine['val_acc']:.2f}, optimistic: it chose the epoch)."
+        )
+    elif fine.get("history"):
+        lines.append(
+            f"Fine-tuning ran {len(fine['history'])} epochs on every trial (none held back)."
         )
     for d in report.get("dropped", []):
         lines.append(f"- dropped '{d['label']}' at {d['timestamp']:.2f}: {d['reason']}")

@@ -18,6 +18,14 @@ FloatArray = NDArray[np.float32]
 TimeArray = NDArray[np.float64]
 
 
+#: Decoding family of motor imagery (left / right hand, feet, rest).
+MOTOR_IMAGERY = "motor_imagery"
+#: Decoding family of affective and mental state (emotion, rest vs workload).
+AFFECTIVE = "affective"
+#: The decoding families a checkpoint can belong to.
+FAMILIES = (MOTOR_IMAGERY, AFFECTIVE)
+
+
 class NeurodeckError(Exception):
     """An error a user can act on: says what is wrong and what to do.
 

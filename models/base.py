@@ -185,6 +185,14 @@ class EEGModel(nn.Module):
         self.head = self.new_head(n_outputs).to(device)
         self.n_outputs = n_outputs
 
+    def fit_input_statistics(self, x: Tensor | Any) -> None:
+        """Measure input statistics on a subject's windows before adapting (default: nothing).
+
+        Models whose input scaling is measured rather than learned (:class:`models.gmss.GMSS`)
+        override it; :func:`offline_training.finetune.adapt` calls it with the calibration
+        windows, shape (n_windows, n_channels, n_times).
+        """
+
     def set_alignment(self, matrix: Tensor) -> None:
         """Set the spatial re-centering matrix, shape (n_channels, n_channels)."""
         if tuple(matrix.shape) != (self.n_channels, self.n_channels):

@@ -24,7 +24,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from common.types import CheckpointError, ConfigError
+from common.types import FAMILIES, MOTOR_IMAGERY, CheckpointError, ConfigError
 from models.registry import architecture_name, build_model
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,9 @@ class ModelMeta:
         Provenance: data, command, date, ...
     metrics : dict
         Validation figures.
+    family : str
+        Decoding family, one of ``common.types.FAMILIES`` (``"motor_imagery"`` or
+        ``"affective"``); checkpoints written before the field existed are motor imagery.
     format_version : int
         Checkpoint format version.
 
@@ -86,6 +89,7 @@ class ModelMeta:
     preprocessing: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    family: str = MOTOR_IMAGERY
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -99,6 +103,8 @@ class ModelMeta:
         object.__setattr__(self, "window_s", _positive("window_s", self.window_s))
         for name in ("config", "preprocessing", "training", "metrics"):
             object.__setattr__(self, name, _dict(name, getattr(self, name)))
+        if self.family not in FAMILIES:
+            raise ConfigError(f"'family' must be one of {list(FAMILIES)}; got {self.family!r}.")
         version = self.format_version
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise ConfigError(f"'format_version' must be an integer >= 1; got {version!r}.")

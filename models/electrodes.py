@@ -16,7 +16,11 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
 
 from common.types import ChannelMappingError
 
@@ -143,3 +147,26 @@ def electrode_indices(names: Sequence[str]) -> list[int]:
             "'FCz'; case, dots, 'EEG ' prefixes and '-REF' suffixes are ignored).",
         )
     return [int(row) for row in rows if row is not None]
+
+
+@functools.cache
+def montage_positions() -> dict[str, NDArray[np.float64]]:
+    """3-D head positions (metres) of the 10-05 electrodes, keyed by the montage's spelling.
+
+    MNE's ``colin27_1005`` montage (called ``standard_1005`` before MNE 1.13: the same names and
+    positions), built once on first use; ``mne`` is imported only then (it costs about a second).
+
+    Returns
+    -------
+    dict
+        Name as MNE spells it (``"Fp1"``, ``"FCz"``) -> position, shape (3,).
+    """
+    import mne
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # 'standard_1005' renamed in mne 1.13
+        kind = "colin27_1005"
+        if kind not in mne.channels.get_builtin_montages():
+            kind = "standard_1005"
+        positions = mne.channels.make_standard_montage(kind).get_positions()["ch_pos"]
+    return {name: np.asarray(pos, dtype=np.float64) for name, pos in positions.items()}

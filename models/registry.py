@@ -38,6 +38,8 @@ _BUILTIN_MODEL_MODULES: tuple[str, ...] = (
     "models.spp_eegnet",
     "models.seqclr",
     "models.labram",
+    "models.gmss",
+    "models.band_power_lr",
 )
 
 _REGISTRY: dict[str, type[nn.Module]] = {}

@@ -195,6 +195,7 @@ def adapt(
     if s.align:
         ref = X if alignment_windows is None else alignment_windows
         model.set_alignment(torch.from_numpy(euclidean_alignment_matrix(ref)))
+    model.fit_input_statistics(X if alignment_windows is None else alignment_windows)
     if s.new_head or s.mode == "probe":
         model.reset_head(int(y.max()) + 1)
     model.freeze_encoder(s.mode == "probe")

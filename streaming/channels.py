@@ -11,13 +11,13 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from common.types import ChannelMappingError
+from models.electrodes import montage_positions
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +34,7 @@ _SHOW_SOURCE_NAMES = 24  # longer source lists are shortened in error messages
 @functools.cache
 def _canonical_lookup() -> dict[str, str]:
     """Lowercase name -> canonical name, from MNE's 10-05 montage (built once, on first use)."""
-    import mne  # lazy: importing mne costs about a second
-
-    # MNE 1.13 renamed 'standard_1005' to 'colin27_1005' (same positions and names).
-    kind = "colin27_1005"
-    if kind not in mne.channels.get_builtin_montages():
-        kind = "standard_1005"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        names = mne.channels.make_standard_montage(kind).ch_names
+    names = montage_positions()
     return {name.lower(): name for name in names}
 
 

@@ -117,7 +117,7 @@ class SampleClock:
 
 
 class PacedStreamer(JoinableThreadOwner):
-    """Base class: an EEG outlet and a marker outlet fed from :meth:`_read_block` on the clock.
+    """Base class: an EEG outlet (and a marker outlet) fed from :meth:`_read_block` on the clock.
 
     Parameters
     ----------
@@ -135,6 +135,11 @@ class PacedStreamer(JoinableThreadOwner):
         Content seconds per push; ``max(1, round(chunk_s * sfreq))`` samples per push.
     extra_desc : dict, optional
         More ``desc`` entries for the EEG stream header.
+    markers : bool
+        Publish the marker stream (default). False publishes the EEG stream alone and the
+        source's markers are discarded: for consumers that cannot tell two streams of one
+        process apart (mne-lsl's bundled liblsl resolves one stream per publishing process
+        under ``ResolveScope = machine``).
 
     Notes
     -----
@@ -152,6 +157,7 @@ class PacedStreamer(JoinableThreadOwner):
         speed: float = 1.0,
         chunk_s: float = 0.02,
         extra_desc: dict[str, str] | None = None,
+        markers: bool = True,
     ) -> None:
         if not name or not source_id:
             raise ConfigError(
@@ -160,6 +166,7 @@ class PacedStreamer(JoinableThreadOwner):
         self.name = name
         self._source_id = source_id
         self.channel_names = tuple(channel_names)
+        self.publishes_markers = bool(markers)
         self.sfreq = check_positive("sfreq", sfreq, unit="Hz")
         self.speed = check_positive("speed", speed, upper=1000.0)
         self.n_per_push = max(1, round(check_positive("chunk_s", chunk_s, 10.0, "s") * sfreq))
@@ -194,7 +201,7 @@ class PacedStreamer(JoinableThreadOwner):
 
     # -- outlets ------------------------------------------------------------------------------
     def _open_outlets(self) -> None:
-        """Create the EEG and marker outlets (makes both streams discoverable)."""
+        """Create the EEG outlet and, with ``markers``, the marker outlet (both discoverable)."""
         info = make_stream_info(
             self.name,
             "EEG",
@@ -204,6 +211,17 @@ class PacedStreamer(JoinableThreadOwner):
             extra_desc=self._extra_desc,
         )
         self._outlet = pylsl.StreamOutlet(info, self.n_per_push, MAX_BUFFERED_S)
+        self._meta = meta_from_info(self._outlet.get_info())
+        if not self.publishes_markers:
+            logger.info(
+                "Publishing '%s' (%d ch, %g Hz, speed %g, %d samples per push), no marker stream.",
+                self.name,
+                len(self.channel_names),
+                self.sfreq,
+                self.speed,
+                self.n_per_push,
+            )
+            return
         marker_info = make_stream_info(
             f"{self.name}-markers",
             "Markers",
@@ -216,7 +234,6 @@ class PacedStreamer(JoinableThreadOwner):
             extra_desc={"replay_speed": f"{self.speed:g}"},
         )
         self._marker_outlet = pylsl.StreamOutlet(marker_info)
-        self._meta = meta_from_info(self._outlet.get_info())
         logger.info(
             "Publishing '%s' (%d ch, %g Hz, speed %g, %d samples per push) and '%s-markers'.",
             self.name,
@@ -292,7 +309,7 @@ class PacedStreamer(JoinableThreadOwner):
 
     @property
     def marker_source_id(self) -> str:
-        """source_id of the marker stream."""
+        """source_id of the marker stream (published only with ``markers``)."""
         return f"{self._source_id}-markers"
 
     @property
@@ -422,7 +439,7 @@ class PacedStreamer(JoinableThreadOwner):
     def _publish_loop(self, stop: threading.Event, progress: ProgressCallback | None) -> None:
         """Read blocks and push each one on time, until the source ends or ``stop`` is set."""
         eeg, markers = self._outlet, self._marker_outlet  # local: close() mid-run cannot break us
-        if eeg is None or markers is None:
+        if eeg is None or (self.publishes_markers and markers is None):
             raise RuntimeError(f"'{self.name}' has no open outlets (closed?).")
         self._clock.start()
         start = 0
@@ -439,13 +456,16 @@ class PacedStreamer(JoinableThreadOwner):
     def _push_block(
         self,
         eeg: pylsl.StreamOutlet,
-        markers: pylsl.StreamOutlet,
+        markers: pylsl.StreamOutlet | None,
         start: int,
         block: SampleBlock,
         stop: threading.Event,
     ) -> bool:
-        """Push the block's markers at their times, then its samples; False when stopped."""
-        for index, label in block.markers:
+        """Push the block's markers at their times (if any outlet), then its samples.
+
+        Returns False when stopped.
+        """
+        for index, label in block.markers if markers is not None else ():
             if not self._clock.wait_for(index, stop):
                 return False
             markers.push_sample([label], self._clock.timestamp(index))

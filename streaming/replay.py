@@ -91,6 +91,9 @@ class Replayer(PacedStreamer):
     source_id : str, optional
         EEG stream source_id (default: derived from ``name`` and the file paths); the marker
         stream's is ``f"{source_id}-markers"``.
+    markers : bool
+        Publish the annotations on the marker stream (default). False publishes the EEG stream
+        alone (see :class:`~streaming.pacing.PacedStreamer`).
 
     Raises
     ------
@@ -111,6 +114,7 @@ class Replayer(PacedStreamer):
         loop: bool = False,
         chunk_s: float = 0.02,
         source_id: str | None = None,
+        markers: bool = True,
     ) -> None:
         if isinstance(paths, (str, Path)) or not paths:
             raise RecordingError(
@@ -132,6 +136,7 @@ class Replayer(PacedStreamer):
             speed=speed,
             chunk_s=chunk_s,
             extra_desc={"source_file": ", ".join(p.name for p in self.paths)},
+            markers=markers,
         )
         self._open_outlets()
 

@@ -162,9 +162,17 @@ class ModelRunner:
         return bool(self._graphs)
 
     def describe(self) -> str:
-        """Device, precision and graph use in words (for the health panel and the benchmark)."""
-        graphs = ", CUDA graphs" if self.uses_graphs else ""
-        return f"{self.device} {self.precision}{graphs}"
+        """Device, precision, graph use and CPU threads in words (health panel, benchmark).
+
+        For example ``"cpu fp32, 1 thread"`` or ``"cuda:0 bf16, CUDA graphs"``.
+        """
+        parts = [f"{self.device} {self.precision}"]
+        if self.uses_graphs:
+            parts.append("CUDA graphs")
+        if self.device.type == "cpu":
+            n = torch.get_num_threads()
+            parts.append(f"{n} thread" + ("s" if n != 1 else ""))
+        return ", ".join(parts)
 
     def _forward(self, x: torch.Tensor, precision: str | None = None) -> torch.Tensor:
         """Probabilities ``(batch, n_classes)`` float32 on the device."""

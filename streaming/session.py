@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pylsl
 import torch
 
-from common.types import ChannelMappingError, Prediction, StreamMeta
+from common.types import MOTOR_IMAGERY, ChannelMappingError, Prediction, StreamMeta
 from streaming.acquisition import Acquisition, AcquisitionSettings, AcquisitionStatus
 from streaming.inference import InferenceWorker, ModelRunner, PredictionSink, WorkerStatus
 from streaming.lsl_io import unit_scale_to_uv
@@ -46,6 +46,8 @@ class DecoderSpec:
     marker_classes : mapping
         Marker label -> class name (for example ``{"T1": "left", "T2": "right"}``), used to show
         the true cue next to each prediction when replaying.
+    family : str
+        Decoding family (``common.types.FAMILIES``): ``"motor_imagery"`` or ``"affective"``.
     """
 
     model: torch.nn.Module
@@ -55,6 +57,7 @@ class DecoderSpec:
     class_names: tuple[str, ...]
     preprocessing: dict
     marker_classes: Mapping[str, str] = field(default_factory=dict)
+    family: str = MOTOR_IMAGERY
 
 
 def scale_to_uv(meta: StreamMeta) -> float:

@@ -21,7 +21,6 @@ The noise is drawn sample-major, so the output does not depend on how the stream
 from __future__ import annotations
 
 import logging
-import warnings
 from collections import deque
 from dataclasses import dataclass
 from functools import cache
@@ -31,6 +30,7 @@ from numpy.typing import NDArray
 from scipy import signal
 
 from common.types import ConfigError, check_positive
+from models.electrodes import montage_positions
 from streaming.pacing import PacedStreamer, SampleBlock
 
 logger = logging.getLogger(__name__)
@@ -142,14 +142,7 @@ class SimulationConfig:
 @cache
 def _montage_positions() -> dict[str, NDArray[np.float64]]:
     """3-D positions (metres) of 10-05 electrodes, keyed by upper-case name."""
-    import mne
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # 'standard_1005' renamed in mne 1.13
-        names = mne.channels.get_builtin_montages()
-        kind = "colin27_1005" if "colin27_1005" in names else "standard_1005"
-        positions = mne.channels.make_standard_montage(kind).get_positions()["ch_pos"]
-    return {name.upper(): np.asarray(pos, dtype=np.float64) for name, pos in positions.items()}
+    return {name.upper(): pos for name, pos in montage_positions().items()}
 
 
 def _spatial_weights(channel_names: tuple[str, ...], centre: str, width_m: float) -> NDArray:

@@ -11,10 +11,19 @@ from typing import IO
 import numpy as np
 import pylsl
 
-from common.types import Prediction
+from common.types import AFFECTIVE, MOTOR_IMAGERY, Prediction
 from streaming.lsl_io import make_stream_info
 
 logger = logging.getLogger(__name__)
+
+#: Default prediction stream name per decoding family. Both are of type ``Predictions``; the
+#: stream's ``desc/family`` says which family it is, so a consumer that resolves by type can tell.
+OUTLET_NAMES = {MOTOR_IMAGERY: "neurodeck-predictions", AFFECTIVE: "neurodeck-emotion"}
+
+
+def default_outlet_name(family: str) -> str:
+    """``neurodeck-predictions`` for motor imagery, ``neurodeck-emotion`` for affective decoders."""
+    return OUTLET_NAMES.get(family, OUTLET_NAMES[MOTOR_IMAGERY])
 
 
 class LSLPredictionOutlet:
@@ -22,6 +31,10 @@ class LSLPredictionOutlet:
 
     One float32 channel per class, labelled with the class name; each sample is timestamped with
     the window's last-sample time ``t_last``, so a consumer can align predictions with the EEG.
+    Affective decoders publish the same way (type ``Predictions``, one channel per class such as
+    ``negative, neutral, positive``), by default as ``neurodeck-emotion`` (:data:`OUTLET_NAMES`),
+    with ``desc/family = affective``: consumers that resolve by type keep working, and read the
+    family to know whether the classes are imagery commands or mental states.
 
     Parameters
     ----------
@@ -31,13 +44,17 @@ class LSLPredictionOutlet:
         Stream name.
     source_id : str
         Stable source id.
+    family : str, optional
+        Decoding family (``common.types.FAMILIES``), written as ``desc/family``; omitted if None.
 
     Notes
     -----
     ``__call__`` is called from the inference thread; ``push_sample`` does not block.
     """
 
-    def __init__(self, class_names: Sequence[str], name: str, source_id: str) -> None:
+    def __init__(
+        self, class_names: Sequence[str], name: str, source_id: str, family: str | None = None
+    ) -> None:
         info = make_stream_info(
             name,
             "Predictions",
@@ -46,10 +63,12 @@ class LSLPredictionOutlet:
             source_id,
             unit="probability",
             channel_type="Probability",
+            extra_desc=None if family is None else {"family": family},
         )
         self.outlet = pylsl.StreamOutlet(info)
         self.name = name
         self.source_id = source_id
+        self.family = family
 
     def __call__(self, prediction: Prediction) -> None:
         """Push one prediction."""

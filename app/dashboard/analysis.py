@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -23,7 +22,7 @@ from numpy.typing import NDArray
 from scipy import signal as sp_signal
 
 from app.dashboard.snapshot import BANDS, ChannelQuality, SpectrumView
-from models.electrodes import ELECTRODE_TABLE, electrode_row
+from models.electrodes import ELECTRODE_TABLE, electrode_row, montage_positions
 
 #: Below this rms (µV, about the linear trend) a channel is "flat".
 FLAT_RMS_UV = 0.5
@@ -52,17 +51,7 @@ FloatArray = NDArray[np.float64]
 @functools.lru_cache(maxsize=1)
 def _montage_positions() -> dict[str, NDArray[np.float64]]:
     """Upper-case 10-05 name -> 3-D head position in metres (MNE's standard 10-05 montage)."""
-    import mne  # lazy: importing mne costs about half a second
-
-    # MNE 1.13 renamed 'standard_1005' to 'colin27_1005' (same names and positions).
-    kind = "colin27_1005"
-    if kind not in mne.channels.get_builtin_montages():
-        kind = "standard_1005"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        montage = mne.channels.make_standard_montage(kind)
-    ch_pos = montage.get_positions()["ch_pos"]
-    return {name.upper(): np.asarray(pos, dtype=np.float64) for name, pos in ch_pos.items()}
+    return {name.upper(): pos for name, pos in montage_positions().items()}
 
 
 @functools.lru_cache(maxsize=1)

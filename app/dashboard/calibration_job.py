@@ -10,6 +10,10 @@
    the dashboard for the GIL or for more than one core. Its progress lines are read as they come.
 3. **Done**: ``report.json`` and the profile are in ``OUT``; ``use this profile`` decodes with it.
 
+Affective paradigms (``emotion-recall``): the view carries each block's prompt (or the user's
+stimulus), and the self-assessment the person submits (:meth:`CalibrationJob.rate`) goes through
+the :class:`~calibration.live.CalibrationControl` to the cue stream, where it is recorded.
+
 Nothing recorded is lost: an abort or a failure keeps ``OUT/recording``, and the message says how to
 fit it later.
 """
@@ -31,6 +35,16 @@ from typing import Any
 import pylsl
 
 from app.dashboard.snapshot import FROM_MARKERS, CalibrationView
+from calibration.emotion import (
+    STIMULUS_FIXATION_PROMPT,
+    StimulusSet,
+    block_ratings,
+    is_annotation,
+    load_stimuli,
+    parse_stimulus,
+    trial_classes,
+    trial_prompt,
+)
 from calibration.live import (
     CalibrationControl,
     RecordedCalibration,
@@ -44,10 +58,11 @@ from calibration.paradigm import (
     CALIB_START,
     FIXATION,
     REST,
+    SELF_ASSESSMENT,
     Paradigm,
     class_of_marker,
 )
-from common.types import MarkerEvent, NeurodeckError
+from common.types import AFFECTIVE, ConfigError, MarkerEvent, NeurodeckError
 from streaming.lsl_io import local_clock
 from streaming.markers import MarkerReceiver
 
@@ -89,6 +104,32 @@ def fit_fraction(line: str, previous: float | None) -> float | None:
     return previous
 
 
+def load_job_stimuli(
+    folder: Path | None, paradigm: Paradigm, from_markers: bool = False
+) -> StimulusSet | None:
+    """The checked stimuli folder of a dashboard calibration (None without one).
+
+    Raises
+    ------
+    ConfigError
+        The calibration takes the stream's own markers, the paradigm is not affective, or the
+        folder is refused by :func:`calibration.emotion.load_stimuli`.
+    """
+    if folder is None:
+        return None
+    if from_markers:
+        raise ConfigError(
+            "Stimuli need a calibration whose cues neurodeck plays, not the stream's markers.",
+            "Choose the emotion-recall paradigm.",
+        )
+    if paradigm.family != AFFECTIVE:
+        raise ConfigError(
+            f"Stimuli need an affective paradigm; '{paradigm.name}' is {paradigm.family}.",
+            "Choose the emotion-recall paradigm, or clear the stimuli folder.",
+        )
+    return load_stimuli(folder, paradigm.class_names)
+
+
 def _as_cue(event: MarkerEvent) -> MarkerEvent:
     """A stream marker in the cue display's vocabulary (``T1`` -> ``cue_left``, ``T0`` -> rest)."""
     label = event.label
@@ -123,6 +164,8 @@ class CalibrationJob:
         stream ends, or on abort.
     max_trials : int
         Cues to record from ``marker_info``.
+    stimuli : StimulusSet, optional
+        The user's stimuli (affective paradigms), one per block.
     """
 
     def __init__(
@@ -136,8 +179,10 @@ class CalibrationJob:
         model: Path | None = None,
         marker_info: pylsl.StreamInfo | None = None,
         max_trials: int = STREAM_TRIALS,
+        stimuli: StimulusSet | None = None,
     ) -> None:
         self.eeg_info = eeg_info
+        self.stimuli = stimuli
         self.paradigm = paradigm
         self.out_dir = Path(out_dir)
         self.cv_folds = cv_folds
@@ -158,6 +203,7 @@ class CalibrationJob:
         self._profile: Path | None = None
         self._proc: subprocess.Popen | None = None
         schedule = paradigm.schedule(seed)
+        self._trial_classes = trial_classes(schedule)  # the class of each block, for prompts
         self._total_s = schedule[-1].t_s if schedule else 0.0  # schedule seconds
         if marker_info is not None:
             self._total_s = 0.0  # the stream decides
@@ -177,6 +223,16 @@ class CalibrationJob:
     def resume(self) -> None:
         """Continue after a pause."""
         self.control.resume()
+
+    def rate(self, valence: int, arousal: int) -> None:
+        """Queue the latest block's self-assessment for the cue stream (returns at once).
+
+        Raises
+        ------
+        ConfigError
+            When a value is not an int from 1 to 9.
+        """
+        self.control.rate(valence, arousal)
 
     def abort(self) -> None:
         """Stop the cues (recording kept) or the fitting."""
@@ -210,12 +266,15 @@ class CalibrationJob:
         if phase == "cues" and self.control.paused.is_set():
             phase = "paused"
         events = self._cues.events() if self._cues is not None else []
+        annotated = events
+        events = [e for e in events if not is_annotation(e.label)]
         name, classes, n_trials = self.paradigm.name, self.paradigm.class_names, 0
         if self.marker_info is not None:
             events = [_as_cue(e) for e in events]
             name, n_trials = FROM_MARKERS, self.max_trials
             classes = tuple(sorted({c for e in events if (c := class_of_marker(e.label))}))
         cue, age, duration, trial, elapsed = self._cue_state(events)
+        affective = self._affective_state(annotated, cue, trial)
         return CalibrationView(
             phase=phase,
             paradigm=name,
@@ -233,7 +292,40 @@ class CalibrationJob:
             recording_path=str(recording) if recording else None,
             profile_path=str(profile) if profile else None,
             message=message,
+            **affective,
         )
+
+    def _affective_state(self, events: list, cue: str | None, trial: int) -> dict[str, Any]:
+        """Prompt, stimulus, rating period and ratings of an affective paradigm's view."""
+        if self.paradigm.family != AFFECTIVE or self.marker_info is not None:
+            return {}
+        blocks = block_ratings(events)
+        ratings = tuple((b.block, b.valence, b.arousal) for b in blocks if b.rated)
+        state: dict[str, Any] = {"ratings": ratings}
+        name = class_of_marker(cue) if cue else None
+        if cue == FIXATION and 0 < trial <= len(self._trial_classes):
+            if self.stimuli is not None:  # the coming stimulus' kind is not known yet
+                state["prompt"] = STIMULUS_FIXATION_PROMPT
+            else:
+                state["prompt"] = self.paradigm.prompt(self._trial_classes[trial - 1])
+        elif name is not None:
+            path = self._current_stimulus(events)
+            state["stimulus"] = path
+            state["prompt"] = trial_prompt(self.paradigm, name, path)
+        elif cue == SELF_ASSESSMENT and blocks:
+            state["rating_open"] = not blocks[-1].rated
+        return state
+
+    def _current_stimulus(self, events: list) -> str | None:
+        """Absolute path of the stimulus announced after the latest cue, if any."""
+        if self.stimuli is None:
+            return None
+        for event in reversed(events):
+            if (path := parse_stimulus(event.label)) is not None:
+                return str(self.stimuli.path(path))
+            if class_of_marker(event.label) is not None:
+                return None  # its stimulus marker has not arrived yet
+        return None
 
     def _cue_state(self, events: list) -> tuple[str | None, float, float, int, float]:
         """Latest cue, its age and length (schedule seconds), trial number, session time."""
@@ -251,6 +343,7 @@ class CalibrationJob:
             CALIB_START: p.lead_in_s,
             FIXATION: p.fixation_s,
             REST: sum(p.rest_s) / 2,
+            SELF_ASSESSMENT: sum(p.rest_s) / 2,
         }
         duration = durations.get(last.label, p.imagery_s if class_of_marker(last.label) else 0.0)
         end = last.timestamp if last.label in (CALIB_END, CALIB_ABORT, CALIB_PAUSE) else now
@@ -324,6 +417,7 @@ class CalibrationJob:
             control=self.control,
             on_cue_stream=self._attach_cues,
             terminal=False,
+            stimuli=self.stimuli,
         )
 
     def _fit(self, recording: Path) -> None:
@@ -334,6 +428,11 @@ class CalibrationJob:
         cmd += ["--seed", str(self.seed)]
         if self.model is not None:
             cmd += ["--model", str(self.model)]
+        if self.paradigm.family == AFFECTIVE and self.marker_info is None:
+            # the fitting follows the recording's family and epoch: hand it the paradigm
+            spec = self.out_dir / "paradigm.toml"
+            spec.write_text(self.paradigm.to_toml(), encoding="utf-8")
+            cmd += ["--paradigm", str(spec)]
         if self.marker_info is not None and self._cues is not None:
             seen = {e.label for e in self._cues.events()} & set(STREAM_CUE_CLASSES)
             cmd += ["--classes", *(f"{m}={STREAM_CUE_CLASSES[m]}" for m in sorted(seen))]

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pylsl
 
+from app.dashboard.affect import DEFAULT_AFFECTIVE_SMOOTHING_S, affect_axes, smooth_probabilities
 from app.dashboard.analysis import SpectrumAnalyzer
 from app.dashboard.calibration_job import STREAM_TRIALS, CalibrationJob
 from app.dashboard.snapshot import (
@@ -46,7 +47,7 @@ from app.dashboard.snapshot import (
     StreamRow,
 )
 from app.dashboard.sources import ChildSource, start_replay, start_simulator
-from common.types import NeurodeckError, Prediction, StreamMeta
+from common.types import AFFECTIVE, MOTOR_IMAGERY, NeurodeckError, Prediction, StreamMeta
 from streaming.acquisition import Acquisition, AcquisitionSettings
 from streaming.lsl_io import local_clock, poll_resolver, resolve_stream
 from streaming.markers import MarkerReceiver
@@ -77,7 +78,9 @@ class CoreSettings:
     history_s : float
         Span of the prediction timeline.
     smoothing_s : float
-        Time constant of the probability bars and the cursor.
+        Time constant of the probability bars and the cursor (motor imagery).
+    affective_smoothing_s : float
+        Time constant of the smoothed state of affective decoders (a mood changes over seconds).
     cv_folds : int
         Cross-validation folds after a dashboard calibration.
     cue_speed : float
@@ -98,6 +101,7 @@ class CoreSettings:
     analysis_period_s: float = 0.5
     history_s: float = 30.0
     smoothing_s: float = 1.0
+    affective_smoothing_s: float = DEFAULT_AFFECTIVE_SMOOTHING_S
     cv_folds: int = 5
     cue_speed: float = 1.0
     stream_trials: int = STREAM_TRIALS
@@ -258,13 +262,16 @@ class DashboardCore:
         """Stop decoding; the stream stays connected."""
         self._submit(self._do_stop_decoding)
 
-    def start_calibration(self, paradigm: str = "mi-lr", out_dir: Path | None = None) -> None:
+    def start_calibration(
+        self, paradigm: str = "mi-lr", out_dir: Path | None = None, stimuli: Path | None = None
+    ) -> None:
         """Record a cued calibration on the connected stream, then fit a profile.
 
         ``paradigm`` is a preset, a paradigm TOML file, or :data:`FROM_MARKERS` to take the
-        trials from the stream's own marker stream (a replay, the simulator).
+        trials from the stream's own marker stream (a replay, the simulator). ``stimuli``: a
+        folder of the user's own stimuli for an affective paradigm (checked on the core thread).
         """
-        self._submit(lambda: self._do_start_calibration(paradigm, out_dir))
+        self._submit(lambda: self._do_start_calibration(paradigm, out_dir, stimuli))
 
     def pause_calibration(self) -> None:
         """Hold the cues after the current trial."""
@@ -280,6 +287,23 @@ class DashboardCore:
         """Stop the cues or the fitting; the recording is kept."""
         if self._job is not None:
             self._job.abort()
+
+    def rate(self, valence: int, arousal: int) -> None:
+        """Record the latest block's self-assessment (1-9 each) on the calibration's cue stream.
+
+        Queued to the job's session thread, which pushes it (no LSL here: GUI thread).
+        """
+        job = self._job
+        if job is None or job.finished:
+            self._error(
+                "No calibration is running, so there is no block to rate.",
+                "Start an affective calibration (emotion-recall) first.",
+            )
+            return
+        try:
+            job.rate(valence, arousal)
+        except NeurodeckError as exc:
+            self._error(exc.problem, exc.hint)
 
     def use_profile(self) -> None:
         """Decode with the profile the last calibration wrote."""
@@ -392,6 +416,7 @@ class DashboardCore:
                 "compute_p50_ms": lat.compute_p50_ms,
                 "compute_p99_ms": lat.compute_p99_ms,
                 "device": w.device,
+                "runner": w.runner,
             }
             message = message or w.message
         if acq.state == "stalled":  # say what to do, not only what happened
@@ -421,13 +446,18 @@ class DashboardCore:
         preds = [p for p in preds if p.t_last >= horizon]
         times = np.array([p.t_last for p in preds], np.float64)
         probs = np.array([p.probabilities for p in preds], np.float64).reshape(-1, n_classes)
-        smoothed = np.full(n_classes, 1.0 / n_classes)
-        if len(times):
-            tau = self.settings.smoothing_s / max(conn.meta.replay_speed, 1e-6)
-            w = np.exp(-(times[-1] - times) / tau)
-            w[times < times[-1] - 5 * tau] = 0.0
-            smoothed = (w[:, None] * probs).sum(0) / w.sum()
+        family = getattr(spec, "family", MOTOR_IMAGERY)
+        affective = family == AFFECTIVE
+        smoothing_s = (
+            self.settings.affective_smoothing_s if affective else self.settings.smoothing_s
+        )
+        tau = smoothing_s / max(conn.meta.replay_speed, 1e-6)
+        history = smooth_probabilities(times, probs, tau)  # (n, n_classes)
+        smoothed = history[-1] if len(times) else np.full(n_classes, 1.0 / n_classes)
         names = spec.class_names
+        valence = arousal = workload = None
+        if affective:
+            valence, arousal, workload = affect_axes(tuple(names)).expected(smoothed)
         feedback = None
         if "left" in names and "right" in names:
             feedback = float(smoothed[names.index("right")] - smoothed[names.index("left")])
@@ -440,7 +470,12 @@ class DashboardCore:
             feedback=feedback,
             cues=self._cue_spans(conn, dict(spec.marker_classes), horizon),
             history_s=self.settings.history_s,
-            smoothing_s=self.settings.smoothing_s,
+            smoothing_s=smoothing_s,
+            family=family,
+            smoothed_history=history,
+            valence=valence,
+            arousal=arousal,
+            workload=workload,
         )
 
     def _cue_spans(
@@ -594,7 +629,7 @@ class DashboardCore:
     def _do_load_model(self, path: Path, decoder: str | None) -> None:
         from app.commands import load_decoder_spec
         from streaming.session import DecodeSession
-        from streaming.sinks import LSLPredictionOutlet
+        from streaming.sinks import LSLPredictionOutlet, default_outlet_name
 
         conn = self._conn
         if conn is None:
@@ -605,8 +640,9 @@ class DashboardCore:
         self._say(f"loading {path.name}...")
         spec, _ = load_decoder_spec(path, decoder)
         self._do_stop_decoding()
+        outlet_name = default_outlet_name(spec.family)  # neurodeck-predictions or -emotion
         out = LSLPredictionOutlet(
-            spec.class_names, "neurodeck-predictions", f"neurodeck-predictions-{conn.row.key}"
+            spec.class_names, outlet_name, f"{outlet_name}-{conn.row.key}", family=spec.family
         )
         holder = _Decoder(None, spec, "", out, history=4096)
         try:
@@ -631,7 +667,7 @@ class DashboardCore:
             self._decoder = holder
         self._say(
             f"decoding '{conn.meta.name}' with {label} ({', '.join(spec.class_names)}); "
-            "probabilities on LSL stream 'neurodeck-predictions'"
+            f"probabilities on LSL stream '{outlet_name}'"
         )
 
     def _do_stop_decoding(self) -> None:
@@ -640,7 +676,10 @@ class DashboardCore:
         if decoder is not None:
             decoder.stop()
 
-    def _do_start_calibration(self, paradigm_name: str, out_dir: Path | None) -> None:
+    def _do_start_calibration(
+        self, paradigm_name: str, out_dir: Path | None, stimuli: Path | None = None
+    ) -> None:
+        from app.dashboard.calibration_job import load_job_stimuli
         from calibration.paradigm import load_paradigm
 
         conn = self._conn
@@ -661,6 +700,7 @@ class DashboardCore:
                 "Choose a paradigm (mi-lr, mi-4): neurodeck then shows the cues itself.",
             )
         paradigm = load_paradigm("mi-lr" if from_markers else paradigm_name)
+        stimulus_set = load_job_stimuli(stimuli, paradigm, from_markers)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = out_dir or self.settings.out_dir / "profiles" / f"{conn.meta.name}-{stamp}"
         job = CalibrationJob(
@@ -672,6 +712,7 @@ class DashboardCore:
             model=self.settings.encoder,
             marker_info=conn.marker_info if from_markers else None,
             max_trials=self.settings.stream_trials,
+            stimuli=stimulus_set,
         )
         with self._lock:
             self._job = job

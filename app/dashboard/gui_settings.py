@@ -10,6 +10,7 @@ Example ``~/.config/neurodeck/dashboard.toml`` (written by File > Save settings)
     notch_hz = 50.0           # mains notch of the filtered view; 0 for none
     paradigm = "mi-lr"        # calibration paradigm (mi-lr, mi-4 or a TOML file)
     cv_folds = 5
+    affective_smoothing_s = 4.0  # time constant of the Emotion tab's smoothed state
     replay_speed = 1.0
     replay_loop = false
     last_profile = "runs/dashboard/profiles/S01"
@@ -45,6 +46,7 @@ class GuiSettings:
     notch_hz: float = 50.0
     paradigm: str = "mi-lr"
     cv_folds: int = 5
+    affective_smoothing_s: float = 4.0
     replay_speed: float = 1.0
     replay_loop: bool = False
     last_profile: str = ""
@@ -59,6 +61,10 @@ class GuiSettings:
             raise ConfigError(f"'notch_hz' must be 0 (none) or 1 to 1000 Hz; got {self.notch_hz}.")
         if not 0 <= self.cv_folds <= 20 or self.cv_folds == 1:
             raise ConfigError(f"'cv_folds' must be 0 (skip) or 2 to 20; got {self.cv_folds}.")
+        if not 0.1 <= self.affective_smoothing_s <= 120:
+            raise ConfigError(
+                f"'affective_smoothing_s' must be 0.1 to 120 s; got {self.affective_smoothing_s}."
+            )
         if not 0 < self.replay_speed <= 1000:
             raise ConfigError(f"'replay_speed' must be > 0 and <= 1000; got {self.replay_speed}.")
         object.__setattr__(self, "hidden_channels", tuple(map(str, self.hidden_channels)))

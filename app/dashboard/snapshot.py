@@ -6,7 +6,8 @@ views, which only draw it. Views never call LSL, torch or the file system; they 
 to the core through the :class:`CoreCommands` protocol, whose methods return at once (the work
 runs on the core's threads and its outcome appears in a later snapshot).
 
-This module imports numpy only, so that views and tests can build snapshots by hand.
+This module imports numpy and the leaf :mod:`common.types` only, so that views and tests can
+build snapshots by hand.
 
 Conventions: samples in microvolts, timestamps on the local LSL clock in seconds (``t`` of the
 snapshot is "now" on that clock), arrays C-contiguous and never written to after publication.
@@ -21,6 +22,8 @@ from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+
+from common.types import MOTOR_IMAGERY
 
 #: Frequency bands of the spectrum view and the scalp map, in Hz (upper edge exclusive).
 BANDS: dict[str, tuple[float, float]] = {
@@ -155,6 +158,9 @@ class HealthView:
         Latency percentiles (None before the first prediction).
     device : str
         Where the model runs (``cpu``, ``cuda:0``), or ``""``.
+    runner : str
+        How it runs, :meth:`streaming.runner.ModelRunner.describe`: device, precision, CUDA
+        graphs, CPU threads (``"cpu fp32, 1 thread"``), or ``""``.
     message : str
         The latest problem in words (empty when healthy).
     """
@@ -178,6 +184,7 @@ class HealthView:
     compute_p50_ms: float | None = None
     compute_p99_ms: float | None = None
     device: str = ""
+    runner: str = ""
     message: str = ""
 
 
@@ -214,6 +221,17 @@ class DecodingView:
     history_s : float
         Span of the timeline in stream seconds.
     smoothing_s : float
+        Time constant of ``smoothed`` in content seconds (affective decoders smooth slower).
+    family : str
+        ``common.types.MOTOR_IMAGERY`` or ``AFFECTIVE``; the Emotion tab draws affective ones.
+    smoothed_history : ndarray, shape (n, n_classes), or None
+        ``smoothed`` as it was at each of ``times``
+        (:func:`~app.dashboard.affect.smooth_probabilities`); None when not computed.
+    valence, arousal : float or None
+        Expected circumplex coordinates in [-1, 1] under ``smoothed``
+        (:mod:`app.dashboard.affect`); None for motor imagery and for classes without one.
+    workload : float or None
+        Expected workload index in [0, 1] under ``smoothed`` (rest vs arithmetic: P(arithmetic)).
     """
 
     class_names: tuple[str, ...]
@@ -225,6 +243,11 @@ class DecodingView:
     cues: tuple[CueSpan, ...] = ()
     history_s: float = 30.0
     smoothing_s: float = 1.0
+    family: str = MOTOR_IMAGERY
+    smoothed_history: NDArray[np.float64] | None = None
+    valence: float | None = None
+    arousal: float | None = None
+    workload: float | None = None
 
 
 #: The calibration choice that takes its trials from the stream's own marker stream (a replay,
@@ -275,6 +298,17 @@ class CalibrationView:
     recording_path, profile_path : str or None
     message : str
         What happened, in words (errors say what to do).
+    prompt : str
+        Affective paradigms: the text for the current block during its ``fixation`` and cue (what
+        to recall, or how to take in the stimulus); ``""`` otherwise.
+    stimulus : str or None
+        Absolute path of the picture or video of the current block while its cue lasts (the
+        user's own stimuli), else None.
+    rating_open : bool
+        The rating period of the latest block is open and it has no rating yet (the view shows
+        the self-assessment panel, which calls :meth:`CoreCommands.rate`).
+    ratings : tuple of (int, int, int)
+        ``(block, valence, arousal)`` of the blocks rated so far, blocks counted from 0.
     """
 
     phase: str = "idle"
@@ -293,6 +327,10 @@ class CalibrationView:
     recording_path: str | None = None
     profile_path: str | None = None
     message: str = ""
+    prompt: str = ""
+    stimulus: str | None = None
+    rating_open: bool = False
+    ratings: tuple[tuple[int, int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -387,8 +425,14 @@ class CoreCommands(Protocol):
         """Stop decoding (the stream stays connected)."""
         ...
 
-    def start_calibration(self, paradigm: str = "mi-lr", out_dir: Path | None = None) -> None:
-        """Record a cued calibration on the connected stream, then fit a profile."""
+    def start_calibration(
+        self, paradigm: str = "mi-lr", out_dir: Path | None = None, stimuli: Path | None = None
+    ) -> None:
+        """Record a cued calibration on the connected stream, then fit a profile.
+
+        ``stimuli``: with an affective paradigm, a folder of the user's own stimuli (one
+        subfolder per class) shown instead of the recall prompts.
+        """
         ...
 
     def pause_calibration(self) -> None:
@@ -401,6 +445,11 @@ class CoreCommands(Protocol):
 
     def abort_calibration(self) -> None:
         """Stop the cues or the fitting; the recording is kept."""
+        ...
+
+    def rate(self, valence: int, arousal: int) -> None:
+        """Record the self-assessment of the latest block (SAM valence and arousal, 1-9) on the
+        running calibration's cue stream."""
         ...
 
     def use_profile(self) -> None:

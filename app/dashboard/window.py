@@ -14,7 +14,7 @@ Ctrl+L             load a subject profile (or checkpoint) to decode
 F5                 search for streams again
 Ctrl+D             disconnect
 Ctrl+Shift+M       start the simulator
-Ctrl+1 .. Ctrl+4   Signals, Spectrum, Calibration, Decoding tabs
+Ctrl+1 .. Ctrl+5   Signals, Spectrum, Calibration, Decoding, Emotion tabs
 F                  scope: toggle the display filter
 Ctrl+S             save the settings (Ctrl+Shift+S: save as)
 P                  pause / resume a calibration
@@ -58,6 +58,7 @@ from app.dashboard.snapshot import CoreCommands, CoreSnapshot, empty_snapshot
 from app.dashboard.sources import is_replayable
 from app.dashboard.views.calibration import CalibrationPanel
 from app.dashboard.views.decoding import DecodingPanel
+from app.dashboard.views.emotion import EmotionPanel
 from app.dashboard.views.health import HealthPanel
 from app.dashboard.views.scope import ScopeView
 from app.dashboard.views.spectrum import SpectrumPanel
@@ -68,7 +69,8 @@ logger = logging.getLogger(__name__)
 
 #: Frame period of the dashboard, in milliseconds (about 30 frames per second).
 FRAME_MS = 33
-TABS = ("Signals", "Spectrum", "Calibration", "Decoding")
+#: Tab titles in order; "Emotion" draws affective decoders (the Decoding tab points there).
+TABS = ("Signals", "Spectrum", "Calibration", "Decoding", "Emotion")
 
 
 class FrameStats:
@@ -178,9 +180,12 @@ class MainWindow(QMainWindow):
         self.spectrum = SpectrumPanel(core)
         self.calibration = CalibrationPanel(core)
         self.decoding = DecodingPanel(core)
+        self.emotion = EmotionPanel(core)
         self.tabs = QTabWidget()
         for view, title in zip(
-            (self.scope, self.spectrum, self.calibration, self.decoding), TABS, strict=True
+            (self.scope, self.spectrum, self.calibration, self.decoding, self.emotion),
+            TABS,
+            strict=True,
         ):
             self.tabs.addTab(view, title)
 

@@ -7,8 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from app.bench_command import _percentiles, _WindowCutter, build_bench_model, run_model_only
-from app.cli import main
+from app.bench_command import (
+    DEFAULT_DURATION_S,
+    _percentiles,
+    _WindowCutter,
+    build_bench_model,
+    run_model_only,
+)
+from app.cli import _parser, main
 from common.types import ConfigError
 
 CHANNELS = tuple(f"{c}" for c in ("FC3", "FC1", "FCZ", "FC2", "FC4", "C3", "C1", "CZ", "C2", "C4"))
@@ -21,7 +27,7 @@ def test_bench_models_take_the_live_shape() -> None:
     assert spp.channel_names == CHANNELS and spp.sfreq == 80.0
     row = run_model_only(eegnet, "cpu", repeats=20)
     assert row["n"] == 20 and 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
-    assert row["runner"] == "cpu fp32" and row["check"]["chosen"] == "fp32"
+    assert row["runner"] == "cpu fp32, 1 thread" and row["check"]["chosen"] == "fp32"
     with pytest.raises(ConfigError, match="Unknown bench model"):
         build_bench_model("resnet", CHANNELS, 2.0)
     with pytest.raises(ConfigError, match="trained on 2 s windows"):
@@ -38,6 +44,29 @@ def test_window_cutter_and_percentiles() -> None:
     p = _percentiles([1.0, 2.0, 3.0, 100.0])
     assert p["n"] == 4 and p["p50_ms"] == 2.5 and p["max_ms"] == 100.0
     assert _percentiles([]) == {"n": 0}
+
+
+def test_bench_row_length_and_the_marker_less_replay_options() -> None:
+    args = _parser().parse_args(["bench", "--duration-s", "80", "--pipelines", "mne-lsl"])
+    assert args.seconds == 80 and args.pipelines == ["mne-lsl"]  # 80 s: 300+ windows a row
+    assert _parser().parse_args(["bench"]).seconds == DEFAULT_DURATION_S
+    assert _parser().parse_args(["bench", "--seconds", "6"]).seconds == 6  # the old spelling
+    assert _parser().parse_args(["replay", "a.edf", "--no-markers"]).markers is False
+    assert _parser().parse_args(["replay", "a.edf"]).markers is True
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+@pytest.mark.data
+def test_bench_mne_lsl_row_connects(tmp_path, data_root) -> None:
+    pytest.importorskip("mne_lsl")
+    out = tmp_path / "bench.json"
+    code = main(["bench", "--models", "eegnet", "--pipelines", "mne-lsl", "--device", "cpu",
+                 "--duration-s", "8", "--data", str(data_root), "--json", str(out)])  # fmt: skip
+    assert code == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["pipeline"] for r in rows] == ["model-only", "mne-lsl"]
+    assert "error" not in rows[1] and rows[1]["n"] > 0, rows[1]
 
 
 @pytest.mark.lsl

@@ -103,3 +103,17 @@ def test_calibrate_on_a_file_without_cues_says_which_markers_it_found(tmp_path, 
                  str(save_tiny_encoder(tmp_path / "enc.safetensors"))])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2 and "blink" in err and "--classes" in err
+
+
+def test_stimuli_are_checked_before_anything_is_recorded(tmp_path, capsys) -> None:
+    encoder = str(save_tiny_encoder(tmp_path / "enc.safetensors"))
+    base = ["calibrate", "--out", str(tmp_path / "p"), "--model", encoder]
+    stream = ["--stream", "no-such-stream", "--timeout", "0.1"]
+    assert main([*base, *stream, "--stimuli", str(tmp_path)]) == 2
+    assert "'--stimuli' needs an affective paradigm; 'mi-lr'" in capsys.readouterr().err
+    missing = str(tmp_path / "missing")
+    assert main([*base, *stream, "--paradigm", "emotion-recall", "--stimuli", missing]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "negative/, neutral/, positive/" in err
+    assert main([*base, "--recording", str(tmp_path), "--stimuli", str(tmp_path)]) == 2
+    assert "needs a calibration that plays its own cues" in capsys.readouterr().err

@@ -157,3 +157,39 @@ def test_a_reference_checkpoint_is_not_a_base_encoder(tmp_path) -> None:
     path = save_checkpoint(tmp_path / "ref.safetensors", model, meta)
     with pytest.raises(ConfigError, match="cannot be fine-tuned"):
         load_base_encoder(path)
+
+
+def test_the_report_lists_the_self_assessments_of_an_affective_recording(tmp_path) -> None:
+    """Rating periods and ratings in the markers give the report a ``self_assessment`` entry
+    (here on simulated motor-imagery EEG whose cues are renamed ``cue_<class>``)."""
+    from calibration.emotion import format_rating
+    from common.types import MarkerEvent
+
+    eeg = simulated_session(seconds=90.0, n_channels=16)
+    markers = []
+    for m in eeg.markers:
+        if m.label in EEG_CLASSES:
+            markers += [
+                MarkerEvent(m.timestamp, f"cue_{m.label}"),
+                MarkerEvent(m.timestamp + 4.0, "self_assessment"),
+            ]
+            if m.label == "left":
+                markers.append(MarkerEvent(m.timestamp + 4.5, format_rating(3, 7)))
+        else:
+            markers.append(m)
+    markers.sort(key=lambda m: m.timestamp)
+    eeg = dataclasses.replace(eeg, markers=tuple(markers))
+    classes = {"cue_left": "left", "cue_right": "right"}
+    settings = dataclasses.replace(FAST, cv_folds=0)
+    _, report = calibrate_recordings([eeg], tiny_encoder(), classes, ("left", "right"), tmp_path,
+                                     settings)  # fmt: skip
+    rated = report["self_assessment"]
+    n_left = sum(m.label == "cue_left" for m in markers)
+    assert rated["n_blocks"] == sum(m.label.startswith("cue_") for m in markers)
+    assert rated["n_rated"] == n_left
+    assert rated["per_class"]["left"] == {
+        "n_blocks": n_left, "n_rated": n_left, "valence": 3.0, "arousal": 7.0
+    }  # fmt: skip
+    assert rated["per_class"]["right"]["valence"] is None
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["self_assessment"] == rated

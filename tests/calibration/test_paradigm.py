@@ -1,4 +1,5 @@
-"""Paradigms: balanced shuffled schedules, exact timings, presets within 5 minutes, validation."""
+"""Paradigms: balanced shuffled schedules, exact timings, presets within their family's budget
+(5 minutes for motor imagery), the emotion-recall preset, validation, TOML round trips."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ import pytest
 from calibration.paradigm import (
     CALIB_END,
     CALIB_START,
+    DEFAULT_RECALL_PROMPTS,
     FIXATION,
     MAX_PRESET_DURATION_S,
+    MAX_PRESET_DURATION_S_BY_FAMILY,
     PARADIGMS,
     REST,
+    SELF_ASSESSMENT,
     Cue,
     Paradigm,
     balanced_order,
@@ -23,11 +27,11 @@ from calibration.paradigm import (
     cue_marker,
     load_paradigm,
 )
-from common.types import ConfigError
+from common.types import AFFECTIVE, MOTOR_IMAGERY, ConfigError
 
 
 def _trials(cues: list[Cue]) -> list[list[Cue]]:
-    """The trial markers grouped by trial (fixation, cue, rest)."""
+    """The trial markers grouped by trial (fixation, cue, rest[, self_assessment])."""
     return [list(group) for _, group in itertools.groupby(cues[1:-1], key=lambda c: c.trial)]
 
 
@@ -52,10 +56,12 @@ def test_markers_and_classes() -> None:
 
 
 @pytest.mark.parametrize("preset", sorted(PARADIGMS))
-def test_presets_fit_in_five_minutes(preset: str) -> None:
+def test_presets_fit_in_their_familys_budget(preset: str) -> None:
     paradigm = PARADIGMS[preset]
     assert paradigm.name == preset
-    assert paradigm.max_duration_s <= MAX_PRESET_DURATION_S
+    assert paradigm.max_duration_s <= MAX_PRESET_DURATION_S_BY_FAMILY[paradigm.family]
+    if paradigm.family == MOTOR_IMAGERY:
+        assert paradigm.max_duration_s <= MAX_PRESET_DURATION_S == 300.0
     assert paradigm.n_trials == paradigm.n_classes * paradigm.trials_per_class
     for seed in range(5):
         assert paradigm.schedule(seed)[-1].t_s <= paradigm.max_duration_s
@@ -214,3 +220,98 @@ def test_unknown_paradigm_lists_presets(tmp_path: Path) -> None:
         load_paradigm("mi-xx")
     with pytest.raises(ConfigError, match="does not exist"):
         load_paradigm(str(tmp_path / "absent.toml"))
+
+
+# -- emotion recall ---------------------------------------------------------------------------
+def test_emotion_recall_preset_values() -> None:
+    emo = load_paradigm("emotion-recall")
+    assert emo is PARADIGMS["emotion-recall"] and emo.family == AFFECTIVE
+    assert emo.class_names == ("negative", "neutral", "positive") and emo.trials_per_class == 2
+    assert (emo.fixation_s, emo.imagery_s, emo.rest_s) == (10.0, 60.0, (25.0, 35.0))
+    assert emo.epoch_s == (5.0, 60.0) and emo.max_run == 1 and emo.self_assessment
+    assert emo.prompt_map == DEFAULT_RECALL_PROMPTS
+    assert "sad, angry or afraid" in emo.prompt("negative")
+    # about 10 minutes: 6 blocks of 10 + 60 + 25..35 s after a 5 s lead-in
+    assert emo.mean_duration_s == pytest.approx(5.0 + 6 * 100.0)
+    assert emo.max_duration_s == pytest.approx(5.0 + 6 * 105.0)
+    assert 9 * 60 <= emo.mean_duration_s <= 11 * 60
+    assert PARADIGMS["mi-lr"].family == MOTOR_IMAGERY and PARADIGMS["mi-lr"].prompts == ()
+    assert not PARADIGMS["mi-lr"].self_assessment
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_emotion_schedule_has_a_rating_period_after_every_block(seed: int) -> None:
+    emo = PARADIGMS["emotion-recall"]
+    cues = emo.schedule(seed)
+    assert len(cues) == 4 * emo.n_trials + 2
+    assert cues[0].marker == CALIB_START and cues[-1].marker == CALIB_END
+    assert cues[1].t_s == pytest.approx(emo.lead_in_s)
+    blocks = _trials(cues)
+    classes = [block[1].class_name for block in blocks]
+    assert Counter(classes) == {"negative": 2, "neutral": 2, "positive": 2}
+    assert _longest_run(classes) == 1  # never two blocks of one class in a row
+    for index, (fixation, cue, rest, rating) in enumerate(blocks):
+        assert [c.marker for c in (fixation, cue, rest, rating)] == [
+            FIXATION,
+            cue_marker(cue.class_name),
+            REST,
+            SELF_ASSESSMENT,
+        ]
+        assert fixation.trial == rating.trial == index
+        assert cue.t_s - fixation.t_s == pytest.approx(10.0)
+        assert rest.t_s - cue.t_s == pytest.approx(60.0)
+        assert rating.t_s == rest.t_s  # the rating period opens when the block ends
+        following = cues[4 * index + 5]  # next fixation, or calib_end
+        assert 25.0 <= following.t_s - rating.t_s < 35.0
+    assert class_of_marker(SELF_ASSESSMENT) is None
+
+
+def test_affective_toml_round_trip_with_family_and_prompts(tmp_path: Path) -> None:
+    emo = PARADIGMS["emotion-recall"]
+    path = tmp_path / "emo.toml"
+    path.write_text(emo.to_toml(), encoding="utf-8")
+    assert "[prompts]" in path.read_text() and 'family = "affective"' in path.read_text()
+    assert Paradigm.from_toml(path) == emo
+    assert Paradigm.from_dict(emo.to_dict()) == emo
+    custom = Paradigm(
+        name="calm-stress",
+        family=AFFECTIVE,
+        class_names=("calm", "stress"),
+        trials_per_class=3,
+        imagery_s=30.0,
+        prompts={"stress": 'Recall a deadline you nearly missed: "the" rush, the noise. Ünïcode.'},
+        self_assessment=True,
+    )
+    assert custom.prompt("calm").startswith("Recall a time you felt calm.")  # generic default
+    path.write_text(custom.to_toml(), encoding="utf-8")
+    assert load_paradigm(path) == custom
+
+
+def test_toml_prompts_override_the_base_class_by_class(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        'base = "emotion-recall"\nname = "mine"\ntrials_per_class = 3\n\n[prompts]\n'
+        'positive = """Recall your best holiday.\n  Relive it."""\n',
+        encoding="utf-8",
+    )
+    mine = load_paradigm(path)
+    assert mine.family == AFFECTIVE and mine.n_trials == 9 and mine.self_assessment
+    assert mine.prompt("positive") == "Recall your best holiday. Relive it."
+    assert mine.prompt("negative") == DEFAULT_RECALL_PROMPTS["negative"]
+    two = Paradigm.from_dict({"base": "emotion-recall", "class_names": ["calm", "tense"]})
+    assert [name for name, _ in two.prompts] == ["calm", "tense"]  # base prompts dropped
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"family": "emotion"}, "'family' must be one of motor_imagery, affective"),
+        ({"prompts": {"feet": "x"}}, "'prompts' names 'feet', which is not a class"),
+        ({"prompts": {"left": "  "}}, "The prompt of 'left' must be a non-empty text"),
+        ({"prompts": "recall"}, "'prompts' must be a table of class = text"),
+        ({"self_assessment": "yes"}, "'self_assessment' must be true or false"),
+    ],
+)
+def test_invalid_affective_values_are_refused(changes: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Paradigm(**changes)

@@ -15,6 +15,8 @@ from torch import nn
 
 from common.types import CheckpointError, ConfigError
 from models import registry
+from models.band_features import BANDS
+from models.band_power_lr import BandPowerLR
 from models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
 from models.registry import build_model, register_model, registered_models
 from models.tangent_space import TangentSpaceLR
@@ -29,6 +31,14 @@ def _randomize_tangent_space_lr(model: nn.Module, rng: np.random.Generator) -> N
         rng.standard_normal((model.n_classes, model.n_features)),
         rng.standard_normal(model.n_classes),
     )
+
+
+def _randomize_band_power_lr(model: nn.Module, rng: np.random.Generator) -> None:
+    """Give a BandPowerLR non-zero weights."""
+    assert isinstance(model, BandPowerLR)
+    with torch.no_grad():
+        model.weight.copy_(torch.from_numpy(rng.standard_normal(tuple(model.weight.shape))))
+        model.bias.copy_(torch.from_numpy(rng.standard_normal(model.n_classes)))
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,17 @@ MODEL_CASES: dict[str, ModelCase] = {
         config={"n_channels": 4, "n_classes": 3, "shrinkage": "oas"},
         n_samples=40,
         randomize=_randomize_tangent_space_lr,
+    ),
+    "band_power_lr": ModelCase(
+        config={
+            "n_channels": 4,
+            "n_classes": 3,
+            "sfreq": 100.0,
+            "frame_s": 1.0,
+            "bands": [[name, lo, hi] for name, lo, hi in BANDS],
+        },
+        n_samples=200,
+        randomize=_randomize_band_power_lr,
     ),
 }
 

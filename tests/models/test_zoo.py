@@ -37,6 +37,7 @@ DEEP_CASES: dict[str, dict[str, Any]] = {
     "spp_eegnet": {"n_filters": 8, "dropout": 0.0},
     "seqclr": {"width": 16, "lstm_hidden_sizes": (8, 8, 8), "mlp_hidden": 8, "n_res_units": 1},
     "labram": {"conv_channels": 4, "depth": 2, "n_heads": 2, "drop_path": 0.0, "patch": True},
+    "gmss": {"hidden": 8, "dropout": 0.0},
 }
 RATES = (128.0, 200.0)
 

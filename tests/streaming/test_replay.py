@@ -142,6 +142,26 @@ def test_replay_header(edf_a: Path, unique_id: str) -> None:
         assert marker_info.nominal_srate() == pylsl.IRREGULAR_RATE
 
 
+def test_replay_without_markers_publishes_the_eeg_stream_alone(edf_a: Path, unique_id: str):
+    rec = load_recording(edf_a)
+    with _replay([edf_a], unique_id, speed=SPEED, markers=False) as replayer:
+        assert not replayer.publishes_markers and replayer._marker_outlet is None
+        inlet = pylsl.StreamInlet(resolve_stream(source_id=unique_id), max_buflen=60)
+        inlet.open_stream(timeout=5.0)
+        assert not pylsl.resolve_bypred(f"source_id='{replayer.marker_source_id}'", 1, 0.5)
+        assert replayer.wait_for_consumers(5.0)
+        replayer.start()
+        chunks: list[np.ndarray] = []
+        deadline = time.monotonic() + 10.0
+        while sum(len(c) for c in chunks) < rec.n_samples and time.monotonic() < deadline:
+            data, ts = inlet.pull_chunk(timeout=0.05)
+            if ts:
+                chunks.append(np.asarray(data, dtype=np.float32))
+        replayer.join(timeout=5.0)
+        np.testing.assert_array_equal(np.concatenate(chunks).T, rec.data)
+        assert replayer.n_pushed == rec.n_samples and replayer.n_markers_pushed == 0
+
+
 def test_two_files_back_to_back(edf_a: Path, edf_b: Path, unique_id: str) -> None:
     with _replay([edf_a, edf_b], unique_id, speed=SPEED) as replayer:
         client = _Client(replayer)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -52,8 +54,28 @@ def test_cpu_runner_gives_the_models_softmax_as_float64_rows() -> None:
     assert probs.dtype == np.float64 and probs.shape == (5, 3)
     np.testing.assert_allclose(probs, expected, atol=1e-6)
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-12)
-    assert runner.precision == "fp32" and runner.describe() == "cpu fp32"
+    assert runner.precision == "fp32" and runner.describe() == "cpu fp32, 1 thread"
     assert torch.get_num_threads() == 1  # acquisition and the GUI keep the other core
+
+
+def test_cpu_runner_uses_one_torch_thread_by_default_on_every_thread() -> None:
+    torch.set_num_threads(2)  # the conftest fixture restores the setting afterwards
+    seen: list[int] = []
+
+    class Spy(Linear):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            seen.append(torch.get_num_threads())
+            return super().forward(x)
+
+    runner = ModelRunner(Spy(), "cpu")
+    assert RunnerOptions().cpu_threads == 1 and torch.get_num_threads() == 1
+    worker = threading.Thread(target=runner.predict_proba, args=(check_windows(4, 100, n=1),))
+    worker.start()  # the inference worker calls the model from its own thread
+    worker.join()
+    assert seen == [1] and runner.describe() == "cpu fp32, 1 thread"
+    torch.set_num_threads(2)
+    ModelRunner(Spy(), "cpu", cpu_threads=0)  # 0 leaves torch's setting alone
+    assert torch.get_num_threads() == 2
 
 
 def test_reduced_precision_is_kept_only_when_it_matches_float32() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from common.types import ChannelMappingError, ConfigError
 from models.tangent_space import TangentSpaceLR
@@ -39,6 +40,7 @@ def _outlet(uid: str, sfreq: float = 160.0, n: int = 100_000, names=EEGBCI_LIKE,
 def test_predictions_flow_with_latency_fields(unique_id) -> None:
     outlet = _outlet(unique_id)
     got = []
+    torch.set_num_threads(2)  # the session's runner brings it to one thread on CPU
     session = DecodeSession(
         resolve_stream(source_id=unique_id), _spec(), hop_s=0.25, device="cpu", sinks=[got.append]
     ).start()
@@ -55,6 +57,7 @@ def test_predictions_flow_with_latency_fields(unique_id) -> None:
     assert np.all(np.diff(ends) % 40 == 0) and np.all(np.diff(ends) > 0)
     assert all(p.t_last <= p.t_recv <= p.t_out for p in got)
     assert snap.worker.latency.n >= 20 and snap.worker.latency.e2e_p99_ms < 1000
+    assert snap.worker.runner == "cpu fp32, 1 thread" and torch.get_num_threads() == 1
 
 
 @pytest.mark.parametrize(

@@ -47,3 +47,24 @@ def test_jsonl_lines_carry_latency_fields(tmp_path) -> None:
     assert rows[0]["transport_ms"] == pytest.approx(1.0)
     assert rows[0]["compute_ms"] == pytest.approx(2.0)
     assert rows[0]["e2e_ms"] == pytest.approx(3.0)
+
+
+@pytest.mark.lsl
+def test_an_affective_outlet_says_its_family_in_the_desc(unique_id) -> None:
+    from common.types import AFFECTIVE, MOTOR_IMAGERY
+    from streaming.sinks import default_outlet_name
+
+    assert default_outlet_name(AFFECTIVE) == "neurodeck-emotion"
+    assert default_outlet_name(MOTOR_IMAGERY) == "neurodeck-predictions"
+    classes = ("negative", "neutral", "positive")
+    outlet = LSLPredictionOutlet(classes, unique_id, unique_id, family=AFFECTIVE)
+    plain = LSLPredictionOutlet(("left", "right"), f"{unique_id}-mi", f"{unique_id}-mi")
+    try:
+        info = pylsl.StreamInlet(resolve_stream(source_id=unique_id)).info(timeout=5)
+        assert info.type() == "Predictions" and info.desc().child_value("family") == AFFECTIVE
+        assert meta_from_info(info).channel_names == classes
+        mi = pylsl.StreamInlet(resolve_stream(source_id=f"{unique_id}-mi")).info(timeout=5)
+        assert mi.desc().child_value("family") == ""  # no family given: none written
+    finally:
+        outlet.close()
+        plain.close()

@@ -5,16 +5,32 @@ The cue display paints the latest marker of :attr:`CalibrationView.cue
 <app.dashboard.snapshot.CalibrationView>` (vocabulary in :mod:`calibration.paradigm`): a fixation
 cross, an arrow per hand, a double down arrow for the feet, a circle for the rest class, a dim
 "relax" during breaks, and the title of any other class.
+
+For affective paradigms (``emotion-recall``) it shows the block's recall prompt, large and
+word-wrapped, during the prompt period and the block; or the user's stimulus: a picture scaled to
+fit (loaded once per stimulus) or a video (Qt Multimedia, when it loads; otherwise the file name
+and what to install). When the block ends it shows a self-assessment panel (:class:`SamPanel`:
+valence and arousal, 1-9) whose "Submit rating" calls ``core.rate(valence, arousal)``.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from app.dashboard.snapshot import FROM_MARKERS, CalibrationView, CoreCommands, CoreSnapshot
+from calibration.emotion import (
+    SAM_MAX,
+    SAM_MIN,
+    SAM_SCALES,
+    STIMULUS_FIXATION_PROMPT,
+    stimulus_kind,
+)
 from calibration.paradigm import (
     CALIB_ABORT,
     CALIB_END,
@@ -22,8 +38,12 @@ from calibration.paradigm import (
     FIXATION,
     PARADIGMS,
     REST,
+    SELF_ASSESSMENT,
     class_of_marker,
 )
+from common.types import AFFECTIVE
+
+logger = logging.getLogger(__name__)
 
 #: Paradigm presets offered in the combo box, the default first.
 PARADIGM_NAMES: tuple[str, ...] = tuple(PARADIGMS)
@@ -51,6 +71,12 @@ CUE_KINDS = (
     "paused",
     "finished",
     "aborted",
+    "prompt",  # affective: the recall prompt before the block
+    "recall",  # affective: the block, recall with closed eyes
+    "image",  # affective: the user's picture
+    "video",  # affective: the user's video
+    "rating",  # affective: the self-assessment panel
+    "rated",  # affective: the rest after the rating
 )
 _GLYPH_OF_CLASS = {
     "left": "arrow_left",
@@ -106,6 +132,8 @@ def cue_kind(cue: str | None, phase: str) -> tuple[str, str, str]:
         return "cross", "", "look at the cross"
     if cue == REST:
         return "break", "relax", "blink, swallow, relax"
+    if cue == SELF_ASSESSMENT:
+        return "rated", "Thank you", "relax and let the feeling fade"
     if cue == CALIB_END:
         return "finished", "Finished", "thank you"
     name = class_of_marker(cue)
@@ -113,6 +141,132 @@ def cue_kind(cue: str | None, phase: str) -> tuple[str, str, str]:
         return "class_text", cue, ""
     title, instruction = class_text(name)
     return _GLYPH_OF_CLASS.get(name, "class_text"), title, instruction
+
+
+#: Instruction under the prompt before a recall block, and during it.
+RECALL_BEFORE = "read this, then close your eyes and relive it until the tone"
+RECALL_DURING = "eyes closed: relive it until the tone"
+
+
+def display_kind(cal: CalibrationView) -> tuple[str, str, str]:
+    """What the cue display draws for a view: :func:`cue_kind`, refined for affective paradigms.
+
+    Returns
+    -------
+    kind : str
+        One of :data:`CUE_KINDS`.
+    title, instruction : str
+        For ``prompt`` and ``recall`` the title is the prompt text; for ``image`` and ``video``
+        the instruction is.
+    """
+    kind, title, instruction = cue_kind(cal.cue, cal.phase)
+    if kind in ("idle", "ready", "paused", "finished", "aborted"):
+        return kind, title, instruction
+    if cal.rating_open:
+        return "rating", "How did you feel?", "rate the block you just lived through"
+    if cal.stimulus:
+        media = "video" if stimulus_kind(cal.stimulus) == "video" else "image"
+        return media, Path(cal.stimulus).name, cal.prompt
+    if cal.prompt and cal.cue == FIXATION:
+        before = "" if cal.prompt == STIMULUS_FIXATION_PROMPT else RECALL_BEFORE
+        return "prompt", cal.prompt, before
+    if cal.prompt and class_of_marker(cal.cue or "") is not None:
+        return "recall", cal.prompt, RECALL_DURING
+    return kind, title, instruction
+
+
+_MULTIMEDIA: tuple[Any, Any] | str | None = None
+
+
+def multimedia() -> tuple[Any, Any] | str:
+    """``(QtMultimedia, QtMultimediaWidgets)``, or why they cannot be used (cached).
+
+    Imported only when a video is to be shown: the modules load system libraries (PulseAudio,
+    GStreamer or FFmpeg on Linux) that may be missing.
+    """
+    global _MULTIMEDIA
+    if _MULTIMEDIA is None:
+        try:
+            from PyQt6 import QtMultimedia, QtMultimediaWidgets
+
+            _MULTIMEDIA = (QtMultimedia, QtMultimediaWidgets)
+        except ImportError as exc:
+            _MULTIMEDIA = (
+                f"Videos need Qt Multimedia, which could not be loaded ({exc}). Install the "
+                "system libraries it uses (on Linux: libpulse0 and GStreamer or FFmpeg, for "
+                "example apt install libpulse0 gstreamer1.0-plugins-good), or use pictures."
+            )
+    return _MULTIMEDIA
+
+
+class SamPanel(QtWidgets.QFrame):
+    """Self-Assessment Manikin scales: valence (unhappy .. happy) and arousal (calm .. excited),
+    1-9 each, and a "Submit rating" button.
+
+    Attributes
+    ----------
+    sliders : dict of str to QSlider
+        ``"valence"`` and ``"arousal"``, 1-9, 5 after :meth:`reset`.
+    submit_button : QPushButton
+
+    Signals
+    -------
+    submitted(int, int)
+        ``(valence, arousal)`` when the button is pressed.
+    """
+
+    submitted = QtCore.pyqtSignal(int, int)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sam")
+        self.setStyleSheet(
+            "#sam { background: #1c1c1c; border: 1px solid #444; border-radius: 8px; }"
+            "QLabel { color: #dddddd; font-size: 15px; }"
+            "QPushButton { font-size: 15px; padding: 6px 18px; }"
+        )
+        self.setCursor(QtCore.Qt.CursorShape.ArrowCursor)  # the full-screen display hides it
+        grid = QtWidgets.QGridLayout(self)
+        grid.setContentsMargins(16, 12, 16, 12)
+        self.sliders: dict[str, QtWidgets.QSlider] = {}
+        self._value_labels: dict[str, QtWidgets.QLabel] = {}
+        for row, (scale, low, high) in enumerate(SAM_SCALES):
+            slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+            slider.setRange(SAM_MIN, SAM_MAX)
+            slider.setPageStep(1)
+            slider.setTickInterval(1)
+            slider.setTickPosition(QtWidgets.QSlider.TickPosition.TicksBelow)
+            slider.setMinimumWidth(220)
+            value = QtWidgets.QLabel("")
+            value.setMinimumWidth(24)
+            slider.valueChanged.connect(lambda v, label=value: label.setText(str(v)))
+            name = QtWidgets.QLabel(f"<b>{scale.capitalize()}</b>")
+            grid.addWidget(name, row, 0)
+            grid.addWidget(QtWidgets.QLabel(f"{SAM_MIN} {low}"), row, 1)
+            grid.addWidget(slider, row, 2)
+            grid.addWidget(QtWidgets.QLabel(f"{high} {SAM_MAX}"), row, 3)
+            grid.addWidget(value, row, 4)
+            self.sliders[scale] = slider
+            self._value_labels[scale] = value
+        self.submit_button = QtWidgets.QPushButton("Submit rating")
+        self.submit_button.clicked.connect(self._on_submit)
+        right = QtCore.Qt.AlignmentFlag.AlignRight
+        grid.addWidget(self.submit_button, len(SAM_SCALES), 0, 1, 5, right)
+        self.reset()
+
+    def reset(self) -> None:
+        """Both scales to their middle (5)."""
+        middle = (SAM_MIN + SAM_MAX) // 2
+        for scale, slider in self.sliders.items():
+            slider.setValue(middle)
+            self._value_labels[scale].setText(str(middle))
+
+    def values(self) -> tuple[int, int]:
+        """``(valence, arousal)`` as set."""
+        return self.sliders["valence"].value(), self.sliders["arousal"].value()
+
+    def _on_submit(self) -> None:
+        self.submitted.emit(*self.values())
 
 
 class CueDisplay(QtWidgets.QWidget):
@@ -133,14 +287,25 @@ class CueDisplay(QtWidgets.QWidget):
         as a thin bar at the bottom.
     counter_text : str
         Trial counter drawn at the top right (``"12 / 40"``; empty before the first trial).
+    stimulus : str or None
+        The picture or video shown (absolute path), for affective paradigms.
+    sam_panel : SamPanel
+        The self-assessment panel, visible while ``current == "rating"``.
+    video_message : str
+        Why a video cannot be played (empty when it can, or when none is shown).
 
     Signals
     -------
     exit_requested
         Esc or F11 pressed while this display is a window of its own (full screen).
+    rating_submitted(int, int)
+        ``(valence, arousal)`` from the self-assessment panel.
     """
 
     exit_requested = QtCore.pyqtSignal()
+    rating_submitted = QtCore.pyqtSignal(int, int)
+    #: Pictures kept loaded (one per stimulus; loading happens once, on the GUI thread).
+    PIXMAP_CACHE = 8
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -148,6 +313,15 @@ class CueDisplay(QtWidgets.QWidget):
         self.title, self.instruction = cue_kind(None, "idle")[1:]
         self.fraction = 0.0
         self.counter_text = ""
+        self.stimulus: str | None = None
+        self.video_message = ""
+        self._pixmaps: OrderedDict[str, QtGui.QPixmap] = OrderedDict()
+        self._scaled: tuple[str, int, int, QtGui.QPixmap] | None = None
+        self._video: tuple[Any, Any, Any] | None = None  # player, widget, audio output
+        self._muted = False
+        self.sam_panel = SamPanel(self)
+        self.sam_panel.hide()
+        self.sam_panel.submitted.connect(self.rating_submitted)
         self.setMinimumSize(160, 120)
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(
@@ -156,23 +330,112 @@ class CueDisplay(QtWidgets.QWidget):
 
     def show_state(self, cal: CalibrationView) -> None:
         """Take what to draw from ``cal``; repaints only when it changed (GUI thread)."""
-        kind, title, instruction = cue_kind(cal.cue, cal.phase)
+        kind, title, instruction = display_kind(cal)
         fraction = 0.0
         if cal.cue_duration_s > 0 and kind not in ("idle", "finished", "aborted"):
             fraction = min(max(cal.cue_age_s / cal.cue_duration_s, 0.0), 1.0)
         counter = f"{cal.trial} / {cal.n_trials}" if cal.n_trials > 0 and cal.trial > 0 else ""
-        state = (kind, title, instruction, round(fraction * 500), counter)
+        stimulus = cal.stimulus if kind in ("image", "video") else None
+        state = (kind, title, instruction, round(fraction * 500), counter, stimulus)
         if state == (
             self.current,
             self.title,
             self.instruction,
             round(self.fraction * 500),
             self.counter_text,
+            self.stimulus,
         ):
             return
+        if kind != self.current or stimulus != self.stimulus:
+            self._change_media(kind, stimulus)
         self.current, self.title, self.instruction = kind, title, instruction
-        self.fraction, self.counter_text = fraction, counter
+        self.fraction, self.counter_text, self.stimulus = fraction, counter, stimulus
         self.update()
+
+    def set_muted(self, muted: bool) -> None:
+        """Mute the sound of videos (the panel mutes this display while full screen plays)."""
+        self._muted = muted
+        if self._video is not None:
+            self._video[2].setMuted(muted)
+
+    # ---------------------------------------------------------------------------------- media
+    def _change_media(self, kind: str, stimulus: str | None) -> None:
+        """Show or hide the rating panel and the video for a new state (GUI thread)."""
+        if kind == "rating" and self.current != "rating":
+            self.sam_panel.reset()
+            self.sam_panel.show()
+            self.sam_panel.raise_()
+            self._place_children()
+        elif kind != "rating":
+            self.sam_panel.hide()
+        if kind == "image" and stimulus is not None:
+            self._pixmap(stimulus)  # loaded once per stimulus, here rather than in paintEvent
+        if kind == "video" and stimulus is not None:
+            self._play(stimulus)
+        else:
+            self._stop_video()
+
+    def _pixmap(self, path: str) -> QtGui.QPixmap:
+        """The picture at ``path`` (loaded on first use, then cached; null when unreadable)."""
+        pixmap = self._pixmaps.get(path)
+        if pixmap is None:
+            pixmap = QtGui.QPixmap(path)
+            if pixmap.isNull():
+                logger.warning("Stimulus picture %s could not be loaded.", path)
+            self._pixmaps[path] = pixmap
+            while len(self._pixmaps) > self.PIXMAP_CACHE:
+                self._pixmaps.popitem(last=False)
+        self._pixmaps.move_to_end(path)
+        return pixmap
+
+    def _play(self, path: str) -> None:
+        modules = multimedia()
+        if isinstance(modules, str):
+            self.video_message = modules
+            return
+        self.video_message = ""
+        if self._video is None:
+            media, widgets = modules
+            widget = widgets.QVideoWidget(self)
+            player = media.QMediaPlayer(self)
+            audio = media.QAudioOutput(self)
+            audio.setMuted(self._muted)
+            player.setAudioOutput(audio)
+            player.setVideoOutput(widget)
+            self._video = (player, widget, audio)
+        player, widget, _ = self._video
+        player.setSource(QtCore.QUrl.fromLocalFile(path))
+        widget.show()
+        self._place_children()
+        player.play()
+
+    def _stop_video(self) -> None:
+        if self._video is not None:
+            player, widget, _ = self._video
+            player.stop()
+            widget.hide()
+
+    def _glyph_box(self) -> QtCore.QRectF:
+        rect = QtCore.QRectF(self.rect())
+        return QtCore.QRectF(
+            rect.left(), rect.top() + 0.08 * rect.height(), rect.width(), 0.72 * rect.height()
+        )
+
+    def _place_children(self) -> None:
+        box = self._glyph_box().toRect()
+        if self._video is not None:
+            self._video[1].setGeometry(box)
+        hint = self.sam_panel.sizeHint()
+        width = min(hint.width(), self.width() - 16)
+        height = min(hint.height(), self.height() - 16)
+        x = (self.width() - width) // 2
+        y = max(8, int(0.45 * self.height()) - height // 2)
+        self.sam_panel.setGeometry(x, y, width, height)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
+        """Keep the video and the rating panel placed."""
+        super().resizeEvent(event)
+        self._place_children()
 
     # --------------------------------------------------------------------------------- events
     def keyPressEvent(self, event: QtGui.QKeyEvent | None) -> None:
@@ -197,9 +460,7 @@ class CueDisplay(QtWidgets.QWidget):
             painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
             rect = QtCore.QRectF(self.rect())
             painter.fillRect(rect, QtGui.QColor(0, 0, 0))
-            glyph = QtCore.QRectF(
-                rect.left(), rect.top() + 0.08 * rect.height(), rect.width(), 0.72 * rect.height()
-            )
+            glyph = self._glyph_box()
             self._paint_cue(painter, glyph)
             self._paint_instruction(painter, rect)
             self._paint_counter(painter, rect)
@@ -232,6 +493,22 @@ class CueDisplay(QtWidgets.QWidget):
             _paint_text(painter, box, self.title, QtGui.QColor(90, 90, 90), 0.12 * size)
         elif kind == "idle":
             _paint_text(painter, box, self.title, QtGui.QColor(110, 110, 110), 0.07 * size)
+        elif kind in ("prompt", "recall"):
+            colour = white if kind == "prompt" else QtGui.QColor(150, 150, 150)
+            inner = box.adjusted(0.08 * box.width(), 0, -0.08 * box.width(), 0)
+            _paint_fitted_text(painter, inner, self.title, colour, 0.11 * box.height())
+        elif kind == "image":
+            self._paint_image(painter, box)
+        elif kind == "video":
+            if self.video_message:
+                text = f"{self.title}\n\n{self.video_message}"
+                inner = box.adjusted(0.08 * box.width(), 0, -0.08 * box.width(), 0)
+                _paint_fitted_text(painter, inner, text, QtGui.QColor(230, 160, 60), 0.06 * size)
+        elif kind == "rating":
+            top = QtCore.QRectF(box.left(), box.top(), box.width(), 0.18 * box.height())
+            _paint_text(painter, top, self.title, white, 0.09 * size)
+        elif kind == "rated":
+            _paint_text(painter, box, self.title, QtGui.QColor(90, 90, 90), 0.12 * size)
         else:
             colour = {
                 "finished": QtGui.QColor(90, 200, 90),
@@ -239,6 +516,29 @@ class CueDisplay(QtWidgets.QWidget):
                 "paused": QtGui.QColor(220, 170, 60),
             }.get(kind, white)
             _paint_text(painter, box, self.title, colour, 0.16 * size)
+
+    def _paint_image(self, painter: QtGui.QPainter, box: QtCore.QRectF) -> None:
+        """The stimulus picture scaled to fit ``box``, centred (scaled once per size)."""
+        if self.stimulus is None:
+            return
+        pixmap = self._pixmap(self.stimulus)
+        if pixmap.isNull():
+            text = f"{self.title}\n\n(this picture could not be loaded)"
+            _paint_text(painter, box, text, QtGui.QColor(230, 160, 60), 0.05 * box.height())
+            return
+        w, h = int(box.width()), int(box.height())
+        if self._scaled is None or self._scaled[:3] != (self.stimulus, w, h):
+            scaled = pixmap.scaled(
+                w,
+                h,
+                QtCore.Qt.AspectRatioMode.KeepAspectRatio,
+                QtCore.Qt.TransformationMode.SmoothTransformation,
+            )
+            self._scaled = (self.stimulus, w, h, scaled)
+        scaled = self._scaled[3]
+        x = box.left() + (box.width() - scaled.width()) / 2
+        y = box.top() + (box.height() - scaled.height()) / 2
+        painter.drawPixmap(QtCore.QPointF(x, y), scaled)
 
     def _paint_instruction(self, painter: QtGui.QPainter, rect: QtCore.QRectF) -> None:
         if not self.instruction:
@@ -329,6 +629,24 @@ def _paint_cross(
     )
 
 
+def _paint_fitted_text(
+    painter: QtGui.QPainter, box: QtCore.QRectF, text: str, colour: QtGui.QColor, pixel_size: float
+) -> None:
+    """Word-wrapped text, centred, at the largest size up to ``pixel_size`` that fits ``box``."""
+    flags = int(QtCore.Qt.AlignmentFlag.AlignCenter.value | QtCore.Qt.TextFlag.TextWordWrap.value)
+    font = painter.font()
+    size = max(8, int(pixel_size))
+    while True:
+        font.setPixelSize(size)
+        bound = QtGui.QFontMetricsF(font).boundingRect(box, flags, text)
+        if size <= 10 or (bound.width() <= box.width() and bound.height() <= box.height()):
+            break
+        size = max(10, int(size * 0.9))
+    painter.setFont(font)
+    painter.setPen(colour)
+    painter.drawText(box, flags, text)
+
+
 def _paint_text(
     painter: QtGui.QPainter, box: QtCore.QRectF, text: str, colour: QtGui.QColor, pixel_size: float
 ) -> None:
@@ -346,8 +664,9 @@ class CalibrationPanel(QtWidgets.QWidget):
     Parameters
     ----------
     core : CoreCommands
-        Receives ``start_calibration(paradigm)``, ``pause_calibration()``,
-        ``resume_calibration()``, ``abort_calibration()`` and ``use_profile()``.
+        Receives ``start_calibration(paradigm)`` (with ``stimuli=folder`` when one is chosen
+        for an affective paradigm), ``pause_calibration()``, ``resume_calibration()``,
+        ``abort_calibration()``, ``rate(valence, arousal)`` and ``use_profile()``.
     parent : QWidget, optional
 
     Attributes
@@ -355,6 +674,9 @@ class CalibrationPanel(QtWidgets.QWidget):
     paradigm_combo : QComboBox
     start_button, pause_button, abort_button, full_screen_button, use_button : QPushButton
         ``pause_button`` reads "Pause" while cues run and "Resume" while paused.
+    stimuli_button : QPushButton
+        Chooses a folder of the user's own stimuli (affective paradigms only); cancelling the
+        dialog clears it. ``stimuli_folder`` is the choice (None: recall prompts).
     session_bar : QProgressBar
         Elapsed / total seconds of the session (0-1000), with the trial counter in its text.
     phase_label, message_label : QLabel
@@ -394,6 +716,10 @@ class CalibrationPanel(QtWidgets.QWidget):
         self.full_screen_display.setCursor(QtCore.Qt.CursorShape.BlankCursor)
         self.full_screen_display.exit_requested.connect(self.leave_full_screen)
         self.full_screen_display.hide()
+        self.full_screen_display.set_muted(True)  # until it is shown
+        self.cue_display.rating_submitted.connect(self._on_rate)
+        self.full_screen_display.rating_submitted.connect(self._on_rate)
+        self._rating_open = False
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -425,6 +751,14 @@ class CalibrationPanel(QtWidgets.QWidget):
             "(a replay of an EEGBCI run, the simulator, your stimulus program)",
             QtCore.Qt.ItemDataRole.ToolTipRole,
         )
+        self.stimuli_folder: Path | None = None
+        self.stimuli_button = QtWidgets.QPushButton("Stimuli: recall")
+        self.stimuli_button.setToolTip(
+            "Affective paradigms: show your own pictures or videos instead of recall prompts. "
+            "Choose a folder with one subfolder per class (negative/, neutral/, positive/); "
+            "cancel the dialog to go back to recall prompts."
+        )
+        self.stimuli_button.clicked.connect(self._on_stimuli)
         self.start_button = QtWidgets.QPushButton("Start")
         self.pause_button = QtWidgets.QPushButton("Pause")
         self.abort_button = QtWidgets.QPushButton("Abort")
@@ -438,6 +772,7 @@ class CalibrationPanel(QtWidgets.QWidget):
         self._controls.addWidget(QtWidgets.QLabel("Paradigm:"))
         for widget in (
             self.paradigm_combo,
+            self.stimuli_button,
             self.start_button,
             self.pause_button,
             self.abort_button,
@@ -499,8 +834,31 @@ class CalibrationPanel(QtWidgets.QWidget):
         layout.addLayout(row)
 
     # --------------------------------------------------------------------------------- actions
+    def _selected_affective(self) -> bool:
+        preset = PARADIGMS.get(self.paradigm_combo.currentText())
+        return preset is not None and preset.family == AFFECTIVE
+
     def _on_start(self) -> None:
-        self._core.start_calibration(self.paradigm_combo.currentText())
+        name = self.paradigm_combo.currentText()
+        if self.stimuli_folder is not None and self._selected_affective():
+            self._core.start_calibration(name, stimuli=self.stimuli_folder)
+        else:
+            self._core.start_calibration(name)
+
+    def _on_stimuli(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(
+            self, "Stimuli folder (one subfolder per class)", str(self.stimuli_folder or "")
+        )
+        self.set_stimuli_folder(Path(folder) if folder else None)
+
+    def set_stimuli_folder(self, folder: Path | None) -> None:
+        """Use the user's stimuli in ``folder`` (None: recall prompts); checked when started."""
+        self.stimuli_folder = folder
+        text = f"Stimuli: {folder.name}" if folder is not None else "Stimuli: recall"
+        self.stimuli_button.setText(text)
+
+    def _on_rate(self, valence: int, arousal: int) -> None:
+        self._core.rate(valence, arousal)
 
     def _on_pause(self) -> None:
         if self.pause_button.text() == "Resume":
@@ -526,11 +884,15 @@ class CalibrationPanel(QtWidgets.QWidget):
         display.raise_()
         display.activateWindow()
         display.setFocus()
+        self.full_screen_display.set_muted(False)
+        self.cue_display.set_muted(True)  # one video sound, the full-screen one
 
     def leave_full_screen(self) -> None:
         """Hide the full-screen window (Esc)."""
         if not self.full_screen_display.isHidden():
             self.full_screen_display.hide()
+        self.full_screen_display.set_muted(True)
+        self.cue_display.set_muted(False)
 
     # ---------------------------------------------------------------------------------- render
     def render(self, snap: CoreSnapshot) -> None:
@@ -540,6 +902,9 @@ class CalibrationPanel(QtWidgets.QWidget):
         self.cue_display.show_state(cal)
         if not self.full_screen_display.isHidden():
             self.full_screen_display.show_state(cal)
+        if cal.rating_open and not self._rating_open:
+            QtWidgets.QApplication.beep()  # the end-of-block tone: the eyes may be closed
+        self._rating_open = cal.rating_open
         self._update_buttons(cal.phase, snap.connection)
         self._update_status(cal)
         self._update_session_bar(cal)
@@ -564,6 +929,7 @@ class CalibrationPanel(QtWidgets.QWidget):
             else "Connect to an EEG stream first"
         )
         _enable(self.paradigm_combo, phase in START_PHASES)
+        _enable(self.stimuli_button, phase in START_PHASES and self._selected_affective())
         resume = phase == "paused"
         text = "Resume" if resume else "Pause"
         if self.pause_button.text() != text:
@@ -591,6 +957,8 @@ class CalibrationPanel(QtWidgets.QWidget):
         if cal.n_trials > 0:
             clock = f"{_mmss(cal.elapsed_s)} / {_mmss(cal.total_s)}"
             text = f"Trial {cal.trial} / {cal.n_trials}   {clock}"
+            if cal.ratings:
+                text += f"   rated {len(cal.ratings)}"
         else:
             text = "no session"
         if self.session_bar.value() != value:

@@ -14,11 +14,15 @@ from numpy.typing import NDArray
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from app.dashboard.snapshot import CoreCommands, CoreSnapshot, CueSpan, DecodingView
+from common.types import AFFECTIVE
 
 #: Text shown instead of the plots while nothing decodes.
 NO_MODEL_TEXT = "No model: load a profile (Ctrl+L) or calibrate"
 #: Text shown instead of the cursor when the model has no left and right classes.
 NO_FEEDBACK_TEXT = "no feedback: the model has no 'left' and 'right' classes"
+#: Added to the decoder line for affective models: this tab shows their raw probabilities, the
+#: Emotion tab their smoothed state, valence / arousal (or workload) and band-power maps.
+AFFECTIVE_NOTE = "affective model: the Emotion tab (Ctrl+5) shows its state and valence / arousal"
 
 #: One colour per class index (tab10), shared by bars, curves and cue regions.
 PALETTE: tuple[tuple[int, int, int], ...] = (
@@ -203,7 +207,8 @@ class DecodingPanel(QtWidgets.QWidget):
             _set_text(self.decoder_label, "No model")
             return
         self._show_plots(True)
-        _set_text(self.decoder_label, f"Decoder: {decoding.decoder}")
+        note = f"  ({AFFECTIVE_NOTE})" if decoding.family == AFFECTIVE else ""
+        _set_text(self.decoder_label, f"Decoder: {decoding.decoder}{note}")
         if decoding.class_names != self._class_names:
             self._set_classes(decoding.class_names)
         if decoding.history_s != self._history_s:

@@ -26,6 +26,7 @@ FIELD_CAPTIONS: dict[str, str] = {
     "e2e_latency": "End-to-end p50 / p99",
     "compute": "Compute p50 / p99",
     "device": "Device",
+    "runner": "Runner",
     "message": "Message",
 }
 #: Shown for figures that do not exist (yet).
@@ -69,6 +70,7 @@ def format_health(health: HealthView | None) -> dict[str, str]:
         "nonfinite": f"{h.n_nonfinite:,}",
         "stalls": str(h.n_stalls),
         "device": h.device or MISSING,
+        "runner": h.runner or MISSING,
         "message": h.message or MISSING,
     }
     inference = {

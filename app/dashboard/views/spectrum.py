@@ -21,13 +21,15 @@ from numpy.typing import NDArray
 from PyQt6 import QtCore, QtWidgets
 
 from app.dashboard.snapshot import BANDS, CoreCommands, CoreSnapshot, SpectrumView
+from app.dashboard.views.scalp import COLOURMAP, ScalpMapPlot, head_outline
+
+__all__ = ["COLOURMAP", "SpectrumPanel", "head_outline"]
 
 #: Frequencies shown in the spectrum plot, in Hz.
 FREQ_RANGE_HZ = (1.0, 45.0)
 #: Powers below this (µV^2/Hz) are drawn at this floor on the log axis.
 POWER_FLOOR = 1e-6
 DEFAULT_BAND = "alpha"
-COLOURMAP = "viridis"
 MEAN_COLOUR = "#f0c040"
 RANGE_COLOUR = (240, 192, 64, 60)
 CHANNEL_COLOUR = (160, 160, 160, 90)
@@ -50,27 +52,6 @@ def _unflagged(spectrum: SpectrumView) -> NDArray[np.bool_]:
     if len(ok) != n_channels or not ok.any():
         return np.ones(n_channels, dtype=bool)
     return ok
-
-
-def head_outline(n_points: int = 121) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Unit circle, nose and ears as one path for ``connect='finite'``.
-
-    Returns
-    -------
-    x, y : ndarray, shape (n,)
-        Pieces separated by NaN.
-    """
-    angle = np.linspace(0.0, 2 * np.pi, n_points)
-    ear = np.linspace(-np.pi / 2, np.pi / 2, 15)
-    pieces = [
-        (np.cos(angle), np.sin(angle)),
-        (np.array([-0.12, 0.0, 0.12]), np.array([0.99, 1.12, 0.99])),  # nose at +y
-        (1.0 + 0.05 * np.cos(ear), 0.16 * np.sin(ear)),  # right ear
-        (-1.0 - 0.05 * np.cos(ear), 0.16 * np.sin(ear)),  # left ear
-    ]
-    x = np.concatenate([np.append(px, np.nan) for px, _ in pieces])
-    y = np.concatenate([np.append(py, np.nan) for _, py in pieces])
-    return x, y
 
 
 class SpectrumPanel(QtWidgets.QWidget):
@@ -152,31 +133,11 @@ class SpectrumPanel(QtWidgets.QWidget):
         self.bar_labels: list[pg.TextItem] = []
 
     def _build_map_plot(self) -> None:
-        self.map_plot = pg.PlotWidget()
-        item = self.map_plot.getPlotItem()
-        item.setAspectLocked(True)
-        item.setMouseEnabled(x=False, y=False)
-        item.hideButtons()
-        item.hideAxis("left")
-        item.hideAxis("bottom")
-        self.image = pg.ImageItem(axisOrder="row-major")
-        item.addItem(self.image)
-        x, y = head_outline()
-        self.outline = pg.PlotCurveItem(x=x, y=y, pen=pg.mkPen("w", width=2), connect="finite")
-        item.addItem(self.outline)
-        self.electrodes = pg.ScatterPlotItem(
-            size=6,
-            pen=pg.mkPen("k"),
-            brush=pg.mkBrush("w"),
-            hoverable=True,
-            tip=lambda x, y, data: str(data),
-        )
-        item.addItem(self.electrodes)
-        self.colour_bar = pg.ColorBarItem(
-            values=(0.0, 1.0), colorMap=COLOURMAP, interactive=False, label="log10 µV²"
-        )
-        self.colour_bar.setImageItem(self.image, insert_in=item)
-        item.setRange(xRange=(-1.25, 1.25), yRange=(-1.25, 1.25), padding=0.0)
+        self.map_plot = ScalpMapPlot(colour_bar_label="log10 µV²")  # shared with the Emotion tab
+        self.image = self.map_plot.image
+        self.outline = self.map_plot.outline
+        self.electrodes = self.map_plot.electrodes
+        self.colour_bar = self.map_plot.colour_bar
         self.band_combo = QtWidgets.QComboBox()
         for band in BANDS:
             self.band_combo.addItem(band)
@@ -336,23 +297,12 @@ class SpectrumPanel(QtWidgets.QWidget):
         spectrum = self._spectrum
         if spectrum is None:
             return
-        positions = np.asarray(spectrum.scalp_positions, dtype=np.float64).reshape(-1, 2)
-        self.electrodes.setData(
-            x=positions[:, 0], y=positions[:, 1], data=list(spectrum.scalp_names)
-        )
-        image = spectrum.scalp_maps.get(self.band)
-        if image is None:
-            self.image.clear()
+        self.map_plot.set_electrodes(spectrum.scalp_positions, spectrum.scalp_names)
+        levels = self.map_plot.show_map(spectrum.scalp_maps.get(self.band), spectrum.scalp_extent)
+        if levels is None:
             self.map_label.setText(NO_MAP if not spectrum.scalp_maps else "")
             return
-        finite = image[np.isfinite(image)]
-        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        if high <= low:
-            high = low + 1e-3
-        self.image.setImage(image, autoLevels=False, levels=(low, high))
-        x_min, x_max, y_min, y_max = spectrum.scalp_extent
-        self.image.setRect(QtCore.QRectF(x_min, y_min, x_max - x_min, y_max - y_min))
-        self.colour_bar.setLevels((low, high))
+        low, high = levels
         edges = BANDS.get(self.band)
         hz = f" {edges[0]:g}-{edges[1]:g} Hz" if edges else ""
         self.map_label.setText(

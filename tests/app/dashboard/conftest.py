@@ -10,6 +10,7 @@ import pytest
 
 from app.dashboard.core import CoreSettings, DashboardCore
 from app.dashboard.snapshot import CoreSnapshot
+from tests.app.dashboard.fakes import FakeCore
 
 
 def wait_for(
@@ -64,3 +65,20 @@ def eegbci_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
                  "--model", str(encoder), "--cv-folds", "0", "--epochs", "1"])  # fmt: skip
     assert code == 0
     return out
+
+
+@pytest.fixture
+def core() -> FakeCore:
+    """A core that records the commands it is given (view tests; a module may override it)."""
+    return FakeCore()
+
+
+@pytest.fixture
+def panel(qtbot, core):
+    """A CalibrationPanel over :func:`core` (a module may override it)."""
+    from app.dashboard.views.calibration import CalibrationPanel
+
+    widget = CalibrationPanel(core)
+    qtbot.addWidget(widget)
+    widget.resize(900, 700)
+    return widget

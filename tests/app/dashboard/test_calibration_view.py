@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from app.dashboard.snapshot import CalibrationView, CoreSnapshot
-from tests.app.dashboard.fakes import FakeCore
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.gui
@@ -46,21 +45,6 @@ def _snap(phase: str = "idle", connection: str = "connected", **cal) -> CoreSnap
     values = dict(phase=phase, paradigm="mi-lr", class_names=("left", "right"))
     values.update(cal)
     return CoreSnapshot(t=5.0, connection=connection, calibration=CalibrationView(**values))
-
-
-@pytest.fixture
-def core() -> FakeCore:
-    return FakeCore()
-
-
-@pytest.fixture
-def panel(qtbot, core):
-    from app.dashboard.views.calibration import CalibrationPanel
-
-    widget = CalibrationPanel(core)
-    qtbot.addWidget(widget)
-    widget.resize(900, 700)
-    return widget
 
 
 @pytest.mark.parametrize(
@@ -151,6 +135,7 @@ def test_start_uses_the_chosen_paradigm(panel, core) -> None:
     assert [panel.paradigm_combo.itemText(i) for i in range(panel.paradigm_combo.count())] == [
         "mi-lr",
         "mi-4",
+        "emotion-recall",
         "stream markers",
     ]
     panel.render(_snap("idle"))
@@ -250,7 +235,10 @@ def test_report_when_done(panel, core) -> None:
     assert by_decoder["reference (used)"][2] == "+16.7 pts"
     summary = panel.report_summary.text()
     assert "reference" in summary and "53.3 %" in summary and "11.4 s" in summary
-    assert panel.table_texts(panel.confusion_table) == [["11", "5"], ["4", "10"]]
+    assert panel.table_texts(panel.confusion_table) == [
+        ["11", "5"],
+        ["4", "10"],
+    ]
     header = panel.confusion_table.verticalHeaderItem(1)
     assert header is not None and header.text() == "right"
     panel.use_button.click()
@@ -261,7 +249,10 @@ def test_report_of_another_decoder_and_a_bad_report(panel) -> None:
     report = _report()
     report = {**report, "decoder": "finetuned"}
     panel.render(_snap("done", report=report))
-    assert panel.table_texts(panel.confusion_table) == [["7", "9"], ["5", "9"]]
+    assert panel.table_texts(panel.confusion_table) == [
+        ["7", "9"],
+        ["5", "9"],
+    ]
     panel.render(_snap("done", report={"scores": {"x": {"cv_accuracy": "oops"}}}))
     assert "could not be read" in panel.report_summary.text()
 

@@ -119,6 +119,7 @@ def test_replay_decodes_live_with_true_cues_and_an_outlet(make_core, eegbci_prof
     health = snap.health
     assert health.decoding and health.predictions > 0 and health.lost_samples == 0
     assert health.e2e_p99_ms is not None and health.device == "cpu"
+    assert health.runner == "cpu fp32, 1 thread"  # precision, graphs, threads
     out = resolve_stream(name="neurodeck-predictions", timeout_s=5.0)
     assert out.channel_count() == 2 and out.type() == "Predictions"
     core.stop_decoding()

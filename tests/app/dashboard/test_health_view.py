@@ -31,6 +31,7 @@ def _health(**changes) -> HealthView:
         compute_p50_ms=3.25,
         compute_p99_ms=None,
         device="cuda:0",
+        runner="cuda:0 bf16, CUDA graphs",
         message="",
     )
     values.update(changes)
@@ -83,6 +84,7 @@ def test_running_figures(panel) -> None:
     assert texts["e2e_latency"] == "21.5 / 48.2 ms"
     assert texts["compute"] == "3.2 / - ms"
     assert texts["device"] == "cuda:0"
+    assert texts["runner"] == "cuda:0 bf16, CUDA graphs"
     assert texts["message"] == "-"
     assert panel.colour_of("state") == GREEN
     assert GREEN in panel.fields["state"].styleSheet()
@@ -91,10 +93,12 @@ def test_running_figures(panel) -> None:
 
 
 def test_inference_figures_are_missing_while_not_decoding(panel) -> None:
-    health = _health(decoding=False, predictions=0, e2e_p50_ms=None, e2e_p99_ms=None, device="")
+    health = _health(
+        decoding=False, predictions=0, e2e_p50_ms=None, e2e_p99_ms=None, device="", runner=""
+    )
     panel.render(CoreSnapshot(t=1.0, connection="connected", health=health))
     texts = _texts(panel)
-    for name in ("predictions", "dropped_skipped", "e2e_latency", "compute", "device"):
+    for name in ("predictions", "dropped_skipped", "e2e_latency", "compute", "device", "runner"):
         assert texts[name] == "-", name
     assert texts["samples"] == "123,456"
 

@@ -1,0 +1,281 @@
+"""Affective calibration in the dashboard: the cue display's prompt, picture, video fallback and
+self-assessment panel; the panel's stimuli folder and ratings; the job's view; ``core.rate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pylsl
+import pytest
+
+from app.dashboard.snapshot import CalibrationView, CoreSnapshot
+from calibration.emotion import STIMULUS_FIXATION_PROMPT, STIMULUS_PROMPTS, SamRating
+from calibration.paradigm import PARADIGMS
+from common.types import MarkerEvent
+
+pytestmark = pytest.mark.gui
+
+EMO = PARADIGMS["emotion-recall"]
+PROMPT = EMO.prompt("negative")
+
+
+def _cal(cue: str | None, **values) -> CalibrationView:
+    base = dict(phase="cues", paradigm="emotion-recall", class_names=EMO.class_names, cue=cue)
+    base.update(values)
+    return CalibrationView(**base)
+
+
+def _grey(widget) -> np.ndarray:
+    image = widget.grab().toImage()
+    return np.array(
+        [
+            [image.pixelColor(x, y).getRgb()[:3] for x in range(0, image.width(), 2)]
+            for y in range(0, image.height(), 2)
+        ],
+        dtype=np.float64,
+    )
+
+
+@pytest.fixture
+def display(qtbot):
+    from app.dashboard.views.calibration import CueDisplay
+
+    widget = CueDisplay()
+    qtbot.addWidget(widget)
+    widget.resize(480, 360)
+    return widget
+
+
+def test_the_prompt_is_shown_large_before_and_during_the_block(display) -> None:
+    from app.dashboard.views.calibration import RECALL_BEFORE, RECALL_DURING
+
+    display.show_state(_cal("fixation", prompt=PROMPT, cue_duration_s=10.0, trial=1, n_trials=6))
+    assert (display.current, display.title, display.instruction) == (
+        "prompt",
+        PROMPT,
+        RECALL_BEFORE,
+    )
+    pixels = _grey(display)
+    assert pixels.max() > 200 and (pixels.max(axis=2) > 150).mean() > 0.01  # much white text
+    display.show_state(_cal("cue_negative", prompt=PROMPT))
+    assert (display.current, display.title, display.instruction) == (
+        "recall",
+        PROMPT,
+        RECALL_DURING,
+    )
+    display.show_state(_cal("fixation", prompt=STIMULUS_FIXATION_PROMPT))
+    assert display.current == "prompt" and display.instruction == ""
+    display.show_state(_cal("self_assessment"))
+    assert (display.current, display.title) == ("rated", "Thank you")
+    assert display.sam_panel.isHidden()
+
+
+def test_motor_imagery_views_are_unchanged(display) -> None:
+    display.show_state(CalibrationView(phase="cues", cue="cue_left"))
+    assert display.current == "arrow_left"
+    display.show_state(CalibrationView(phase="cues", cue="fixation"))
+    assert display.current == "cross"
+
+
+def test_a_picture_is_scaled_to_fit_and_loaded_once(display, tmp_path: Path) -> None:
+    from PyQt6 import QtGui
+
+    path = tmp_path / "negative" / "red.png"
+    path.parent.mkdir()
+    image = QtGui.QImage(64, 48, QtGui.QImage.Format.Format_RGB32)
+    image.fill(QtGui.QColor(255, 0, 0))
+    assert image.save(str(path))
+    cal = _cal("cue_negative", prompt=STIMULUS_PROMPTS["image"], stimulus=str(path))
+    display.show_state(cal)
+    assert (display.current, display.stimulus) == ("image", str(path))
+    assert display.instruction == STIMULUS_PROMPTS["image"]
+    loaded = display._pixmap(str(path))
+    pixels = _grey(display)
+    h, w = pixels.shape[:2]
+    centre = pixels[h // 2, w // 2]
+    assert centre[0] > 200 and centre[1] < 50  # red in the middle
+    red = (pixels[..., 0] > 200) & (pixels[..., 1] < 50)
+    rows, cols = np.nonzero(red)
+    height, width = np.ptp(rows) + 1, np.ptp(cols) + 1
+    assert width / height == pytest.approx(64 / 48, rel=0.05)  # aspect kept
+    assert height >= 0.6 * h  # scaled up to fill the cue area
+    display.show_state(_cal("cue_negative", stimulus=str(path), cue_age_s=3.0, cue_duration_s=60))
+    assert display._pixmap(str(path)) is loaded  # cached, not read again
+
+
+def test_an_unreadable_picture_says_so(display, tmp_path: Path) -> None:
+    path = tmp_path / "broken.jpg"
+    path.write_bytes(b"not a jpeg")
+    display.show_state(_cal("cue_positive", stimulus=str(path)))
+    assert display.current == "image" and display._pixmap(str(path)).isNull()
+    assert _grey(display).max() > 150  # the message is painted
+
+
+def test_a_video_without_qt_multimedia_names_the_file_and_what_to_install(
+    display, monkeypatch, tmp_path: Path
+) -> None:
+    import app.dashboard.views.calibration as views
+
+    monkeypatch.setattr(views, "_MULTIMEDIA", "Videos need Qt Multimedia (test).")
+    path = tmp_path / "neutral" / "clip.mp4"
+    display.show_state(_cal("cue_neutral", prompt=STIMULUS_PROMPTS["video"], stimulus=str(path)))
+    assert (display.current, display.title) == ("video", "clip.mp4")
+    assert display.instruction == STIMULUS_PROMPTS["video"]
+    assert display.video_message == "Videos need Qt Multimedia (test)."
+    assert _grey(display).max() > 150
+    display.show_state(_cal("rest"))
+    assert display.current == "break"
+
+
+def test_the_real_multimedia_check_gives_modules_or_a_hint() -> None:
+    from app.dashboard.views.calibration import multimedia
+
+    result = multimedia()
+    if isinstance(result, str):
+        assert "Qt Multimedia" in result and "install" in result.lower()
+    else:
+        assert hasattr(result[0], "QMediaPlayer") and hasattr(result[1], "QVideoWidget")
+
+
+def test_the_self_assessment_panel_submits_a_rating(display, qtbot) -> None:
+    got: list[tuple[int, int]] = []
+    display.rating_submitted.connect(lambda v, a: got.append((v, a)))
+    display.show_state(_cal("self_assessment", rating_open=True))
+    sam = display.sam_panel
+    assert display.current == "rating" and not sam.isHidden()
+    assert sam.values() == (5, 5)
+    assert sam.geometry().intersects(display.rect())
+    sam.sliders["valence"].setValue(8)
+    sam.sliders["arousal"].setValue(2)
+    sam.submit_button.click()
+    assert got == [(8, 2)]
+    display.show_state(_cal("self_assessment", rating_open=False))
+    assert display.current == "rated" and sam.isHidden()
+    display.show_state(_cal("self_assessment", rating_open=True))  # next block: reset to 5
+    assert sam.values() == (5, 5)
+
+
+def test_the_panel_sends_ratings_to_the_core_and_counts_them(panel, core) -> None:
+    snap = CoreSnapshot(
+        t=1.0,
+        connection="connected",
+        calibration=_cal("self_assessment", rating_open=True, trial=2, n_trials=6,
+                         ratings=((0, 3, 7),)),
+    )  # fmt: skip
+    panel.render(snap)
+    sam = panel.cue_display.sam_panel
+    assert not sam.isHidden()
+    sam.sliders["valence"].setValue(7)
+    sam.sliders["arousal"].setValue(3)
+    sam.submit_button.click()
+    assert core.called("rate") == [((7, 3), {})]
+    assert "rated 1" in panel.session_bar.format()
+
+
+def test_the_stimuli_folder_goes_with_an_affective_paradigm_only(panel, core, tmp_path) -> None:
+    panel.render(CoreSnapshot(t=1.0, connection="connected"))
+    panel.paradigm_combo.setCurrentText("mi-lr")
+    panel.render(CoreSnapshot(t=1.1, connection="connected"))
+    assert not panel.stimuli_button.isEnabled()
+    panel.paradigm_combo.setCurrentText("emotion-recall")
+    panel.render(CoreSnapshot(t=1.2, connection="connected"))
+    assert panel.stimuli_button.isEnabled()
+    panel.start_button.click()
+    panel.set_stimuli_folder(tmp_path)
+    assert panel.stimuli_button.text() == f"Stimuli: {tmp_path.name}"
+    panel.start_button.click()
+    panel.paradigm_combo.setCurrentText("mi-4")
+    panel.start_button.click()
+    assert core.called("start_calibration") == [
+        (("emotion-recall",), {}),
+        (("emotion-recall",), {"stimuli": tmp_path}),
+        (("mi-4",), {}),
+    ]
+    panel.set_stimuli_folder(None)
+    assert panel.stimuli_button.text() == "Stimuli: recall"
+
+
+# -- the job's view and the core's rate command -------------------------------------------------
+class _Cues:
+    def __init__(self, events: list[MarkerEvent]) -> None:
+        self._events = events
+
+    def events(self) -> list[MarkerEvent]:
+        return list(self._events)
+
+
+def _job(tmp_path: Path, stimuli=None):
+    from app.dashboard.calibration_job import CalibrationJob
+
+    info = pylsl.StreamInfo("eeg", "EEG", 4, 100.0, "float32", "job-test")
+    job = CalibrationJob(info, EMO, tmp_path / "out", seed=3, stimuli=stimuli)
+    job._phase = "cues"
+    return job
+
+
+def test_the_job_view_carries_prompt_stimulus_and_rating_state(tmp_path: Path) -> None:
+    from calibration.emotion import load_stimuli, trial_classes
+
+    job = _job(tmp_path)
+    first = trial_classes(EMO.schedule(3))[0]
+    events = [MarkerEvent(1.0, "calib_start"), MarkerEvent(2.0, "fixation")]
+    job._cues = _Cues(events)
+    view = job.view()
+    assert (view.cue, view.trial, view.prompt) == ("fixation", 1, EMO.prompt(first))
+    events.append(MarkerEvent(3.0, f"cue_{first}"))
+    view = job.view()
+    assert (view.cue, view.prompt, view.stimulus) == (f"cue_{first}", EMO.prompt(first), None)
+    events += [MarkerEvent(4.0, "rest"), MarkerEvent(4.0, "self_assessment")]
+    view = job.view()
+    assert (view.cue, view.rating_open, view.prompt) == ("self_assessment", True, "")
+    assert view.cue_duration_s == pytest.approx(30.0)
+    events.append(MarkerEvent(5.0, "sam valence=6 arousal=4"))
+    view = job.view()
+    assert view.cue == "self_assessment" and not view.rating_open  # the rating is no cue
+    assert view.ratings == ((0, 6, 4),)
+
+    for name in EMO.class_names:
+        (tmp_path / "stim" / name).mkdir(parents=True)
+        (tmp_path / "stim" / name / "a.png").write_bytes(b"x")
+    stimuli = load_stimuli(tmp_path / "stim", EMO.class_names)
+    job = _job(tmp_path, stimuli)
+    events = [MarkerEvent(1.0, "calib_start"), MarkerEvent(2.0, "fixation")]
+    job._cues = _Cues(events)
+    assert job.view().prompt == STIMULUS_FIXATION_PROMPT
+    events.append(MarkerEvent(3.0, f"cue_{first}"))
+    assert job.view().stimulus is None  # its stimulus marker has not arrived yet
+    events.append(MarkerEvent(3.0, f"stimulus {first}/a.png"))
+    view = job.view()
+    assert view.cue == f"cue_{first}"
+    assert view.stimulus == str(stimuli.root / first / "a.png")
+    assert view.prompt == STIMULUS_PROMPTS["image"]
+
+
+def test_stimuli_need_an_affective_paradigm(tmp_path: Path) -> None:
+    from app.dashboard.calibration_job import load_job_stimuli
+    from common.types import ConfigError
+
+    assert load_job_stimuli(None, PARADIGMS["mi-lr"]) is None
+    with pytest.raises(ConfigError, match="Stimuli need an affective paradigm; 'mi-lr'"):
+        load_job_stimuli(tmp_path, PARADIGMS["mi-lr"])
+    with pytest.raises(ConfigError, match="not the stream's markers"):
+        load_job_stimuli(tmp_path, EMO, from_markers=True)
+    with pytest.raises(ConfigError, match="no subfolder for negative, neutral, positive"):
+        load_job_stimuli(tmp_path, EMO)
+
+
+def test_core_rate_goes_to_the_running_job(make_core, tmp_path: Path) -> None:
+    core = make_core()
+    core.rate(5, 5)
+    assert any("no block to rate" in e for e in core.snapshot().errors)
+    job = _job(tmp_path)  # never started: stands in for a running calibration
+    core._job = job
+    try:
+        core.rate(7, 3)
+        assert job.control.take_ratings() == [SamRating(7, 3)]
+        core.rate(0, 3)
+        assert any("'valence' must be an int from 1 to 9" in e for e in core.snapshot().errors)
+        assert job.control.take_ratings() == []
+    finally:
+        core._job = None
