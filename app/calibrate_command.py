@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cv-folds", type=int, default=5, help="cross-validation folds (0 skips)")
     p.add_argument("--epochs", type=int, help="fine-tuning epochs (default 15)")
     p.add_argument("--mode", choices=("finetune", "probe"), default="finetune", help="how to adapt")
+    p.add_argument(
+        "--augment",
+        nargs="+",
+        choices=("mirror", "scale", "noise"),
+        default=(),
+        help="label-aware augmentation while fine-tuning: mirror (swap hemispheres and "
+        "left/right labels), scale (gain per window), noise",
+    )
     p.add_argument("--device", help="fine-tuning device: auto, cpu, cuda[:N] (default auto)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the stream")
     p.add_argument("--overwrite", action="store_true", help="replace a recording in OUT")
@@ -107,15 +116,23 @@ def calibration_settings(
     seed: int = 0,
     paradigm: Any = None,
     family: str = MOTOR_IMAGERY,
+    augment: Sequence[str] = (),
 ) -> Any:
     """The fitting settings the command-line options ask for.
 
     With a paradigm, the encoder's training windows end inside its imagery period. The
     affective family fits long blocks (:func:`calibration.fitting.affective_settings`).
+    ``augment`` names motor-imagery fine-tuning augmentations
+    (:mod:`offline_training.label_augment`).
     """
     from calibration.fitting import CalibrationSettings, affective_settings
 
     if family == AFFECTIVE:
+        if augment:
+            raise ConfigError(
+                "'--augment' is for motor-imagery calibration (it mirrors left/right "
+                "hemispheres); leave it out for affective paradigms."
+            )
         epoch = paradigm.epoch_s if paradigm is not None else (5.0, 60.0)
         s = affective_settings(tuple(epoch), cv_folds, seed, epochs)
         return dataclasses.replace(s, adapt=dataclasses.replace(s.adapt, mode=mode))
@@ -123,7 +140,8 @@ def calibration_settings(
     train = s.adapt.train
     if epochs is not None:
         train = dataclasses.replace(train, epochs=epochs)
-    s = dataclasses.replace(s, adapt=dataclasses.replace(s.adapt, mode=mode, train=train))
+    adapt = dataclasses.replace(s.adapt, mode=mode, train=train, augment=tuple(augment))
+    s = dataclasses.replace(s, adapt=adapt)
     if paradigm is not None:
         first, last, hop = s.ends_s
         end = min(last, paradigm.epoch_s[1])
@@ -273,7 +291,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         marker_classes,
         _classes_from(marker_classes),
         args.out,
-        calibration_settings(args.cv_folds, args.epochs, args.mode, args.seed, paradigm, family),
+        calibration_settings(
+            args.cv_folds, args.epochs, args.mode, args.seed, paradigm, family, args.augment
+        ),
         paradigm=paradigm.to_dict() if paradigm else None,
         subject=args.out.name,
         progress=lambda line: print(f"  {line}", flush=True),

@@ -327,7 +327,7 @@ def fit_encoder(
     if tuple(trials.class_names) != tuple(base.meta.class_names) or s.mode == "probe":
         s = dataclasses.replace(s, new_head=True)
     X, y, trial = trials.sliding_windows(base.window_s, settings.ends_s)
-    result = adapt(model, X, y, trial, s)
+    result = adapt(model, X, y, trial, s, class_names=trials.class_names)
     details = {
         "best_epoch": result.best_epoch,
         "val_acc": result.val_acc,

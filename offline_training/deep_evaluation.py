@@ -165,7 +165,7 @@ def evaluate_held_out(
             best_epoch, val_acc = None, None
         else:
             source, settings = plan[mode]
-            res = adapt(models[source], X, y, trial, settings)
+            res = adapt(models[source], X, y, trial, settings, class_names=CLASS_NAMES)
             model, best_epoch, val_acc = res.model, res.best_epoch, res.val_acc
         probas[mode] = _probas(lambda w, m=model: predict_proba(m, w), test)
         result[mode] = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,9 @@ class AdaptSettings:
         Set the model's alignment from the calibration windows.
     new_head : bool
         Replace the head before training (always true for probes).
+    augment : tuple of str
+        Label-aware augmentations of the training batches
+        (:data:`offline_training.label_augment.LABEL_AUGMENTATIONS`); none by default.
     """
 
     mode: str = "finetune"
@@ -62,8 +66,10 @@ class AdaptSettings:
     label_smoothing: float = 0.1
     align: bool = True
     new_head: bool = False
+    augment: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "augment", tuple(self.augment))
         if self.mode not in ADAPT_MODES:
             raise ConfigError(f"'mode' must be one of {ADAPT_MODES}; got {self.mode!r}.")
         if not 0 < self.layer_decay <= 1:
@@ -169,6 +175,7 @@ def adapt(
     trial_ids: np.ndarray,
     settings: AdaptSettings | None = None,
     alignment_windows: FloatArray | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> AdaptResult:
     """Adapt a copy of ``model`` to a subject's calibration windows.
 
@@ -183,6 +190,8 @@ def adapt(
     settings : AdaptSettings, optional
     alignment_windows : ndarray, shape (n, n_channels, n_times), optional
         Windows for the alignment statistics (default: ``X``).
+    class_names : sequence of str, optional
+        Names of the labels 0, 1, ...; needed by the ``mirror`` augmentation.
 
     Returns
     -------
@@ -202,7 +211,15 @@ def adapt(
     train_mask, val_mask = split_trials(trial_ids, y, s.val_fraction, s.train.seed)
     xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
     yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
-    objective = SupervisedObjective(model, s.label_smoothing)
+    augment = None
+    if s.augment:
+        from offline_training.label_augment import SupervisedAugment
+
+        if class_names is None and "mirror" in s.augment:
+            raise ConfigError("the 'mirror' augmentation needs the class names of the labels.")
+        names = class_names or [str(i) for i in range(int(y.max()) + 1)]
+        augment = SupervisedAugment(s.augment, model.channel_names, names, s.train.seed)
+    objective = SupervisedObjective(model, s.label_smoothing, augment)
     validate = validator(xt[val_mask], yt[val_mask]) if val_mask.any() else None
     trainer = Trainer(
         objective,

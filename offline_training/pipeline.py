@@ -33,7 +33,7 @@ from streaming.preprocessing import PreprocessingConfig
 
 logger = logging.getLogger(__name__)
 
-SSL_OBJECTIVES = ("pair", "contrastive", "mem")
+SSL_OBJECTIVES = ("pair", "contrastive", "simclr", "mem")
 ALL_EEGBCI_RUNS = tuple(range(1, 15))
 
 
@@ -68,6 +68,7 @@ class SupervisedStage:
     label_smoothing: float = 0.1
     train: TrainSettings = field(default_factory=TrainSettings)
     val_subjects: int = 0
+    augment: tuple[str, ...] = ()
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -171,11 +172,14 @@ def _supervised_stage(t: Mapping[str, Any]) -> SupervisedStage:
         label_smoothing=float(t.get("label_smoothing", 0.1)),
         train=_train(t.get("train")),
         val_subjects=int(t.get("val_subjects", 0)),
+        augment=tuple(t.get("augment", ())),
     )
 
 
 def _adapt(t: Mapping[str, Any]) -> AdaptSettings:
     t = dict(t)
+    if "augment" in t:
+        t["augment"] = tuple(t["augment"])
     train = _train(
         t.pop("train", None),
         epochs=30,
@@ -339,7 +343,11 @@ def pretrain_ssl(
     device: str | None = None,
 ) -> list[dict[str, Any]]:
     """Self-supervised stage: train ``model``'s encoder in place with the recipe's objective."""
-    from offline_training.objectives import ContrastiveObjective, PairTaskObjective
+    from offline_training.objectives import (
+        ContrastiveObjective,
+        PairTaskObjective,
+        SimCLRObjective,
+    )
     from offline_training.pairs import PairDataset, pair_collate
     from offline_training.windows import WindowDataset
 
@@ -358,6 +366,11 @@ def pretrain_ssl(
         return run_trainer(objective, dataset, train, out_dir, resume, pair_collate)
     if ssl.objective == "contrastive":
         objective = ContrastiveObjective(model, recipe.sfreq, seed=train.seed, **args)
+        return run_trainer(objective, windows, train, out_dir, resume)
+    if ssl.objective == "simclr":
+        objective = SimCLRObjective(
+            model, recipe.sfreq, n_times=recipe.n_times, seed=train.seed, **args
+        )
         return run_trainer(objective, windows, train, out_dir, resume)
     return _pretrain_mem(recipe, model, windows, train, out_dir, resume, device)
 
@@ -420,7 +433,14 @@ def train_supervised(
 
     train_corpus, val_corpus = split_subjects(corpus, sup.val_subjects, sup.train.seed)
     validate = None if val_corpus is None else _window_validator(windows(val_corpus))
-    objective = SupervisedObjective(model, sup.label_smoothing)
+    augment = None
+    if sup.augment:
+        from offline_training.label_augment import SupervisedAugment
+
+        augment = SupervisedAugment(
+            sup.augment, model.channel_names, sup.class_names, sup.train.seed
+        )
+    objective = SupervisedObjective(model, sup.label_smoothing, augment)
     trainer = Trainer(
         objective,
         windows(train_corpus),

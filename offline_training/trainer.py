@@ -322,7 +322,9 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [device.index] if device.type == "cuda" else None
-            module = DistributedDataParallel(module, device_ids=ids)
+            # Self-supervised objectives never touch the model's classification head: without
+            # find_unused_parameters DDP stops at the second step, missing their gradients.
+            module = DistributedDataParallel(module, device_ids=ids, find_unused_parameters=True)
         optimizer = self._optimizer()
         bases = [g["lr"] for g in optimizer.param_groups]  # before a resume overwrites them
         start = self._maybe_resume(optimizer, resume)

@@ -53,7 +53,7 @@ def test_calibrate_with_cues_on_a_live_stream(tmp_path, unique_id, capsys) -> No
     again = tmp_path / "again"
     assert main(["calibrate", "--recording", str(out / "recording"), "--out", str(again),
                  "--model", str(tmp_path / "enc.safetensors"), "--cv-folds", "0",
-                 "--epochs", "1"]) == 0  # fmt: skip
+                 "--epochs", "1", "--augment", "mirror", "scale", "noise"]) == 0  # fmt: skip
     assert load_profile(again).info["trials"] == report["trials"]
 
 
@@ -117,3 +117,14 @@ def test_stimuli_are_checked_before_anything_is_recorded(tmp_path, capsys) -> No
     assert "does not exist" in err and "negative/, neutral/, positive/" in err
     assert main([*base, "--recording", str(tmp_path), "--stimuli", str(tmp_path)]) == 2
     assert "needs a calibration that plays its own cues" in capsys.readouterr().err
+
+
+def test_augment_reaches_the_fine_tuning_settings_and_is_refused_for_affect() -> None:
+    from app.calibrate_command import calibration_settings
+    from common.types import AFFECTIVE, ConfigError
+
+    s = calibration_settings(5, None, augment=["mirror", "noise"])
+    assert s.adapt.augment == ("mirror", "noise")
+    assert calibration_settings(5, None).adapt.augment == ()
+    with pytest.raises(ConfigError, match="motor-imagery"):
+        calibration_settings(5, None, family=AFFECTIVE, augment=["scale"])

@@ -18,6 +18,8 @@ def main() -> None:
     torch.manual_seed(0)
     out = Path(sys.argv[1])
     objective = _Regression()
+    # Like a self-supervised objective's unused classification head: trainable, never in the loss.
+    objective.idle_head = torch.nn.Linear(3, 2)
     settings = TrainSettings(epochs=3, batch_size=8, lr=0.2, progress=False, device="cpu")
     history = Trainer(objective, _data(), settings, out).fit()
     weight = objective.linear.weight.detach().flatten().tolist()

@@ -12,8 +12,16 @@ from app.train_commands import RECIPE_DIR
 from common.types import ConfigError
 from models.checkpoint import load_checkpoint
 from offline_training.deep_evaluation import check_modes, evaluate_held_out
-from offline_training.pipeline import Recipe, build_encoder, run_recipe, save_stage
+from offline_training.pipeline import (
+    Recipe,
+    SSLStage,
+    build_encoder,
+    pretrain_ssl,
+    run_recipe,
+    save_stage,
+)
 from tests.offline_training.test_evaluation import _simulated_run
+from tests.offline_training.test_windows import CHANNELS, SFREQ, make_corpus
 
 
 @pytest.mark.parametrize("path", sorted(RECIPE_DIR.glob("*.toml")), ids=lambda p: p.stem)
@@ -121,3 +129,34 @@ def test_validation_subjects_are_held_out_of_training() -> None:
     assert split_subjects(corpus, 0, seed=0) == (corpus, None)
     with pytest.raises(ConfigError, match="val_subjects"):
         split_subjects(corpus, 12, seed=0)
+
+
+def test_simclr_is_an_ssl_objective() -> None:
+    assert SSLStage(objective="simclr").objective == "simclr"
+    with pytest.raises(ConfigError, match=r"'ssl\.objective'"):
+        SSLStage(objective="simclr_v2")
+
+
+def test_simclr_stage_trains_the_encoder(tmp_path: Path, rng) -> None:
+    recipe = Recipe.from_dict(
+        {
+            "name": "tiny_simclr",
+            "architecture": "shallow_convnet",
+            "model": {"n_filters_time": 4, "n_filters_spat": 4},
+            "preprocessing": {"sfreq_out": SFREQ},
+            "ssl": {
+                "objective": "simclr",
+                "stride_s": 1.0,
+                "objective_args": {"temperature": 0.2, "proj_dim": 8, "hidden": 16},
+                "train": {"epochs": 1, "steps_per_epoch": 2, "batch_size": 4},
+            },
+        }
+    )
+    ssl = replace(recipe.ssl, train=replace(recipe.ssl.train, progress=False, device="cpu"))
+    recipe = replace(recipe, ssl=ssl)
+    corpus = make_corpus(tmp_path, [1000, 1000], ["a", "b"], rng=rng)
+    model = build_encoder(recipe, CHANNELS, 2)
+    before = model.temporal.weight.detach().clone()
+    history = pretrain_ssl(recipe, model, corpus, None)
+    assert len(history) == 1 and 0.0 <= history[0]["acc"] <= 1.0
+    assert not torch.equal(model.temporal.weight, before)
