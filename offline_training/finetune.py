@@ -69,7 +69,9 @@ class AdaptSettings:
     augment: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "augment", tuple(self.augment))
+        from offline_training.label_augment import check_augment_names
+
+        object.__setattr__(self, "augment", check_augment_names(self.augment))
         if self.mode not in ADAPT_MODES:
             raise ConfigError(f"'mode' must be one of {ADAPT_MODES}; got {self.mode!r}.")
         if not 0 < self.layer_decay <= 1:

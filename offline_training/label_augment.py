@@ -96,6 +96,17 @@ def mirror_classes(class_names: Sequence[str]) -> np.ndarray:
     return index
 
 
+def check_augment_names(names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` as a tuple, or a ConfigError naming the unknown ones and the choices."""
+    names = (names,) if isinstance(names, str) else tuple(names)
+    unknown = sorted(set(names) - set(LABEL_AUGMENTATIONS))
+    if unknown:
+        raise ConfigError(
+            f"unknown augmentation(s) {unknown}; choose from {list(LABEL_AUGMENTATIONS)}."
+        )
+    return names
+
+
 class SupervisedAugment:
     """Seeded label-aware augmentation of training batches, ``(x, y) -> (x, y)``.
 
@@ -123,11 +134,7 @@ class SupervisedAugment:
         class_names: Sequence[str],
         seed: int = 0,
     ) -> None:
-        unknown = sorted(set(names) - set(LABEL_AUGMENTATIONS))
-        if unknown:
-            raise ConfigError(
-                f"unknown augmentation(s) {unknown}; choose from {list(LABEL_AUGMENTATIONS)}."
-            )
+        names = check_augment_names(names)
         self.names = tuple(n for n in LABEL_AUGMENTATIONS if n in names)
         self.generator = torch.Generator().manual_seed(seed)
         self.channel_index = torch.from_numpy(mirror_index(channel_names))

@@ -70,6 +70,16 @@ class SupervisedStage:
     val_subjects: int = 0
     augment: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        from offline_training.label_augment import check_augment_names
+
+        object.__setattr__(self, "augment", check_augment_names(self.augment))
+        if "mirror" in self.augment and not {"left", "right"} <= set(self.class_names):
+            raise ConfigError(
+                f"'supervised.augment' has 'mirror', which swaps 'left' and 'right', but the "
+                f"classes are {list(self.class_names)}; drop 'mirror'."
+            )
+
     @property
     def class_names(self) -> tuple[str, ...]:
         """Class names in logit order."""
@@ -172,14 +182,12 @@ def _supervised_stage(t: Mapping[str, Any]) -> SupervisedStage:
         label_smoothing=float(t.get("label_smoothing", 0.1)),
         train=_train(t.get("train")),
         val_subjects=int(t.get("val_subjects", 0)),
-        augment=tuple(t.get("augment", ())),
+        augment=t.get("augment", ()),
     )
 
 
 def _adapt(t: Mapping[str, Any]) -> AdaptSettings:
     t = dict(t)
-    if "augment" in t:
-        t["augment"] = tuple(t["augment"])
     train = _train(
         t.pop("train", None),
         epochs=30,

@@ -123,3 +123,15 @@ def test_adapt_with_augmentation_learns_and_needs_class_names_for_mirror() -> No
     res = adapt(_eegnet(), X, y, trial, settings, class_names=["left", "right"])
     Xt, yt, _ = _separable(seed=1)
     assert (predict_proba(res.model, Xt).argmax(1) == yt).mean() > 0.8
+
+
+def test_recipes_and_settings_refuse_bad_augmentations_when_read() -> None:
+    from offline_training.pipeline import SupervisedStage
+
+    with pytest.raises(ConfigError, match="unknown augmentation"):
+        AdaptSettings(augment=["mirorr"])
+    with pytest.raises(ConfigError, match="unknown augmentation"):
+        SupervisedStage(augment=("noise", "flip"))
+    with pytest.raises(ConfigError, match="drop 'mirror'"):
+        SupervisedStage(marker_classes={"T1": "hands", "T2": "feet"}, augment=["mirror"])
+    assert SupervisedStage(augment=["mirror"]).augment == ("mirror",)
