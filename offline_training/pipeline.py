@@ -55,6 +55,30 @@ class SSLStage:
             raise ConfigError(
                 f"'ssl.objective' must be one of {SSL_OBJECTIVES}; got {self.objective!r}."
             )
+        allowed = _objective_arg_names(self.objective)
+        unknown = sorted(set(self.objective_args) - allowed)
+        if unknown:
+            raise ConfigError(
+                f"'ssl.objective_args' has {unknown}, which the {self.objective!r} objective "
+                f"does not take; it takes {sorted(allowed)}."
+            )
+
+
+def _objective_arg_names(objective: str) -> set[str]:
+    """The ``objective_args`` keys an SSL objective accepts (the rest the recipe fixes)."""
+    import inspect
+
+    from offline_training.mem import MaskedEEGModelling
+    from offline_training.objectives import ContrastiveObjective, SimCLRObjective
+
+    if objective == "pair":
+        return {"min_gap_s"}
+    cls, fixed = {
+        "contrastive": (ContrastiveObjective, {"model", "sfreq", "seed"}),
+        "simclr": (SimCLRObjective, {"model", "sfreq", "n_times", "seed"}),
+        "mem": (MaskedEEGModelling, {"student", "tokenizer", "generator"}),
+    }[objective]
+    return set(inspect.signature(cls).parameters) - fixed - {"self"}
 
 
 @dataclass(frozen=True)

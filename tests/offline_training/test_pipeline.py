@@ -160,3 +160,13 @@ def test_simclr_stage_trains_the_encoder(tmp_path: Path, rng) -> None:
     history = pretrain_ssl(recipe, model, corpus, None)
     assert len(history) == 1 and 0.0 <= history[0]["acc"] <= 1.0
     assert not torch.equal(model.temporal.weight, before)
+
+
+def test_unknown_objective_args_are_refused_when_the_recipe_is_read() -> None:
+    with pytest.raises(ConfigError, match=r"\['temprature'\].*takes \['hidden'"):
+        SSLStage(objective="simclr", objective_args={"temprature": 0.1})
+    with pytest.raises(ConfigError, match="min_gap_s"):
+        SSLStage(objective="pair", objective_args={"min_gap": 5.0})
+    with pytest.raises(ConfigError, match="mask_ratio"):
+        SSLStage(objective="mem", objective_args={"ratio": 0.5})
+    assert SSLStage(objective="contrastive", objective_args={"temperature": 0.2}).objective_args
