@@ -27,8 +27,10 @@ from typing import Any
 from common.types import AFFECTIVE, MOTOR_IMAGERY, ConfigError
 
 _PRETRAINED = Path(__file__).resolve().parents[1] / "models" / "pretrained"
-#: The encoder motor-imagery calibration fine-tunes unless ``--model`` names another.
-DEFAULT_ENCODER = _PRETRAINED / "spp_eegnet.safetensors"
+#: The cross-subject motor-imagery network for the 64-channel EEGBCI montage (mi_shallow64).
+DEFAULT_ENCODER = _PRETRAINED / "mi_shallow64.safetensors"
+#: The same recipe with channel-subset training, for any other montage (mi_shallow_any).
+DEFAULT_ANY_MONTAGE_ENCODER = _PRETRAINED / "mi_shallow_any.safetensors"
 #: The encoder affective calibration (emotion, mental state) fine-tunes.
 DEFAULT_AFFECTIVE_ENCODER = _PRETRAINED / "gmss.safetensors"
 
@@ -50,8 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         type=Path,
-        help="pretrained encoder to fine-tune (default: the shipped spp_eegnet for motor "
-        "imagery, gmss for affective paradigms)",
+        help="pretrained network to calibrate (default for motor imagery: mi_shallow64 when "
+        "the montage has its 64 EEGBCI channels, otherwise mi_shallow_any; gmss for affective "
+        "paradigms)",
     )
     p.add_argument(
         "--paradigm",
@@ -83,22 +86,51 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-trials", type=int, help="with --from-markers: stop after N cues")
     p.add_argument("--duration", type=float, help="with --from-markers: stop after S seconds")
     p.add_argument("--cv-folds", type=int, default=5, help="cross-validation folds (0 skips)")
-    p.add_argument("--epochs", type=int, help="fine-tuning epochs (default 15)")
-    p.add_argument("--mode", choices=("finetune", "probe"), default="finetune", help="how to adapt")
+    p.add_argument("--epochs", type=int, help="fine-tuning epochs (default: the network's recipe)")
+    p.add_argument("--mode", choices=("finetune", "probe"), help="how to adapt (default finetune)")
     p.add_argument(
         "--augment",
         nargs="+",
         choices=("mirror", "scale", "noise"),
-        default=(),
         help="label-aware augmentation while fine-tuning: mirror (swap hemispheres and "
-        "left/right labels), scale (gain per window), noise",
+        "left/right labels), scale (gain per window), noise (default: the network's recipe)",
     )
+    add_choice_options(p)
     p.add_argument("--device", help="fine-tuning device: auto, cpu, cuda[:N] (default auto)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the stream")
     p.add_argument("--overwrite", action="store_true", help="replace a recording in OUT")
     p.add_argument("--cue-speed", type=float, default=1.0, help=argparse.SUPPRESS)
     p.add_argument("--json", type=Path, help="write the report as JSON")
     p.set_defaults(handler=cmd_calibrate)
+
+
+def default_mi_encoder(channel_names: Sequence[str]) -> Path:
+    """The shipped motor-imagery network for a montage.
+
+    The 64-channel EEGBCI network when the recording has every one of its channels, otherwise
+    the network that reads any subset of named electrodes.
+    """
+    from models.checkpoint import read_checkpoint_meta
+    from models.shallow_any import channel_key
+
+    have = {channel_key(c) for c in channel_names}
+    needed = read_checkpoint_meta(DEFAULT_ENCODER).channel_names
+    if all(channel_key(c) in have for c in needed):
+        return DEFAULT_ENCODER
+    return DEFAULT_ANY_MONTAGE_ENCODER
+
+
+def add_choice_options(p: argparse.ArgumentParser) -> None:
+    """``--choose`` (calibrate, loop, demo)."""
+    p.add_argument(
+        "--choose",
+        default="default",
+        metavar="RULE",
+        help="which decoder the profile uses: default (the rule measured best: "
+        "benchmarks/results/chooser.md), cv (highest cross-validated accuracy on the "
+        "calibration), or always:NAME with NAME zeroshot, finetuned, reference or an ensemble "
+        "such as zeroshot+finetuned+reference",
+    )
 
 
 def parse_classes(pairs: list[str]) -> dict[str, str]:
@@ -112,18 +144,19 @@ def parse_classes(pairs: list[str]) -> dict[str, str]:
 def calibration_settings(
     cv_folds: int,
     epochs: int | None,
-    mode: str = "finetune",
+    mode: str | None = None,
     seed: int = 0,
     paradigm: Any = None,
     family: str = MOTOR_IMAGERY,
-    augment: Sequence[str] = (),
+    augment: Sequence[str] | None = None,
+    chooser: str = "default",
 ) -> Any:
     """The fitting settings the command-line options ask for.
 
     With a paradigm, the encoder's training windows end inside its imagery period. The
     affective family fits long blocks (:func:`calibration.fitting.affective_settings`).
-    ``augment`` names motor-imagery fine-tuning augmentations
-    (:mod:`offline_training.label_augment`).
+    Fine-tuning follows the network's recipe unless ``epochs``, ``mode`` or ``augment``
+    (motor-imagery augmentations, :mod:`offline_training.label_augment`) say otherwise.
     """
     from calibration.fitting import CalibrationSettings, affective_settings
 
@@ -135,18 +168,27 @@ def calibration_settings(
             )
         epoch = paradigm.epoch_s if paradigm is not None else (5.0, 60.0)
         s = affective_settings(tuple(epoch), cv_folds, seed, epochs)
-        return dataclasses.replace(s, adapt=dataclasses.replace(s.adapt, mode=mode))
-    s = CalibrationSettings(cv_folds=cv_folds, seed=seed)
-    train = s.adapt.train
-    if epochs is not None:
-        train = dataclasses.replace(train, epochs=epochs)
-    adapt = dataclasses.replace(s.adapt, mode=mode, train=train, augment=tuple(augment))
-    s = dataclasses.replace(s, adapt=adapt)
+        adapt = dataclasses.replace(s.adapt, mode=mode or s.adapt.mode)
+        return dataclasses.replace(s, adapt=adapt, chooser=chooser)
+    s = CalibrationSettings(
+        cv_folds=cv_folds,
+        seed=seed,
+        epochs=epochs,
+        mode=mode,
+        augment=None if augment is None else tuple(augment),
+        chooser=chooser,
+    )
     if paradigm is not None:
         first, last, hop = s.ends_s
         end = min(last, paradigm.epoch_s[1])
         s = dataclasses.replace(s, ends_s=(min(first, end), end, hop))
     return s
+
+
+def _default_meta() -> Any:
+    from models.checkpoint import read_checkpoint_meta
+
+    return read_checkpoint_meta(DEFAULT_ENCODER)
 
 
 def _classes_from(marker_classes: dict[str, str]) -> tuple[str, ...]:
@@ -259,15 +301,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     elif args.paradigm:  # a recording made with this paradigm
         paradigm = load_paradigm(args.paradigm)
     family = getattr(paradigm, "family", MOTOR_IMAGERY) if paradigm else MOTOR_IMAGERY
-    default = DEFAULT_AFFECTIVE_ENCODER if family == AFFECTIVE else DEFAULT_ENCODER
-    base = load_base_encoder(args.model or default)
-    if paradigm is None:
+    # Motor imagery: the network is chosen by the montage once the recording is there.
+    chosen = args.model or (DEFAULT_AFFECTIVE_ENCODER if family == AFFECTIVE else None)
+    base = load_base_encoder(chosen) if chosen is not None else None
+    if paradigm is None and base is not None:
         family = base.meta.family
     stimuli = None
     if args.stimuli is not None:
         stimuli = load_cli_stimuli(args, paradigm or load_paradigm(args.paradigm or "mi-lr"))
     if args.stream and args.from_markers and explicit is None:
-        explicit = dict(base.meta.training.get("marker_classes") or {"T1": "left", "T2": "right"})
+        trained = base.meta.training if base is not None else _default_meta().training
+        explicit = dict(trained.get("marker_classes") or {"T1": "left", "T2": "right"})
     if args.stream:
         try:
             recorded = _record(args, paradigm, explicit, stimuli)
@@ -284,6 +328,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     else:
         sources, ended = list(args.recording), time.perf_counter()
     recordings = [load_calibration_source(p) for p in sources]
+    if base is None:
+        base = load_base_encoder(default_mi_encoder(recordings[0].channel_names))
+        print(f"network: {Path(base.source).name} (chosen for this montage)", flush=True)
     marker_classes = explicit or _default_classes(recordings, base)
     profile, report = calibrate_recordings(
         recordings,
@@ -292,7 +339,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         _classes_from(marker_classes),
         args.out,
         calibration_settings(
-            args.cv_folds, args.epochs, args.mode, args.seed, paradigm, family, args.augment
+            args.cv_folds,
+            args.epochs,
+            args.mode,
+            args.seed,
+            paradigm,
+            family,
+            args.augment,
+            args.choose,
         ),
         paradigm=paradigm.to_dict() if paradigm else None,
         subject=args.out.name,

@@ -148,14 +148,22 @@ def _parser() -> argparse.ArgumentParser:
         nargs="*",
         default=[],
         metavar="RECIPE",
-        help="deep encoders: recipe names in configs/pretrain (e.g. spp_eegnet) or TOML paths",
+        help="cross-subject decoders: recipe names in configs/pretrain (e.g. mi_shallow64) or "
+        "TOML paths; each held-out subject is calibrated as neurodeck calibrate does",
     )
     p.add_argument(
-        "--modes",
+        "--channels",
         nargs="+",
-        default=["scratch", "zeroshot", "probe", "finetune", "ensemble"],
-        help="deep conditions (default: scratch zeroshot probe finetune ensemble)",
+        metavar="MONTAGE",
+        help="also evaluate on these montages: 8, 16, 19, 32 or a name of common/montages.py "
+        "(the references and the encoders, on those electrodes only)",
     )
+    p.add_argument(
+        "--choose",
+        default="default",
+        help="calibration's decoder choice: default, cv, or always:NAME (see calibrate --choose)",
+    )
+    p.add_argument("--cv-folds", type=int, default=3, help="calibration cross-validation folds")
     p.add_argument("--folds", type=int, default=3, help="subject folds for the encoders")
     p.add_argument("--device", default="auto", help="training device: auto, cpu, cuda")
     p.add_argument("--run-dir", type=Path, default=Path("runs/evaluate"), help="training logs")

@@ -28,11 +28,11 @@ def _synthetic_recording(seconds: float, seed: int):
 
 def run_simulated_demo(args: argparse.Namespace, out: Path) -> int:
     """Calibrate on simulated trials, then decode a live simulated headset."""
-    from calibration.offline import ReferenceSettings, fit_reference_from_recordings
+    from calibration.offline import fit_reference_recordings
     from models.checkpoint import save_checkpoint
 
-    settings = ReferenceSettings(marker_classes={"left": "left", "right": "right"})
-    model, meta = fit_reference_from_recordings([_synthetic_recording(CALIBRATION_S, 1)], settings)
+    classes = {"left": "left", "right": "right"}
+    model, meta = fit_reference_recordings([_synthetic_recording(CALIBRATION_S, 1)], classes)
     path = save_checkpoint(out / "demo-simulated-reference.safetensors", model, meta)
     print(
         f"calibrated on {meta.training['n_trials']} simulated trials "

@@ -5,8 +5,8 @@ How a user checks a pipeline on public data, and what the demo runs:
 1. replay the subject's imagery runs 4 and 8 as an LSL headset (separate process, markers
    included, at ``--calib-speed``);
 2. ``calibrate --from-markers`` on that stream: record it crash-safe, cut trials at the replayed
-   T1/T2 markers, fine-tune the shipped encoder, fit the Riemannian reference, cross-validate,
-   write the subject profile;
+   T1/T2 markers, re-centre and fine-tune the shipped cross-subject network, fit the Riemannian
+   reference, cross-validate, choose the decoder, write the subject profile;
 3. replay run 12 (at ``--speed``) and decode it live with the profile's decoder;
 4. report the online accuracy against the replayed markers, and the latency.
 
@@ -46,28 +46,36 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def add_loop_options(p: argparse.ArgumentParser, speed: float) -> None:
     """Options shared by ``loop`` and ``demo``."""
-    from app.calibrate_command import DEFAULT_ENCODER
+    from app.calibrate_command import add_choice_options
 
     p.add_argument("--speed", type=float, default=speed, help=f"test replay speed ({speed:g})")
     p.add_argument(
         "--calib-speed", type=float, default=10.0, help="calibration replay speed (default 10)"
     )
-    p.add_argument("--model", type=Path, default=DEFAULT_ENCODER, help="encoder to fine-tune")
-    p.add_argument("--cv-folds", type=int, default=3, help="cross-validation folds (0 skips)")
-    p.add_argument("--epochs", type=int, help="fine-tuning epochs (default 15)")
+    p.add_argument(
+        "--model",
+        type=Path,
+        help="network to calibrate (default: mi_shallow64, the shipped 64-channel EEGBCI model)",
+    )
+    p.add_argument("--cv-folds", type=int, default=5, help="cross-validation folds (0 skips)")
+    p.add_argument("--epochs", type=int, help="fine-tuning epochs (default: the network's recipe)")
+    add_choice_options(p)
     p.add_argument("--device", help="fine-tuning device: auto, cpu, cuda[:N]")
 
 
 def calibrate_by_replay(args: argparse.Namespace, calibration: list[Path], out: Path) -> Any:
     """Replay the calibration runs, record them with their markers, fit; returns the profile."""
-    from app.calibrate_command import calibration_settings
+    from app.calibrate_command import DEFAULT_ENCODER, calibration_settings
     from app.demo import start_replay
     from calibration.calibrate import calibrate_recordings, load_base_encoder
     from calibration.live import record_from_markers
     from calibration.trials import load_calibration_source
     from streaming.lsl_io import resolve_stream
 
-    base = load_base_encoder(args.model)
+    base = load_base_encoder(args.model or DEFAULT_ENCODER)
+    note = leakage_note(base.meta.training, getattr(args, "subject", None))
+    if note:
+        print(f"note: {note}", flush=True)
     name = f"neurodeck-calib-{uuid.uuid4().hex[:6]}"
     out.mkdir(parents=True, exist_ok=True)
     proc = start_replay(calibration, args.calib_speed, name, f"{name}-eeg", out / "replay.log")
@@ -96,7 +104,7 @@ def calibrate_by_replay(args: argparse.Namespace, calibration: list[Path], out: 
         EEGBCI_CLASSES,
         ("left", "right"),
         out / "profile",
-        calibration_settings(args.cv_folds, args.epochs),
+        calibration_settings(args.cv_folds, args.epochs, chooser=args.choose),
         subject=out.name,
         progress=lambda line: print(f"  {line}", flush=True),
         recording_ended=recorded.ended,
@@ -106,10 +114,27 @@ def calibrate_by_replay(args: argparse.Namespace, calibration: list[Path], out: 
     figures = ", ".join(f"{k} {v['cv_accuracy']:.2f}" for k, v in scores.items()) or "skipped"
     print(
         f"  profile {profile.path}: model ready {report['timings']['ready_s']:.1f} s after the "
-        f"recording; cross-validated accuracy {figures}; decoding with {profile.decoder}",
+        f"recording; cross-validated accuracy {figures}; decoding with {profile.decoder} "
+        f"({report['decoder_reason']})",
         flush=True,
     )
     return profile, report
+
+
+def leakage_note(training: dict[str, Any], subject: int | None) -> str | None:
+    """A warning when the network was trained on the subject being decoded, else None.
+
+    The shipped networks leave out EEGBCI subject 1, the demo's; decoding any other shared
+    subject with them scores runs the network has seen (run 12 included): optimistic figures.
+    """
+    seen = training.get("subjects") or []
+    if subject is None or int(subject) not in [int(s) for s in seen]:
+        return None
+    return (
+        f"the network was trained on EEGBCI subject {subject}'s runs, run 12 included, so "
+        "this accuracy is optimistic. Subject 1 is left out of the shipped networks; "
+        "`neurodeck evaluate --encoders mi_shallow64` gives leave-subjects-out figures."
+    )
 
 
 def _finish(proc: subprocess.Popen) -> None:

@@ -57,6 +57,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     print(f"pretraining {recipe.name} ({recipe.architecture}) on {len(subjects)} subjects")
     print(f"data {root}; logs and curves in {run_dir}")
     t0 = time.perf_counter()
+    if recipe.supervised is not None:
+        return _pretrain_supervised(args, recipe, root, subjects, run_dir, out, t0)
     models = run_recipe(
         recipe,
         root,
@@ -80,6 +82,39 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         f"in all, {seconds:.0f} s in this run"
     )
     write_json(args.json, {"checkpoint": str(path), "seconds": seconds, **metrics})
+    return 0
+
+
+def _pretrain_supervised(
+    args: argparse.Namespace,
+    recipe: Any,
+    root: Path,
+    subjects: list[int],
+    run_dir: Path,
+    out: Path,
+    t0: float,
+) -> int:
+    """A recipe with a cross-subject stage: trained (or reused) and copied to ``out``."""
+    import shutil
+
+    from offline_training.pipeline import cross_subject_model
+
+    model, trained = cross_subject_model(
+        recipe, root, subjects, run_dir, args.device, resume=not args.restart
+    )
+    seconds = round(time.perf_counter() - t0, 1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if trained.resolve() != out.resolve():
+        shutil.copyfile(trained, out)
+    stages = _histories(run_dir)
+    train_s = round(sum(v["seconds"] for v in stages.values()), 1)
+    n_params = sum(p.numel() for p in model.parameters())
+    size_mb = out.stat().st_size / 2**20
+    print(
+        f"wrote {out} ({n_params} parameters, {size_mb:.1f} MB), trained on subjects "
+        f"{subjects}; {train_s:.0f} s of training in all, {seconds:.0f} s in this run"
+    )
+    write_json(args.json, {"checkpoint": str(out), "seconds": seconds, "stages": stages})
     return 0
 
 
@@ -139,7 +174,8 @@ def _histories(run_dir: Path) -> dict[str, Any]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Online MI evaluation: classical references per subject, deep encoders by subject folds."""
+    """Online MI evaluation: classical references per subject, networks through calibration."""
+    from common.montages import montage
     from offline_training.evaluation import evaluate
 
     if args.task == "eegmat":
@@ -149,42 +185,73 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         f"window / trial accuracy; calibration runs {args.calib_runs}, test runs "
         f"{args.test_runs}, data {root}"
     )
-    result: dict[str, Any] = {}
-    if args.models:
-        result = evaluate(
-            root, args.subjects, args.calib_runs, args.test_runs, args.models, _show(args.models)
-        )
-        print("mean  " + _cells(result["mean"], args.models))
-    result["deep"] = {}
-    for name in args.encoders:
-        result["deep"][name] = _evaluate_encoder(args, root, name)
-        write_json(args.json, result)
-    if not args.encoders:
-        write_json(args.json, result)
+    recipes = [_recipe(name) for name in args.encoders]  # unknown names fail before any work
+    montages: list[tuple[str, Any]] = [("all", None)]
+    montages += [(name, montage(name)) for name in args.channels or ()]
+    result: dict[str, Any] = {"montages": {}}
+    for label, channels in montages:
+        part: dict[str, Any] = {"channels": list(channels) if channels else "all"}
+        result["montages"][label] = part
+        print(f"\n== channels: {label}" + (f" ({', '.join(channels)})" if channels else ""))
+        if args.models:
+            show = _show(args.models)
+            part["classical"] = evaluate(
+                root, args.subjects, args.calib_runs, args.test_runs, args.models, show, channels
+            )
+            print("mean  " + _cells(part["classical"]["mean"], args.models))
+        part["calibrated"] = {}
+        for recipe in recipes:
+            part["calibrated"][recipe.name] = _evaluate_encoder(args, root, recipe, channels)
+            write_json(args.json, result)
+    write_json(args.json, result)
     return 0
 
 
-def _evaluate_encoder(args: argparse.Namespace, root: Path, name: str) -> dict[str, Any]:
-    from offline_training.deep_evaluation import check_modes, evaluate_deep
+def _recipe(name: str) -> Any:
     from offline_training.pipeline import Recipe
 
-    recipe = Recipe.from_toml(find_recipe(name))
-    modes = check_modes(args.modes)
-    print(f"\n{recipe.name}: {args.folds} subject folds, conditions {list(modes)}")
-    shown = [*modes, "ts_lr"]
-    result = evaluate_deep(
+    return Recipe.from_toml(find_recipe(name))
+
+
+def _evaluate_encoder(
+    args: argparse.Namespace, root: Path, recipe: Any, channels: Any
+) -> dict[str, Any]:
+    from app.calibrate_command import calibration_settings
+    from offline_training.deep_evaluation import evaluate_calibrated
+
+    settings = calibration_settings(args.cv_folds, None, chooser=args.choose)
+    print(
+        f"\n{recipe.name}: {args.folds} subject folds; each held-out subject calibrated as "
+        f"neurodeck calibrate does (decoder choice: {settings.chooser})"
+    )
+    shown = ["chosen", "zeroshot", "finetuned", "reference"]
+
+    def show(subject: int, res: dict[str, Any]) -> None:
+        cells = {"chosen": res["chosen"], **res["candidates"]}
+        print(f"S{subject:03d}  {_cells(cells, shown)}  -> {res['decoder']}", flush=True)
+
+    result = evaluate_calibrated(
         root,
         args.subjects,
         recipe,
+        settings,
         n_folds=args.folds,
-        modes=modes,
+        run_dir=args.run_dir,
+        channels=channels,
         device=args.device,
-        out_dir=args.run_dir,
-        progress=_show(shown),
+        progress=show,
         calib_runs=args.calib_runs,
         test_runs=args.test_runs,
     )
-    print(f"mean  {_cells(result['mean'], shown)}")
+    mean = result["mean"]
+    print(f"mean  {_cells(mean, list(mean))}")
+    chosen = mean["chosen"]
+    if "vs_reference" in chosen:
+        v = chosen["vs_reference"]
+        print(
+            f"chosen vs reference (window): {v['mean_diff']:+.3f}, better on {v['better']} of "
+            f"{v['n']} subjects, Wilcoxon p = {v['wilcoxon_p']:.3g}"
+        )
     return result
 
 

@@ -59,9 +59,9 @@ class NullModel(torch.nn.Module):
 
 
 def _tangent_space(channels: tuple[str, ...], data_file: Path):
-    from calibration.offline import fit_reference
+    from calibration.offline import fit_reference_files
 
-    model, meta = fit_reference([data_file])
+    model, meta = fit_reference_files([data_file])
     assert meta.channel_names == channels
     return model
 

@@ -2,12 +2,16 @@
 
 Order of work, so that a usable model exists as early as possible:
 
-1. cut the trials twice (the encoder's chain and the reference's chain) from the same cues;
-2. fine-tune the shipped encoder, fit the reference, save both and a provisional
-   ``profile.json`` that uses the fine-tuned encoder: **the model is ready** here
-   (``timings.ready_s`` counts from the end of the recording);
-3. cross-validate both on the same folds, write the report, and switch the profile to the decoder
-   with the higher cross-validated accuracy.
+1. cut the trials (the encoder's chain; the reference's, which is the same one when the two
+   filter alike) from the cues;
+2. the decoders that need no training: the cross-subject network re-centred on the person
+   (``zeroshot``) and the tangent-space reference; a provisional ``profile.json`` with the
+   decoder the chooser picks among them: **the model is ready** here (``timings.ready_s``
+   counts from the end of the recording);
+3. fine-tune the network (``finetuned``);
+4. cross-validate every candidate on the same folds, write the report, and set the profile to
+   the decoder the chooser picks (:mod:`calibration.candidates`): single decoders or the mean of
+   their probabilities.
 """
 
 from __future__ import annotations
@@ -22,12 +26,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from calibration.candidates import (
+    FINETUNED,
+    REFERENCE,
+    ZEROSHOT,
+    available_candidates,
+    choose,
+    members,
+)
 from calibration.emotion import self_assessment_report
 from calibration.fitting import (
     BaseEncoder,
     CalibrationSettings,
     Progress,
-    better_decoder,
+    can_recentre,
     common_trials,
     cross_validate,
     decoder_scores,
@@ -35,9 +47,11 @@ from calibration.fitting import (
     encoder_preprocessing,
     fit_encoder,
     fit_reference,
+    recentre,
     reference_preprocessing,
     reference_trials,
     reference_window_s,
+    shares_window,
 )
 from calibration.profile import SubjectProfile, write_profile
 from calibration.report import report_text, write_report_png
@@ -49,8 +63,11 @@ from models.registry import architecture_name
 
 logger = logging.getLogger(__name__)
 
-#: Checkpoint file of each decoder inside a profile.
-CHECKPOINT_FILES = {"finetuned": "finetuned.safetensors", "reference": "reference.safetensors"}
+
+def checkpoint_file(decoder: str) -> str:
+    """File name of a decoder's checkpoint inside a profile (``zeroshot+reference`` ->
+    ``zeroshot_reference.safetensors``)."""
+    return decoder.replace("+", "_") + ".safetensors"
 
 
 def load_base_encoder(path: str | Path) -> BaseEncoder:
@@ -97,9 +114,10 @@ def _encoder_meta(
     model: Any,
     trials: TrialSet,
     recordings: Sequence[ContinuousEEG],
-    details: Mapping[str, Any],
+    how: Mapping[str, Any],
     provenance: Mapping[str, Any],
     settings: CalibrationSettings,
+    metrics: Mapping[str, Any] | None = None,
 ) -> ModelMeta:
     cfg = encoder_preprocessing(base, recordings[0].channel_names)
     return ModelMeta(
@@ -115,20 +133,29 @@ def _encoder_meta(
             "stage": "calibrated",
             "base_model": base.source,
             "base_recipe": base.meta.training.get("recipe"),
-            "adapt": {
-                "mode": settings.adapt.mode,
-                "layer_decay": settings.adapt.layer_decay,
-                "val_fraction": settings.adapt.val_fraction,
-                "epochs": settings.adapt.train.epochs,
-                "lr": settings.adapt.train.lr,
-                "new_head": details["new_head"],
-            },
+            "base_subjects": base.meta.training.get("subjects"),
+            **how,
             "ends_s": list(settings.ends_s),
-            "n_windows": details["n_windows"],
         },
-        metrics={"best_epoch": details["best_epoch"], "val_acc": details["val_acc"]},
+        metrics=dict(metrics or {}),
         family=settings.family,
     )
+
+
+def _adapt_record(settings: CalibrationSettings, details: Mapping[str, Any]) -> dict[str, Any]:
+    a = settings.resolved_adapt
+    return {
+        "adapt": {
+            "mode": a.mode,
+            "layer_decay": a.layer_decay,
+            "val_fraction": a.val_fraction,
+            "epochs": a.train.epochs,
+            "lr": a.train.lr,
+            "augment": list(a.augment),
+            "new_head": details["new_head"],
+        },
+        "n_windows": details["n_windows"],
+    }
 
 
 def _reference_meta(
@@ -138,8 +165,9 @@ def _reference_meta(
     provenance: Mapping[str, Any],
     settings: CalibrationSettings,
     family: str,
+    base: BaseEncoder | None = None,
 ) -> ModelMeta:
-    cfg = reference_preprocessing(settings, recordings[0].channel_names)
+    cfg = reference_preprocessing(settings, recordings[0].channel_names, base)
     return ModelMeta(
         architecture=architecture_name(model),
         config=model.config,
@@ -210,7 +238,7 @@ def calibrate_recordings(
         With a message that says what is wrong with the recording and what to do.
     """
     t_end = time.perf_counter() if recording_ended is None else recording_ended
-    settings = (settings or CalibrationSettings()).with_seed_device(device)
+    settings = (settings or CalibrationSettings()).for_base(base, device)
     say = progress or (lambda _msg: None)
     out = Path(out_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
@@ -218,54 +246,71 @@ def calibrate_recordings(
     say("cutting trials")
     t0 = time.perf_counter()
     deep = deep_trials(recordings, base, marker_classes, class_names, settings)
-    ref = reference_trials(recordings, marker_classes, class_names, settings)
+    ref = reference_trials(recordings, marker_classes, class_names, settings, base)
     deep, ref = common_trials(deep, ref)
-    trials_s = time.perf_counter() - t0
+    shared = shares_window(base, settings, recordings[0].channel_names)
+    timings: dict[str, float] = {"trials_s": round(time.perf_counter() - t0, 2)}
     provenance = _provenance(deep, marker_classes, subject)
-    say(f"{deep.n_trials} trials {deep.counts()}; fine-tuning {base.meta.architecture}")
+    say(f"{deep.n_trials} trials {deep.counts()}")
+    saved = _Saved(out, deep.class_names, marker_classes)
 
-    t0 = time.perf_counter()
-    model, details = fit_encoder(base, deep, settings)
-    finetune_s = time.perf_counter() - t0
-    meta = _encoder_meta(base, model, deep, recordings, details, provenance, settings)
-    save_checkpoint(out / CHECKPOINT_FILES["finetuned"], model, meta)
+    # 1. the decoders that need no training
+    singles = [REFERENCE, FINETUNED]
+    zeroshot = None
+    if can_recentre(base, deep, settings):
+        singles.insert(0, ZEROSHOT)
+        t0 = time.perf_counter()
+        zeroshot, zs_details = recentre(base, deep, settings)
+        how = {"adapt": "re-centred (alignment and input statistics), not trained", **zs_details}
+        meta = _encoder_meta(base, zeroshot, deep, recordings, how, provenance, settings)
+        saved.add(ZEROSHOT, zeroshot, meta)
+        timings["recentre_s"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
     reference = fit_reference(ref, settings)
-    reference_s = time.perf_counter() - t0
-    ref_meta = _reference_meta(reference, ref, recordings, provenance, settings, settings.family)
-    save_checkpoint(out / CHECKPOINT_FILES["reference"], reference, ref_meta)
+    timings["reference_s"] = round(time.perf_counter() - t0, 2)
+    ref_meta = _reference_meta(
+        reference, ref, recordings, provenance, settings, settings.family, base
+    )
+    saved.add(REFERENCE, reference, ref_meta)
     if paradigm is not None:
         write_json_atomic(out / "paradigm.json", dict(paradigm))
-    write_json_atomic(
-        out / "preprocessing.json",
-        {"finetuned": meta.preprocessing, "reference": ref_meta.preprocessing},
-    )
-    ready_s = time.perf_counter() - t_end
-    timings = {
-        "trials_s": round(trials_s, 2),
-        "finetune_s": round(finetune_s, 2),
-        "reference_s": round(reference_s, 2),
-        "ready_s": round(ready_s, 2),
-    }
+    untrained = available_candidates([n for n in singles if n != FINETUNED], shared)
+    provisional, _ = choose(settings.chooser, untrained, None)
+    saved.ensure(provisional)
+    timings["ready_s"] = round(time.perf_counter() - t_end, 2)
     info = {"subject": subject, "created": provenance["date"], "timings": timings}
-    write_profile(
-        out, "finetuned", CHECKPOINT_FILES, deep.class_names, marker_classes, {**info, "cv": None}
-    )
-    say(f"model ready {ready_s:.1f} s after the recording; cross-validating")
+    saved.write(provisional, {**info, "cv": None, "provisional": True})
+    say(f"model ready ({provisional}) {timings['ready_s']:.1f} s after the recording")
 
+    # 2. fine-tuning
+    say(f"fine-tuning {base.meta.architecture}")
     t0 = time.perf_counter()
-    cv = cross_validate(base, deep, ref, settings, progress=say) if settings.cv_folds else {}
+    model, details = fit_encoder(base, deep, settings)
+    timings["finetune_s"] = round(time.perf_counter() - t0, 2)
+    metrics = {"best_epoch": details["best_epoch"], "val_acc": details["val_acc"]}
+    how = _adapt_record(settings, details)
+    meta = _encoder_meta(base, model, deep, recordings, how, provenance, settings, metrics)
+    saved.add(FINETUNED, model, meta)
+    timings["finetuned_ready_s"] = round(time.perf_counter() - t_end, 2)
+    write_json_atomic(out / "preprocessing.json", saved.preprocessing())
+    available = available_candidates(singles, shared)
+
+    # 3. cross-validation and the choice
+    t0 = time.perf_counter()
+    cv: dict[str, Any] = {}
+    if settings.cv_folds:
+        say("cross-validating " + ", ".join(available))
+        cv = cross_validate(base, deep, ref, settings, singles, shared, zeroshot, progress=say)
     timings["cv_s"] = round(time.perf_counter() - t0, 2)
     scores = {}
-    if cv.get("folds"):
-        scores = {
-            name: decoder_scores(
-                deep.y, cv["proba"][name], deep.class_names, cv["fold_accuracy"][name]
-            )
-            for name in CHECKPOINT_FILES
-        }
-        scores["finetuned"]["window_accuracy"] = round(cv["window_accuracy"], 4)
-    decoder = better_decoder(scores) if scores else "finetuned"
+    for name in cv.get("proba", {}):
+        scores[name] = decoder_scores(
+            deep.y, cv["proba"][name], deep.class_names, cv["fold_accuracy"][name]
+        )
+        scores[name]["window_accuracy"] = round(cv["window_accuracy"][name], 4)
+    cv_accuracy = {k: v["cv_accuracy"] for k, v in scores.items()} or None
+    decoder, reason = choose(settings.chooser, available, cv_accuracy)
+    saved.ensure(decoder)
     timings["total_s"] = round(time.perf_counter() - t_end, 2)
     report = {
         "subject": subject,
@@ -273,8 +318,11 @@ def calibrate_recordings(
         "trials": deep.counts(),
         "dropped": _dropped(deep),
         "cv": {"folds": cv.get("folds", 0), "split": cv.get("split", "skipped (--cv-folds 0)")},
+        "candidates": list(available),
+        "chooser": settings.chooser,
         "scores": scores,
         "decoder": decoder,
+        "decoder_reason": reason,
         "finetune": {k: details[k] for k in ("best_epoch", "val_acc", "history")},
         "timings": timings,
         "chance": round(max(deep.counts().values()) / deep.n_trials, 4),
@@ -286,13 +334,60 @@ def calibrate_recordings(
     (out / "report.md").write_text(report_text(report))
     write_report_png(report, out / "report.png")
     summary = {k: {"cv_accuracy": round(v["cv_accuracy"], 4)} for k, v in scores.items()}
-    profile = write_profile(
-        out,
+    profile = saved.write(
         decoder,
-        CHECKPOINT_FILES,
-        deep.class_names,
-        marker_classes,
-        {**info, "timings": timings, "cv": summary or None, "trials": deep.counts()},
+        {
+            **info,
+            "timings": timings,
+            "cv": summary or None,
+            "trials": deep.counts(),
+            "decoder_reason": reason,
+        },
     )
-    logger.info("Profile written to %s (decoder %s)", out, decoder)
+    logger.info("Profile written to %s (decoder %s: %s)", out, decoder, reason)
     return profile, report
+
+
+class _Saved:
+    """The decoders written into a profile folder so far, and the profile index."""
+
+    def __init__(
+        self, out: Path, class_names: tuple[str, ...], marker_classes: Mapping[str, str]
+    ) -> None:
+        self.out = out
+        self.class_names = class_names
+        self.marker_classes = marker_classes
+        self.models: dict[str, tuple[Any, ModelMeta]] = {}
+
+    def add(self, name: str, model: Any, meta: ModelMeta) -> None:
+        """Write one decoder's checkpoint."""
+        save_checkpoint(self.out / checkpoint_file(name), model, meta)
+        self.models[name] = (model, meta)
+
+    def ensure(self, name: str) -> None:
+        """Write the ensemble ``name`` from its members (single decoders are already there)."""
+        from models.ensemble import ProbabilityEnsemble
+
+        parts = members(name)
+        if name in self.models or len(parts) < 2:
+            return
+        modules = [self.models[m][0] for m in parts]
+        first = self.models[parts[0]][1]
+        ensemble = ProbabilityEnsemble.of(modules)
+        meta = dataclasses.replace(
+            first,
+            architecture="ensemble",
+            config=ensemble.config,
+            training={**first.training, "members": list(parts), "adapt": "mean of members"},
+            metrics={},
+        )
+        self.add(name, ensemble, meta)
+
+    def preprocessing(self) -> dict[str, Any]:
+        """Each decoder's preprocessing chain."""
+        return {name: meta.preprocessing for name, (_, meta) in self.models.items()}
+
+    def write(self, decoder: str, info: Mapping[str, Any]) -> SubjectProfile:
+        """``profile.json`` naming ``decoder`` and every checkpoint written."""
+        files = {name: checkpoint_file(name) for name in self.models}
+        return write_profile(self.out, decoder, files, self.class_names, self.marker_classes, info)

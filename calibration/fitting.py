@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import torch
 from numpy.typing import NDArray
 from sklearn.model_selection import StratifiedKFold
 from torch import nn
@@ -45,10 +46,6 @@ from streaming.preprocessing import PreprocessingConfig
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
-
-#: Decoder names inside a subject profile.
-DECODERS = ("finetuned", "reference")
-
 
 #: The classical reference decoders calibration can fit.
 REFERENCES = ("tangent_space", "band_power")
@@ -103,7 +100,7 @@ class CalibrationSettings:
     reference_preprocessing: PreprocessingConfig = field(
         default_factory=lambda: PreprocessingConfig(bandpass=(8.0, 30.0), filter_order=4)
     )
-    adapt: AdaptSettings = field(default_factory=_default_adapt)
+    adapt: AdaptSettings | None = None
     cv_folds: int = 5
     min_trials_per_class: int = 5
     C_reg: float = 1.0
@@ -111,8 +108,15 @@ class CalibrationSettings:
     reference: str = "tangent_space"
     reference_window_s: float = 4.0
     family: str = MOTOR_IMAGERY
+    chooser: str = "default"
+    epochs: int | None = None
+    augment: tuple[str, ...] | None = None
+    mode: str | None = None
 
     def __post_init__(self) -> None:
+        from calibration.candidates import check_chooser
+
+        object.__setattr__(self, "chooser", check_chooser(self.chooser))
         if self.reference not in REFERENCES:
             raise ConfigError(f"'reference' must be one of {REFERENCES}; got {self.reference!r}.")
         first, last, hop = self.ends_s
@@ -128,12 +132,47 @@ class CalibrationSettings:
                 f"'min_trials_per_class' must be >= 2; got {self.min_trials_per_class}."
             )
 
-    def with_seed_device(self, device: str | None) -> CalibrationSettings:
-        """The same settings with the fine-tuning on ``device`` and seeded by :attr:`seed`."""
+    def for_base(self, base: BaseEncoder | None, device: str | None = None) -> CalibrationSettings:
+        """Settings with the fine-tuning resolved for ``base``, on ``device``, seeded.
+
+        The adaptation is :attr:`adapt` when given, else the one the base encoder's recipe was
+        evaluated with (its checkpoint's ``training.adapt``), else a generic default; then
+        :attr:`epochs`, :attr:`augment` and :attr:`mode` override it.
+        """
+        adapt = self.adapt or (base_adapt(base.meta) if base is not None else None)
+        adapt = adapt or _default_adapt()
         train = dataclasses.replace(
-            self.adapt.train, seed=self.seed, device=device or self.adapt.train.device
+            adapt.train,
+            seed=self.seed,
+            device=device or adapt.train.device,
+            epochs=self.epochs if self.epochs is not None else adapt.train.epochs,
         )
-        return dataclasses.replace(self, adapt=dataclasses.replace(self.adapt, train=train))
+        adapt = dataclasses.replace(
+            adapt,
+            train=train,
+            augment=adapt.augment if self.augment is None else tuple(self.augment),
+            mode=self.mode or adapt.mode,
+        )
+        return dataclasses.replace(self, adapt=adapt)
+
+    def with_seed_device(self, device: str | None) -> CalibrationSettings:
+        """:meth:`for_base` without a base encoder (the generic fine-tuning)."""
+        return self.for_base(None, device)
+
+    @property
+    def resolved_adapt(self) -> AdaptSettings:
+        """The adaptation (after :meth:`for_base`; the generic default before)."""
+        return self.adapt or _default_adapt()
+
+
+def base_adapt(meta: ModelMeta) -> AdaptSettings | None:
+    """The adaptation a checkpoint's recipe prescribes (``training.adapt``), if it has one."""
+    table = meta.training.get("adapt")
+    if not isinstance(table, dict):
+        return None
+    from offline_training.pipeline import adapt_from_table
+
+    return adapt_from_table(table)
 
 
 def affective_settings(
@@ -230,6 +269,13 @@ def encoder_channels(model: EEGModel, available: Sequence[str]) -> tuple[str, ..
         Listing the model channels the recording lacks.
     """
     eeg = eeg_channels(available)
+    vocabulary = getattr(model, "vocabulary", None)
+    if vocabulary is not None:  # reads the electrodes it has spatial weights for
+        picked = model.readable_channels(vocabulary, eeg)  # type: ignore[attr-defined]
+        left_out = [c for c in eeg if c not in picked]
+        if left_out:
+            logger.info("Channels the encoder has no weights for, left out: %s", left_out)
+        return picked
     if model.channel_agnostic:
         return eeg
     have = set(eeg)
@@ -252,12 +298,42 @@ def encoder_preprocessing(base: BaseEncoder, available: Sequence[str]) -> Prepro
 
 
 def reference_preprocessing(
-    settings: CalibrationSettings, available: Sequence[str]
+    settings: CalibrationSettings, available: Sequence[str], base: BaseEncoder | None = None
 ) -> PreprocessingConfig:
-    """The reference's chain over every EEG channel of this montage."""
-    return dataclasses.replace(
+    """The reference's chain over every EEG channel of this montage.
+
+    When the encoder's saved chain filters as the reference's does (same band-pass, order,
+    notch and re-reference), the reference reads the encoder's chain instead (its channels and
+    rate): both then decode the same window, and calibration can average them
+    (:func:`shares_window`). On the 64-channel EEGBCI montage at 160 Hz the two chains are the
+    same samples.
+    """
+    own = dataclasses.replace(
         settings.reference_preprocessing, channel_names=eeg_channels(available)
     )
+    if base is not None and _same_filtering(own, base):
+        return encoder_preprocessing(base, available)
+    return own
+
+
+def _same_filtering(cfg: PreprocessingConfig, base: BaseEncoder) -> bool:
+    theirs = PreprocessingConfig.from_dict(base.meta.preprocessing)
+    keys = ("bandpass", "filter_order", "notch_hz", "reference", "clip_uv")
+    return all(getattr(cfg, k) == getattr(theirs, k) for k in keys)
+
+
+def shares_window(base: BaseEncoder, settings: CalibrationSettings, available: Sequence[str]):
+    """True when the encoder and the reference read the same preprocessed window.
+
+    Same chain (:func:`reference_preprocessing`) and same window length: their probabilities
+    can then be averaged window by window, live, by one model.
+    """
+    if settings.reference != "tangent_space":
+        return False
+    same_chain = reference_preprocessing(settings, available, base) == encoder_preprocessing(
+        base, available
+    )
+    return same_chain and abs(reference_window_s(settings) - base.window_s) < 1e-9
 
 
 def deep_trials(
@@ -281,9 +357,10 @@ def reference_trials(
     marker_classes: Mapping[str, str],
     class_names: Sequence[str],
     settings: CalibrationSettings,
+    base: BaseEncoder | None = None,
 ) -> TrialSet:
-    """Trials in the reference's preprocessing (every EEG channel of the recording)."""
-    cfg = reference_preprocessing(settings, recordings[0].channel_names)
+    """Trials in the reference's preprocessing (see :func:`reference_preprocessing`)."""
+    cfg = reference_preprocessing(settings, recordings[0].channel_names, base)
     return build_trials(
         recordings,
         marker_classes,
@@ -323,7 +400,7 @@ def fit_encoder(
         ``best_epoch``, ``val_acc`` (held-back trials), ``history``, ``n_windows``.
     """
     model = base.model.with_channels(trials.channel_names)
-    s = settings.adapt
+    s = settings.resolved_adapt
     if tuple(trials.class_names) != tuple(base.meta.class_names) or s.mode == "probe":
         s = dataclasses.replace(s, new_head=True)
     X, y, trial = trials.sliding_windows(base.window_s, settings.ends_s)
@@ -336,6 +413,44 @@ def fit_encoder(
         "new_head": s.new_head,
     }
     return result.model, details
+
+
+def can_recentre(base: BaseEncoder, trials: TrialSet, settings: CalibrationSettings) -> bool:
+    """True when the base network decodes these classes as it is (a zero-shot candidate).
+
+    It must have been trained across people on the cued classes, in the same order.
+    """
+    trained = base.meta.training.get("stage") in ("supervised", "calibrated")
+    return (
+        trained
+        and tuple(trials.class_names) == tuple(base.meta.class_names)
+        and settings.resolved_adapt.mode == "finetune"
+    )
+
+
+def recentre(
+    base: BaseEncoder, trials: TrialSet, settings: CalibrationSettings
+) -> tuple[EEGModel, dict[str, Any]]:
+    """The base network re-centred on the person, untrained ("zero-shot").
+
+    Euclidean alignment from the calibration windows (those fine-tuning trains on), then the
+    model's own input statistics (BatchNorm for montage-agnostic networks); no label is used.
+
+    Returns
+    -------
+    model : EEGModel
+        In eval mode, on the CPU.
+    details : dict
+        ``n_windows``.
+    """
+    from offline_training.windows import euclidean_alignment_matrix
+
+    model = base.model.with_channels(trials.channel_names).cpu()
+    X, _, _ = trials.sliding_windows(base.window_s, settings.ends_s)
+    if settings.resolved_adapt.align:
+        model.set_alignment(torch.from_numpy(euclidean_alignment_matrix(X)))
+    model.fit_input_statistics(X)
+    return model.eval(), {"n_windows": len(X)}
 
 
 def _reference_windows(
@@ -405,57 +520,106 @@ def _fold_count(y: NDArray[np.int64], folds: int) -> int:
     return min(folds, int(np.bincount(y).min()))
 
 
+def _window_proba_reference(
+    model: nn.Module, ref: TrialSet, deep: TrialSet, window_s: float, settings, shared: bool
+) -> FloatArray:
+    """The reference's probability for each deep window of the trials (n_windows, n_classes).
+
+    On a shared window it decodes the same windows; otherwise its per-trial probability (own
+    epoch or own windows) is given to every window of the trial.
+    """
+    if shared:
+        X, _, _ = deep.sliding_windows(window_s, settings.ends_s)
+        return model.predict_proba(X)  # type: ignore[operator]
+    per_trial = reference_trial_proba(model, ref, settings)
+    _, _, trial = deep.sliding_windows(window_s, settings.ends_s)
+    return per_trial[trial]
+
+
 def cross_validate(
     base: BaseEncoder,
     deep: TrialSet,
     ref: TrialSet,
     settings: CalibrationSettings,
+    singles: Sequence[str],
+    shared: bool,
+    zeroshot: EEGModel | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Stratified k-fold over trials, the same folds for the encoder and the reference.
+    """Stratified k-fold over trials, the same folds for every candidate.
+
+    Each fold repeats the whole fitting of ``finetuned`` and ``reference`` on its training
+    trials. ``zeroshot`` is fitted without labels (re-centring only), so it is scored on every
+    trial as it is. Ensembles are the mean of their members' out-of-fold window probabilities.
 
     Returns
     -------
     dict
-        ``folds``, ``split`` (a description), and per decoder ``proba`` (n_trials, n_classes,
-        out-of-fold), ``fold_accuracy``, ``window_accuracy`` (encoder only).
+        ``folds``, ``split`` (a description), and per candidate: ``proba`` (n_trials, n_classes,
+        the mean of its windows' out-of-fold probabilities), ``fold_accuracy`` (trials) and
+        ``window_accuracy``.
     """
+    from calibration.candidates import FINETUNED, REFERENCE, ZEROSHOT, available_candidates
+    from calibration.candidates import members as members_of
+
     n = _fold_count(deep.y, settings.cv_folds)
     if n < 2:
         return {"folds": 0, "split": "skipped (fewer than 2 trials in a class)"}
+    X, y_w, trial_w = deep.sliding_windows(base.window_s, settings.ends_s)
     n_classes = len(deep.class_names)
-    proba = {name: np.zeros((deep.n_trials, n_classes)) for name in DECODERS}
-    fold_acc: dict[str, list[float]] = {name: [] for name in DECODERS}
-    window_hits: list[NDArray[np.bool_]] = []
+    window_proba = {name: np.zeros((len(y_w), n_classes)) for name in singles}
+    if ZEROSHOT in singles and zeroshot is not None:
+        window_proba[ZEROSHOT] = predict_proba(zeroshot, X)
     splitter = StratifiedKFold(n, shuffle=True, random_state=settings.seed)
-    for k, (train, test) in enumerate(splitter.split(np.zeros(deep.n_trials), deep.y), 1):
+    folds = list(splitter.split(np.zeros(deep.n_trials), deep.y))
+    for k, (train, test) in enumerate(folds, 1):
         if progress:
             progress(f"cross-validation fold {k}/{n}")
         t0 = time.perf_counter()
-        model, _ = fit_encoder(base, deep.subset(train), settings)
-        p, hits = encoder_trial_proba(model, deep.subset(test), base.window_s, settings.ends_s)
-        proba["finetuned"][test] = p
-        window_hits.append(hits)
-        reference = fit_reference(ref.subset(train), settings)
-        proba["reference"][test] = reference_trial_proba(reference, ref.subset(test), settings)
-        for name in DECODERS:
-            fold_acc[name].append(float((proba[name][test].argmax(1) == deep.y[test]).mean()))
-        logger.info(
-            "fold %d/%d: finetuned %.3f, reference %.3f (%.1f s)",
-            k,
-            n,
-            fold_acc["finetuned"][-1],
-            fold_acc["reference"][-1],
-            time.perf_counter() - t0,
-        )
-    return {
+        rows = np.isin(trial_w, test)
+        if FINETUNED in singles:
+            model, _ = fit_encoder(base, deep.subset(train), settings)
+            window_proba[FINETUNED][rows] = predict_proba(model, X[rows])
+        if REFERENCE in singles:
+            reference = fit_reference(ref.subset(train), settings)
+            window_proba[REFERENCE][rows] = _window_proba_reference(
+                reference, ref.subset(test), deep.subset(test), base.window_s, settings, shared
+            )
+        logger.info("fold %d/%d fitted in %.1f s", k, n, time.perf_counter() - t0)
+    candidates = available_candidates(singles, shared)
+    out: dict[str, Any] = {
         "folds": n,
         "split": f"stratified {n}-fold over {deep.n_trials} trials (seed {settings.seed}); each "
-        "fold fine-tunes from the shipped encoder and refits the reference on its training trials",
-        "proba": proba,
-        "fold_accuracy": fold_acc,
-        "window_accuracy": float(np.concatenate(window_hits).mean()),
+        "fold fine-tunes from the shipped encoder and refits the reference on its training "
+        "trials; zeroshot is re-centred on all calibration windows (no labels) and scored on "
+        "every trial",
+        "proba": {},
+        "fold_accuracy": {},
+        "window_accuracy": {},
     }
+    for name in candidates:
+        p = np.mean([window_proba[m] for m in members_of(name)], axis=0)
+        per_trial = np.stack([p[trial_w == i].mean(0) for i in range(deep.n_trials)])
+        out["proba"][name] = per_trial
+        out["window_accuracy"][name] = float((p.argmax(1) == y_w).mean())
+        out["fold_accuracy"][name] = [
+            float((per_trial[test].argmax(1) == deep.y[test]).mean()) for _, test in folds
+        ]
+    return out
+
+
+def reference_cv_accuracy(trials: TrialSet, settings: CalibrationSettings) -> float:
+    """Stratified k-fold accuracy of the reference alone on its trials (NaN when too few)."""
+    n = _fold_count(trials.y, settings.cv_folds)
+    if n < 2:
+        return float("nan")
+    hits = np.zeros(trials.n_trials, dtype=bool)
+    splitter = StratifiedKFold(n, shuffle=True, random_state=settings.seed)
+    for train, test in splitter.split(np.zeros(trials.n_trials), trials.y):
+        model = fit_reference(trials.subset(train), settings)
+        proba = reference_trial_proba(model, trials.subset(test), settings)
+        hits[test] = proba.argmax(1) == trials.y[test]
+    return float(hits.mean())
 
 
 def confusion(y: NDArray[np.int64], pred: NDArray[np.int64], n_classes: int) -> NDArray[np.int64]:
@@ -482,12 +646,3 @@ def decoder_scores(
         "per_class_recall": recall,
         "confusion": m.tolist(),
     }
-
-
-def better_decoder(scores: Mapping[str, Mapping[str, Any]]) -> str:
-    """The decoder with the higher cross-validated accuracy (the reference on a tie)."""
-    fine = scores.get("finetuned", {}).get("cv_accuracy")
-    ref = scores.get("reference", {}).get("cv_accuracy")
-    if fine is None or ref is None:
-        return "finetuned" if ref is None else "reference"
-    return "finetuned" if fine > ref else "reference"

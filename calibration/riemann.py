@@ -34,7 +34,7 @@ def fit_tangent_space_lr(
     ----------
     X : array_like, shape (n_trials, n_channels, n_times)
         Preprocessed trials in microvolts (float32, as returned by
-        ``calibration.epochs.cue_epochs``).
+        ``calibration.trials.build_trials``).
     y : array_like, shape (n_trials,)
         Class index of each trial, in ``[0, n_classes)``; every class must occur.
     n_classes : int

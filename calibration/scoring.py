@@ -2,15 +2,25 @@
 
 A window counts for a cue when its end lies in ``[onset + first_s, onset + last_s]`` (content
 seconds); a trial's label is the argmax of its windows' mean probability. This is the protocol of
-``../shared/tools/mi_reference.py``.
+``../shared/tools/mi_reference.py``. :func:`score_online` scores a live session's predictions;
+:func:`cued_windows` cuts the same windows from recordings, for ``neurodeck evaluate``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
+
+from common.types import FloatArray
+
+if TYPE_CHECKING:
+    from calibration.trials import ContinuousEEG
+    from models.checkpoint import ModelMeta
 
 
 @dataclass(frozen=True)
@@ -81,3 +91,61 @@ def score_online(
         len(hits),
         len(trials),
     )
+
+
+#: Window ends scored by the online protocol: cue + 1 s ... cue + 4 s, every 0.25 s.
+PROTOCOL_ENDS_S: tuple[float, float, float] = (1.0, 4.0, 0.25)
+
+
+def cued_windows(
+    meta: ModelMeta,
+    recordings: Sequence[ContinuousEEG],
+    marker_classes: Mapping[str, str],
+    class_names: Sequence[str],
+    ends_s: tuple[float, float, float] = PROTOCOL_ENDS_S,
+) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.int64]]:
+    """The windows a live decoder with this checkpoint decodes around each cue.
+
+    The recordings go through the checkpoint's own causal chain over their whole length (as
+    live, :func:`streaming.session.build_preprocessor`), trials are cut by
+    :func:`calibration.trials.build_trials` (the cutter calibration uses) and windows by
+    :meth:`calibration.trials.TrialSet.sliding_windows` (the windows calibration trains on).
+
+    Returns
+    -------
+    X : ndarray, shape (n_windows, n_channels, n_times)
+    y : ndarray, shape (n_windows,)
+    trial : ndarray, shape (n_windows,)
+    """
+    from calibration.trials import build_trials
+    from streaming.preprocessing import PreprocessingConfig
+
+    cfg = dataclasses.replace(
+        PreprocessingConfig.from_dict(meta.preprocessing),
+        channel_names=tuple(meta.channel_names),
+        sfreq_out=meta.sfreq,
+    )
+    first, last, _ = ends_s
+    span = (first - meta.window_s, last)
+    trials = build_trials(recordings, marker_classes, class_names, span, cfg, 1)
+    return trials.sliding_windows(meta.window_s, ends_s)
+
+
+def trial_scores(
+    proba: np.ndarray, y: NDArray[np.int64], trial: NDArray[np.int64]
+) -> dict[str, float]:
+    """Window accuracy and trial accuracy (argmax of the mean window probability).
+
+    Parameters
+    ----------
+    proba : ndarray, shape (n_windows, n_classes)
+    y, trial : ndarray, shape (n_windows,)
+        True class and trial index of each window.
+    """
+    trials = np.unique(trial)
+    per_trial = np.stack([proba[trial == t].mean(0) for t in trials])
+    labels = np.array([y[trial == t][0] for t in trials])
+    return {
+        "window_acc": round(float((proba.argmax(1) == y).mean()), 4),
+        "trial_acc": round(float((per_trial.argmax(1) == labels).mean()), 4),
+    }

@@ -23,12 +23,23 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from calibration.epochs import InsufficientTrialsError
-from common.types import ConfigError, FloatArray, MarkerEvent, RecordingError
+from common.types import (
+    ChannelMappingError,
+    ConfigError,
+    FloatArray,
+    MarkerEvent,
+    NeurodeckError,
+    RecordingError,
+)
 from streaming.preprocessing import PreprocessingConfig, Preprocessor
 from streaming.recording_io import Recording
 
 logger = logging.getLogger(__name__)
+
+
+class InsufficientTrialsError(NeurodeckError, ValueError):
+    """A calibration recording holds too few usable trials to fit a decoder."""
+
 
 #: Missing time inside a trial (seconds, beyond its expected duration) that drops the trial.
 GAP_TOLERANCE_S = 0.1
@@ -96,6 +107,24 @@ class ContinuousEEG:
             tuple(session.meta.channel_names),
             tuple(session.markers),
             str(session.path),
+        )
+
+    def pick(self, names: Sequence[str]) -> ContinuousEEG:
+        """The same recording restricted to the channels ``names`` (matched by name), in order.
+
+        Raises
+        ------
+        ChannelMappingError
+            Listing the names the recording lacks.
+        """
+        from streaming.channels import map_channels
+
+        try:
+            rows = map_channels(self.channel_names, list(names))
+        except ChannelMappingError as err:
+            raise ChannelMappingError(f"{self.source}: {err.problem}", err.hint) from err
+        return dataclasses.replace(
+            self, data=np.ascontiguousarray(self.data[rows]), channel_names=tuple(names)
         )
 
 

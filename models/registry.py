@@ -35,11 +35,13 @@ _BUILTIN_MODEL_MODULES: tuple[str, ...] = (
     "models.tangent_space",
     "models.eegnet",
     "models.shallow_convnet",
+    "models.shallow_any",
     "models.spp_eegnet",
     "models.seqclr",
     "models.labram",
     "models.gmss",
     "models.band_power_lr",
+    "models.ensemble",
 )
 
 _REGISTRY: dict[str, type[nn.Module]] = {}

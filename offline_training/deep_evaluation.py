@@ -1,23 +1,14 @@
-"""Leave-subjects-out evaluation of the deep encoders under the online motor-imagery protocol.
+"""Leave-subjects-out evaluation of what ``neurodeck calibrate`` builds, under the online protocol.
 
-Subjects are split into folds. For each fold the encoder's recipe runs on the *training*
-subjects only (self-supervised pretraining on all their runs, then cross-subject supervised
-training on their imagery runs); then each held-out subject is calibrated on its own runs 4 and 8
-and decoded on run 12 exactly as :mod:`offline_training.evaluation` does for the classical
-references. Conditions per encoder:
-
-``scratch``
-    random initialisation -> cross-subject supervised -> fine-tuned on the subject.
-``zeroshot``
-    the cross-subject model ``finetune`` starts from (``scratch``'s for recipes without a
-    self-supervised stage), only re-centred on the subject's calibration windows, not trained.
-``probe``
-    self-supervised encoder, frozen -> linear head fitted on the subject.
-``finetune``
-    self-supervised encoder -> cross-subject supervised -> fine-tuned on the subject.
-``ensemble``
-    mean of ``finetune``'s (else ``scratch``'s) and the tangent-space reference's window
-    probabilities.
+Subjects are split into folds. For each fold the recipe trains its cross-subject network on the
+*training* subjects only (:func:`offline_training.pipeline.cross_subject_model`, the code
+``neurodeck pretrain`` runs). Each held-out subject is then calibrated exactly as a user is:
+:func:`calibration.calibrate.calibrate_recordings` on its calibration runs (4 and 8: 30 trials)
+writes a subject profile, choosing a decoder with the calibration's chooser. Its test run (12)
+is decoded with the windows a live decoder sees (:func:`calibration.scoring.cued_windows`): the
+profile's chosen decoder from its checkpoint, and every other candidate for the comparison of
+choosers (ensembles as the mean of their members' window probabilities, which is what their
+checkpoint computes).
 
 Nothing a held-out subject recorded is seen before its own calibration, and its test run is used
 only for scoring.
@@ -25,232 +16,113 @@ only for scoring.
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
+from scipy.stats import wilcoxon
 
-from calibration.riemann import fit_tangent_space_lr
-from common.types import ConfigError, FloatArray
-from models.base import EEGModel
-from offline_training.evaluation import (
-    CLASS_NAMES,
-    Protocol,
-    RunData,
-    load_run,
-    online_windows,
-    reference_data,
-)
-from offline_training.finetune import AdaptSettings, adapt, predict_proba
-from offline_training.pipeline import Recipe, run_recipe
-from streaming.preprocessing import PreprocessingConfig
+from calibration.calibrate import calibrate_recordings
+from calibration.candidates import ALL_CANDIDATES, choose, members
+from calibration.fitting import BaseEncoder, CalibrationSettings
+from calibration.scoring import cued_windows, trial_scores
+from models.checkpoint import load_checkpoint
+from offline_training.evaluation import CLASS_NAMES, MARKER_CLASSES, load_runs
+from offline_training.finetune import predict_proba
+from offline_training.pipeline import Recipe, adapt_table, cross_subject_model
 from streaming.recording_io import eegbci_run_files
 
 logger = logging.getLogger(__name__)
 
-DEEP_MODES = ("scratch", "zeroshot", "probe", "finetune", "ensemble")
-Trials = list[tuple[FloatArray, int]]
+#: Choosers compared in the study: cross-validation, and each candidate always.
+CHOOSERS = ("cv", *(f"always:{name}" for name in ALL_CANDIDATES))
 
 
-def cue_crops(
-    run: RunData, window_s: float, ends: tuple[float, float, float]
-) -> tuple[FloatArray, np.ndarray, np.ndarray]:
-    """Labelled calibration windows: per cue, windows ending at cue + first .. last every hop.
-
-    Returns
-    -------
-    X : ndarray, shape (n_windows, n_channels, n_times)
-    y : ndarray, shape (n_windows,)
-    trial : ndarray, shape (n_windows,)
-        Index of the cue each window belongs to.
-    """
-    first, last, hop = ends
-    protocol = Protocol(window_s=window_s, hop_s=hop, first_end_s=first, last_end_s=last)
-    xs, ys, trials = [], [], []
-    for i, (windows, label) in enumerate(online_windows(run, protocol)):
-        xs.append(windows)
-        ys += [label] * len(windows)
-        trials += [i] * len(windows)
-    return np.concatenate(xs), np.asarray(ys), np.asarray(trials)
+def fold_base(recipe: Recipe, model: Any, path: Path) -> BaseEncoder:
+    """A fold's cross-subject model as calibration's base encoder (with the recipe's adaptation)."""
+    _, meta = load_checkpoint(path)
+    training = {**meta.training, "adapt": adapt_table(recipe.adapt)}
+    return BaseEncoder(model, dataclasses.replace(meta, training=training), str(path))
 
 
-def _subject_data(
+def score_subject(
+    base: BaseEncoder,
     calib_files: Sequence[Path],
     test_files: Sequence[Path],
-    preprocessing: PreprocessingConfig,
-    window_s: float,
-    ends: tuple[float, float, float],
-) -> tuple[FloatArray, np.ndarray, np.ndarray, Trials]:
-    """Calibration crops (with trial ids across runs) and online test trials of a subject."""
-    xs, ys, ts = [], [], []
-    offset = 0
-    for path in calib_files:
-        X, y, trial = cue_crops(load_run(path, preprocessing), window_s, ends)
-        xs.append(X)
-        ys.append(y)
-        ts.append(trial + offset)
-        offset += int(trial.max()) + 1
-    protocol = Protocol(window_s=window_s)
-    test = [
-        t for path in test_files for t in online_windows(load_run(path, preprocessing), protocol)
-    ]
-    return np.concatenate(xs), np.concatenate(ys), np.concatenate(ts), test
-
-
-def _probas(predict: Callable[[FloatArray], np.ndarray], trials: Trials) -> list[np.ndarray]:
-    return [predict(windows) for windows, _ in trials]
-
-
-def scores(probas: Sequence[np.ndarray], trials: Trials) -> dict[str, float]:
-    """Window and trial accuracy from per-trial window probabilities."""
-    hits = np.concatenate(
-        [p.argmax(1) == label for p, (_, label) in zip(probas, trials, strict=True)]
-    )
-    correct = [
-        int(p.mean(0).argmax()) == label for p, (_, label) in zip(probas, trials, strict=True)
-    ]
-    return {
-        "window_acc": round(float(hits.mean()), 3),
-        "trial_acc": round(float(np.mean(correct)), 3),
-    }
-
-
-def _reference_probas(calib_files: Sequence[Path], test_files: Sequence[Path]) -> list[np.ndarray]:
-    """Tangent-space reference probabilities on the subject's online test windows."""
-    X, y, trials = reference_data(calib_files, test_files, Protocol())
-    model = fit_tangent_space_lr(X, y, len(CLASS_NAMES))
-    return _probas(model.predict_proba, trials)
-
-
-def evaluate_held_out(
-    models: dict[str, EEGModel],
-    recipe: Recipe,
-    calib_files: Sequence[Path],
-    test_files: Sequence[Path],
-    modes: Sequence[str],
+    out_dir: Path,
+    settings: CalibrationSettings,
+    channels: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Calibrate each condition's model on one held-out subject and score its test runs.
+    """Calibrate one held-out subject as ``neurodeck calibrate`` does and score its test runs.
 
     Parameters
     ----------
-    models : dict
-        ``"ssl"`` (self-supervised encoder), ``"supervised"`` (ssl + cross-subject) and
-        ``"scratch"`` (random init + cross-subject), as far as the modes need them.
-    recipe : Recipe
-        Preprocessing, window and adaptation settings.
+    base : BaseEncoder
+        The fold's cross-subject network (never trained on this subject).
     calib_files, test_files : sequence of Path
-        The subject's calibration runs (cues as T1/T2 annotations) and test runs.
-    modes : sequence of str
-        Conditions to score; ``ensemble`` also scores the tangent-space reference.
+        The subject's calibration and test runs (cues as T1 / T2 annotations).
+    out_dir : Path
+        Where the subject profile is written.
+    settings : CalibrationSettings
+        Calibration's settings (those of ``neurodeck calibrate``).
+    channels : sequence of str, optional
+        Restrict every run to these electrodes (a consumer montage).
+
+    Returns
+    -------
+    dict
+        ``decoder`` (chosen) and its test figures under ``chosen``; per candidate its test
+        figures and cross-validated accuracy; ``timings`` of the calibration.
     """
-    ends = recipe.supervised.ends if recipe.supervised else (1.0, 4.0, 0.5)
-    X, y, trial, test = _subject_data(
-        calib_files, test_files, recipe.preprocessing, recipe.window_s, ends
+    calib = load_runs(calib_files, channels)
+    test = load_runs(test_files, channels)
+    profile, report = calibrate_recordings(
+        calib, base, MARKER_CLASSES, CLASS_NAMES, out_dir, settings, subject=out_dir.name
     )
-    result: dict[str, Any] = {"n_calib_windows": len(y), "n_test_trials": len(test)}
-    probas: dict[str, list[np.ndarray]] = {}
-    plan = {"scratch": ("scratch", recipe.adapt), "finetune": ("supervised", recipe.adapt)}
-    plan["probe"] = ("ssl", _probe_settings(recipe.adapt))
-    for mode in modes:
-        if mode == "ensemble":
+    window_proba: dict[str, np.ndarray] = {}
+    y = trial = None
+    for name in profile.checkpoints:
+        if len(members(name)) > 1:
             continue
-        t0 = time.perf_counter()
-        if mode == "zeroshot":
-            model = _zero_shot(models, X)
-            best_epoch, val_acc = None, None
-        else:
-            source, settings = plan[mode]
-            res = adapt(models[source], X, y, trial, settings, class_names=CLASS_NAMES)
-            model, best_epoch, val_acc = res.model, res.best_epoch, res.val_acc
-        probas[mode] = _probas(lambda w, m=model: predict_proba(m, w), test)
-        result[mode] = {
-            **scores(probas[mode], test),
-            "best_epoch": best_epoch,
-            "val_acc": val_acc,
-            "adapt_s": round(time.perf_counter() - t0, 1),
+        model, meta = load_checkpoint(profile.checkpoint(name))
+        X, y, trial = cued_windows(meta, test, MARKER_CLASSES, CLASS_NAMES)
+        window_proba[name] = predict_proba(model, X)
+    assert y is not None and trial is not None
+    result: dict[str, Any] = {"decoder": profile.decoder, "candidates": {}}
+    for name in report["candidates"]:
+        p = np.mean([window_proba[m] for m in members(name)], axis=0)
+        cv = report["scores"].get(name, {})
+        result["candidates"][name] = {
+            **trial_scores(p, y, trial),
+            "cv_accuracy": cv.get("cv_accuracy"),
         }
-    if "ensemble" in modes:
-        ref = _reference_probas(calib_files, test_files)
-        deep = probas["finetune"] if "finetune" in probas else probas["scratch"]
-        mixed = [(a + b) / 2 for a, b in zip(deep, ref, strict=True)]
-        result["ensemble"] = scores(mixed, test)
-        result["ts_lr"] = scores(ref, test)
+    chosen_model, chosen_meta = load_checkpoint(profile.checkpoint())
+    X, y, trial = cued_windows(chosen_meta, test, MARKER_CLASSES, CLASS_NAMES)
+    result["chosen"] = trial_scores(predict_proba(chosen_model, X), y, trial)
+    result["timings"] = report["timings"]
+    result["n_test_trials"] = len(np.unique(trial))
     return result
 
 
-def _zero_shot(models: dict[str, EEGModel], X: FloatArray) -> EEGModel:
-    """The cross-subject model, re-centred on the calibration windows ``X``, untrained."""
-    from offline_training.windows import euclidean_alignment_matrix
-
-    model = copy.deepcopy(models["supervised"] if "supervised" in models else models["scratch"])
-    model.set_alignment(torch.from_numpy(euclidean_alignment_matrix(X)))
-    return model.eval()
-
-
-def _probe_settings(s: AdaptSettings) -> AdaptSettings:
-    from dataclasses import replace
-
-    return replace(s, mode="probe", train=replace(s.train, lr=max(s.train.lr, 1e-2)))
-
-
-def check_modes(modes: Sequence[str]) -> tuple[str, ...]:
-    """Validate the condition names (ensemble needs finetune)."""
-    unknown = [m for m in modes if m not in DEEP_MODES]
-    if unknown:
-        raise ConfigError(f"unknown evaluation modes {unknown}; known: {list(DEEP_MODES)}.")
-    if "ensemble" in modes and not {"finetune", "scratch"} & set(modes):
-        raise ConfigError("mode 'ensemble' averages 'finetune' (or 'scratch') with ts_lr; add one.")
-    return tuple(modes)
-
-
-def copy_models(models: dict[str, EEGModel]) -> dict[str, EEGModel]:
-    """Deep copies, so that adapting to one subject never leaks into the next."""
-    return {k: copy.deepcopy(v) for k, v in models.items()}
-
-
-def _stages_for(modes: Sequence[str], has_ssl: bool) -> tuple[str, ...]:
-    stages = []
-    if "probe" in modes:
-        stages.append("ssl")
-    if "finetune" in modes or ("zeroshot" in modes and has_ssl):
-        stages += ["ssl", "supervised"]
-    if "scratch" in modes or ("zeroshot" in modes and not has_ssl):
-        stages.append("scratch")
-    return tuple(dict.fromkeys(stages))
-
-
-def mean_scores(per_subject: dict[int, dict[str, Any]], modes: Sequence[str]) -> dict[str, Any]:
-    """Mean window and trial accuracy of each condition over subjects."""
-    out = {}
-    for mode in modes:
-        rows = [r[mode] for r in per_subject.values() if mode in r]
-        if rows:
-            out[mode] = {
-                k: round(float(np.mean([r[k] for r in rows])), 3)
-                for k in ("window_acc", "trial_acc")
-            }
-    return out
-
-
-def evaluate_deep(
+def evaluate_calibrated(
     root: Path,
     subjects: Sequence[int],
     recipe: Recipe,
+    settings: CalibrationSettings,
     n_folds: int = 3,
-    modes: Sequence[str] = DEEP_MODES,
-    device: str | None = None,
-    out_dir: Path | None = None,
     seed: int = 0,
+    run_dir: Path = Path("runs/evaluate"),
+    channels: Sequence[str] | None = None,
+    device: str | None = None,
     progress: Callable[[int, dict[str, Any]], None] | None = None,
     calib_runs: Sequence[int] = (4, 8),
     test_runs: Sequence[int] = (12,),
 ) -> dict[str, Any]:
-    """Leave-subjects-out evaluation of one encoder recipe.
+    """Leave-subjects-out evaluation of one recipe through calibration.
 
     Parameters
     ----------
@@ -259,49 +131,52 @@ def evaluate_deep(
     subjects : sequence of int
         Subjects to split into folds (each is held out exactly once).
     recipe : Recipe
-        The encoder's recipe (its ``data.subjects`` is ignored: folds decide).
-    n_folds : int
-        Number of subject folds.
-    modes : sequence of str
-        Conditions (see the module docstring).
+        The cross-subject network's recipe (its ``data.subjects`` is ignored: folds decide).
+    settings : CalibrationSettings
+        Calibration settings (the chooser, CV folds, fine-tuning overrides).
+    n_folds, seed : int
+        Subject folds and the seed of their split.
+    run_dir : Path
+        Fold models (reused when trained on the same subjects by the same recipe) and profiles.
+    channels : sequence of str, optional
+        Calibrate and test on these electrodes only (the model must read them).
     device : str, optional
-        Training device (``auto``, ``cpu``, ``cuda``).
-    out_dir : Path, optional
-        Per-fold training logs, curves and resume files.
-    seed : int
-        Seed of the fold split.
+        Training device of the fold models.
     progress : callable, optional
         ``progress(subject, result)`` after each held-out subject.
     calib_runs, test_runs : sequence of int
-        Each held-out subject's calibration and test runs (cues as T1 / T2 annotations).
 
     Returns
     -------
     dict
-        Split, per-subject figures, means per condition, and timings.
+        Split, per-subject figures, means, the chooser comparison and timings.
     """
     from offline_training.windows import subject_folds
 
-    modes = check_modes(modes)
     per_subject: dict[int, dict[str, Any]] = {}
     folds = []
     t0 = time.perf_counter()
     labels = [f"S{int(s):03d}" for s in subjects]
+    montage = "all" if not channels else f"{len(channels)}ch"
     for k, (train_labels, test_labels) in enumerate(subject_folds(labels, n_folds, seed)):
         train = [int(s[1:]) for s in train_labels]
         test = [int(s[1:]) for s in test_labels]
-        fold_dir = None if out_dir is None else Path(out_dir) / recipe.name / f"fold{k}"
+        fold_dir = Path(run_dir) / recipe.name / f"fold{k}"
+        if n_folds != 3 or seed != 0:
+            fold_dir = Path(run_dir) / recipe.name / f"folds{n_folds}-seed{seed}" / f"fold{k}"
         t_fold = time.perf_counter()
-        models = run_recipe(
-            recipe, root, train, fold_dir, _stages_for(modes, recipe.ssl is not None), device=device
-        )
-        train_s = round(time.perf_counter() - t_fold, 1)
-        folds.append({"train": [int(s) for s in train], "test": [int(s) for s in test]})
-        folds[-1]["train_s"] = train_s
+        model, path = cross_subject_model(recipe, root, train, fold_dir, device)
+        base = fold_base(recipe, model, path)
+        folds.append({"train": train, "test": test, "train_s": round(time.perf_counter() - t_fold)})
         for subject in test:
-            calib = eegbci_run_files(root, subject, calib_runs)
-            test_files = eegbci_run_files(root, subject, test_runs)
-            res = evaluate_held_out(copy_models(models), recipe, calib, test_files, modes)
+            res = score_subject(
+                base,
+                eegbci_run_files(root, subject, calib_runs),
+                eegbci_run_files(root, subject, test_runs),
+                fold_dir / f"profiles-{montage}" / f"S{subject:03d}",
+                settings,
+                channels,
+            )
             res["fold"] = k
             per_subject[int(subject)] = res
             if progress is not None:
@@ -310,11 +185,77 @@ def evaluate_deep(
         "recipe": recipe.name,
         "architecture": recipe.architecture,
         "recipe_file": recipe.source,
-        "modes": list(modes),
+        "chooser": settings.chooser,
+        "channels": list(channels) if channels else "all",
         "calib_runs": list(calib_runs),
         "test_runs": list(test_runs),
+        "split": f"{n_folds} subject folds (seed {seed}); each fold's network is trained on the "
+        "other folds' subjects only",
         "folds": folds,
         "per_subject": per_subject,
-        "mean": mean_scores(per_subject, [*modes, "ts_lr"]),
+        "mean": summarise(per_subject),
+        "choosers": compare_choosers(per_subject),
         "seconds": round(time.perf_counter() - t0, 1),
     }
+
+
+def _paired(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
+    """Mean difference, subjects better, and the Wilcoxon signed-rank p of ``a`` against ``b``."""
+    d = np.asarray(a) - np.asarray(b)
+    p = float(wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
+    return {
+        "mean_diff": round(float(d.mean()), 4),
+        "better": int((d > 0).sum()),
+        "worse": int((d < 0).sum()),
+        "n": len(d),
+        "wilcoxon_p": round(p, 4),
+    }
+
+
+def summarise(per_subject: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
+    """Mean window / trial accuracy of the chosen decoder and of each candidate, with the
+    chosen decoder and each candidate paired against the reference (TS+LR)."""
+    rows = list(per_subject.values())
+    out: dict[str, Any] = {}
+    names = ["chosen", *rows[0]["candidates"]] if rows else []
+    for name in names:
+        got = [r["chosen"] if name == "chosen" else r["candidates"].get(name) for r in rows]
+        got = [g for g in got if g is not None]
+        if len(got) == len(rows):
+            out[name] = {
+                k: round(float(np.mean([g[k] for g in got])), 4)
+                for k in ("window_acc", "trial_acc")
+            }
+    if rows and "reference" in rows[0]["candidates"]:
+        ref = [r["candidates"]["reference"]["window_acc"] for r in rows]
+        for name in names:
+            if name in out and name != "reference":
+                got = [r["chosen"] if name == "chosen" else r["candidates"][name] for r in rows]
+                out[name]["vs_reference"] = _paired([g["window_acc"] for g in got], ref)
+    return out
+
+
+def compare_choosers(per_subject: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
+    """What each chooser would have given every subject, from the same calibrations.
+
+    ``cv`` picks the candidate with the highest cross-validated trial accuracy on the 30
+    calibration trials; ``always:NAME`` takes that candidate.
+    """
+    out = {}
+    for rule in CHOOSERS:
+        picks, window, trial = [], [], []
+        for res in per_subject.values():
+            cands = res["candidates"]
+            cv = {n: c["cv_accuracy"] for n, c in cands.items() if c["cv_accuracy"] is not None}
+            name, _ = choose(rule, list(cands), cv or None)
+            picks.append(name)
+            window.append(cands[name]["window_acc"])
+            trial.append(cands[name]["trial_acc"])
+        if not window:
+            continue
+        out[rule] = {
+            "window_acc": round(float(np.mean(window)), 4),
+            "trial_acc": round(float(np.mean(trial)), 4),
+            "picks": {n: picks.count(n) for n in sorted(set(picks))},
+        }
+    return out

@@ -1,12 +1,15 @@
 """Online motor-imagery evaluation protocol (the yardstick of ``../shared/tools/mi_reference.py``).
 
-For each held-out subject: calibrate on some runs (cue + 0.5 s .. + 2.5 s epochs), then decode the
-test runs with 2-s windows, hop 0.25 s, whose end lies between cue + 1 s and cue + 4 s; a trial's
-label is the argmax of its windows' mean probability. Preprocessing is neurodeck's own causal
-chain (4th-order Butterworth band-pass 8-30 Hz over the whole run, as online).
+For each subject: calibrate on some runs (cue + 0.5 s .. + 2.5 s epochs), then decode the test runs
+with 2-s windows, hop 0.25 s, whose end lies between cue + 1 s and cue + 4 s; a trial's label is
+the argmax of its windows' mean probability. Preprocessing is neurodeck's own causal chain
+(4th-order Butterworth band-pass 8-30 Hz over the whole run, as online).
 
-Only the classical references are implemented so far (CSP + LDA, tangent space + logistic
-regression); the deep encoders of issue 3 plug in as further entries of :data:`CLASSIFIERS`.
+The classical references here (CSP + LDA, tangent space + logistic regression) are fitted per
+subject. Epochs and windows come from the cutter calibration uses
+(:func:`calibration.trials.build_trials`, :meth:`~calibration.trials.TrialSet.sliding_windows`);
+the deep decoders are scored through calibration itself (:mod:`offline_training.
+deep_evaluation`).
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ import numpy as np
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import make_pipeline
 
-from calibration.epochs import cue_epochs
 from calibration.riemann import fit_tangent_space_lr
+from calibration.trials import ContinuousEEG, TrialSet, build_trials
 from common.types import ConfigError, FloatArray
-from streaming.preprocessing import PreprocessingConfig, Preprocessor
+from streaming.preprocessing import PreprocessingConfig
 from streaming.recording_io import eegbci_run_files, load_recording
 
 logger = logging.getLogger(__name__)
@@ -44,41 +47,31 @@ class Protocol:
     first_end_s: float = 1.0
     last_end_s: float = 4.0
 
-
-@dataclass(frozen=True)
-class RunData:
-    """One preprocessed run: data (n_channels, n_samples) float32, rate, and (onset_s, class)."""
-
-    data: FloatArray
-    sfreq: float
-    cues: list[tuple[float, str]]
+    @property
+    def ends_s(self) -> tuple[float, float, float]:
+        """``(first, last, hop)`` window ends relative to the cue."""
+        return (self.first_end_s, self.last_end_s, self.hop_s)
 
 
-def load_run(path: Path, preprocessing: PreprocessingConfig) -> RunData:
-    """Load a run and preprocess it causally over its whole length (as online)."""
-    rec = load_recording(path)
-    pre = Preprocessor(preprocessing, rec.channel_names, rec.sfreq)
-    cues = [(onset, MARKER_CLASSES[d]) for onset, _, d in rec.annotations if d in MARKER_CLASSES]
-    return RunData(pre.process_array(rec.data), pre.out_sfreq, cues)
+def load_runs(paths: Sequence[Path], channels: Sequence[str] | None = None):
+    """EEGBCI (or any annotated) files as :class:`ContinuousEEG`, optionally on ``channels``."""
+    runs = [ContinuousEEG.from_recording(load_recording(p)) for p in paths]
+    return [r.pick(channels) for r in runs] if channels else runs
 
 
-def online_windows(run: RunData, protocol: Protocol) -> list[tuple[FloatArray, int]]:
-    """Per trial: windows of shape (n_windows, n_channels, window_n) and the class index.
+def online_trials(
+    runs: Sequence[ContinuousEEG], preprocessing: PreprocessingConfig, protocol: Protocol
+) -> list[tuple[FloatArray, int]]:
+    """Per trial of the test runs: its online windows (n_windows, C, T) and its class index."""
+    span = (protocol.first_end_s - protocol.window_s, protocol.last_end_s)
+    trials = build_trials(runs, MARKER_CLASSES, CLASS_NAMES, span, preprocessing, 1)
+    return per_trial_windows(trials, protocol)
 
-    Windows end at ``onset + first_end_s, + hop_s, ... , onset + last_end_s`` (content time);
-    only data up to each window's end is used, as online.
-    """
-    n = round(protocol.window_s * run.sfreq)
-    out = []
-    for onset, label in run.cues:
-        ends = np.arange(
-            onset + protocol.first_end_s, onset + protocol.last_end_s + 1e-9, protocol.hop_s
-        )
-        idx = [round(e * run.sfreq) for e in ends]
-        wins = [run.data[:, i - n : i] for i in idx if n <= i <= run.data.shape[1]]
-        if wins:
-            out.append((np.stack(wins), CLASS_NAMES.index(label)))
-    return out
+
+def per_trial_windows(trials: TrialSet, protocol: Protocol) -> list[tuple[FloatArray, int]]:
+    """:meth:`TrialSet.sliding_windows` grouped by trial."""
+    X, _, trial = trials.sliding_windows(protocol.window_s, protocol.ends_s)
+    return [(X[trial == i], int(trials.y[i])) for i in range(trials.n_trials)]
 
 
 def _csp_lda(X: FloatArray, y: np.ndarray) -> Callable[[FloatArray], np.ndarray]:
@@ -122,7 +115,10 @@ REFERENCE_PREPROCESSING = PreprocessingConfig(bandpass=(8.0, 30.0), filter_order
 
 
 def reference_data(
-    files_calib: Sequence[Path], files_test: Sequence[Path], protocol: Protocol
+    files_calib: Sequence[Path],
+    files_test: Sequence[Path],
+    protocol: Protocol,
+    channels: Sequence[str] | None = None,
 ) -> tuple[FloatArray, np.ndarray, list[tuple[FloatArray, int]]]:
     """Calibration epochs and online test trials, preprocessed for the classical references.
 
@@ -132,19 +128,13 @@ def reference_data(
         Cue + ``calib_tmin`` .. + ``calib_tmax`` epochs of the calibration runs.
     y : ndarray, shape (n_epochs,)
     trials : list of (windows, label)
-        The test runs' online windows per trial (see :func:`online_windows`).
+        The test runs' online windows per trial (see :func:`online_trials`).
     """
     pre = REFERENCE_PREPROCESSING
-    xs, ys = [], []
-    for path in files_calib:
-        run = load_run(path, pre)
-        X, y = cue_epochs(
-            run.data, run.sfreq, run.cues, protocol.calib_tmin, protocol.calib_tmax, CLASS_NAMES
-        )
-        xs.append(X)
-        ys.append(y)
-    trials = [t for path in files_test for t in online_windows(load_run(path, pre), protocol)]
-    return np.concatenate(xs), np.concatenate(ys), trials
+    span = (protocol.calib_tmin, protocol.calib_tmax)
+    calib = build_trials(load_runs(files_calib, channels), MARKER_CLASSES, CLASS_NAMES, span, pre)
+    trials = online_trials(load_runs(files_test, channels), pre, protocol)
+    return calib.X, calib.y, trials
 
 
 def evaluate_subject(
@@ -152,16 +142,17 @@ def evaluate_subject(
     files_test: Sequence[Path],
     classifiers: Sequence[str],
     protocol: Protocol | None = None,
+    channels: Sequence[str] | None = None,
 ) -> dict:
     """Calibrate on ``files_calib``, decode ``files_test``; figures per classifier."""
     protocol = protocol or Protocol()
-    X, y, trials = reference_data(files_calib, files_test, protocol)
+    X, y, trials = reference_data(files_calib, files_test, protocol, channels)
     result: dict = {"n_calib": len(y), "n_test_trials": len(trials)}
     for name in classifiers:
         if name not in CLASSIFIERS:
             raise ConfigError(
                 f"Unknown classifier '{name}'; known: {', '.join(CLASSIFIERS)}.",
-                "Deep encoders arrive with issue 3.",
+                "Deep decoders are evaluated with --encoders RECIPE.",
             )
         window_acc, trial_acc = score_trials(CLASSIFIERS[name](X, y), trials)
         result[name] = {"window_acc": round(window_acc, 3), "trial_acc": round(trial_acc, 3)}
@@ -175,11 +166,12 @@ def evaluate(
     test_runs: Sequence[int] = (12,),
     classifiers: Sequence[str] = ("csp_lda", "ts_lr"),
     progress: Callable[[int, dict], None] | None = None,
+    channels: Sequence[str] | None = None,
 ) -> dict:
     """Leave-subjects-out evaluation: each subject is calibrated and tested on its own runs only.
 
     Nothing is trained across subjects here (the classical references are per subject), so every
-    subject is held out from every other; the deep encoders will add the cross-subject split.
+    subject is held out from every other. ``channels`` restricts every run to those electrodes.
     """
     per_subject = {}
     for subject in subjects:
@@ -187,6 +179,7 @@ def evaluate(
             eegbci_run_files(root, subject, calib_runs),
             eegbci_run_files(root, subject, test_runs),
             classifiers,
+            channels=channels,
         )
         per_subject[subject] = res
         if progress is not None:
@@ -203,6 +196,7 @@ def evaluate(
         "calib_runs": list(calib_runs),
         "test_runs": list(test_runs),
         "subjects": list(subjects),
+        "channels": list(channels) if channels else "all",
         "per_subject": per_subject,
         "mean": mean,
     }

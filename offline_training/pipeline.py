@@ -10,6 +10,7 @@ leave-subjects-out fold, so the evaluated models and the shipped ones come from 
 
 from __future__ import annotations
 
+import json
 import logging
 import shlex
 import sys
@@ -93,6 +94,7 @@ class SupervisedStage:
     train: TrainSettings = field(default_factory=TrainSettings)
     val_subjects: int = 0
     augment: tuple[str, ...] = ()
+    channel_subsets: Any = None  # offline_training.channel_subsets.SubsetSettings
 
     def __post_init__(self) -> None:
         from offline_training.label_augment import check_augment_names
@@ -207,7 +209,29 @@ def _supervised_stage(t: Mapping[str, Any]) -> SupervisedStage:
         train=_train(t.get("train")),
         val_subjects=int(t.get("val_subjects", 0)),
         augment=t.get("augment", ()),
+        channel_subsets=_subsets(t["channel_subsets"]) if "channel_subsets" in t else None,
     )
+
+
+def _subsets(t: Mapping[str, Any]) -> Any:
+    from offline_training.channel_subsets import SubsetSettings
+
+    return SubsetSettings.from_dict(dict(t))
+
+
+def adapt_table(adapt: AdaptSettings) -> dict[str, Any]:
+    """An adaptation as a JSON-safe table (what checkpoints store as ``training.adapt``)."""
+    import dataclasses
+
+    return json.loads(json.dumps(dataclasses.asdict(adapt)))
+
+
+def adapt_from_table(t: Mapping[str, Any]) -> AdaptSettings:
+    """The inverse of :func:`adapt_table` (also reads a recipe's ``[adapt]``)."""
+    t = dict(t)
+    if "augment" in t:
+        t["augment"] = tuple(t["augment"])
+    return _adapt(t)
 
 
 def _adapt(t: Mapping[str, Any]) -> AdaptSettings:
@@ -303,10 +327,81 @@ def save_stage(
             "torch": torch.__version__,
             "marker_classes": dict(recipe.supervised.marker_classes) if recipe.supervised else {},
             "alignment": "identity until calibrated (trained on Euclidean-aligned subjects)",
+            "recipe_digest": recipe_digest(recipe),
+            "adapt": adapt_table(recipe.adapt),
         },
         metrics=dict(metrics or {}),
     )
     return save_checkpoint(path, model, meta)
+
+
+def recipe_digest(recipe: Recipe) -> str:
+    """Short digest of what a recipe trains (its file's text, or its fields)."""
+    import hashlib
+
+    try:
+        text = Path(recipe.source).read_text(encoding="utf-8") if recipe.source else repr(recipe)
+    except OSError:
+        text = repr(recipe)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def cross_subject_model(
+    recipe: Recipe,
+    root: Path,
+    subjects: Sequence[int],
+    run_dir: Path,
+    device: str | None = None,
+    resume: bool = True,
+) -> tuple[EEGModel, Path]:
+    """The recipe's final cross-subject model trained on ``subjects``, cached in ``run_dir``.
+
+    The checkpoint ``run_dir/model.safetensors`` is reused when it was trained on the same
+    subjects by the same recipe text; otherwise the recipe runs (self-supervised stage if any,
+    then the supervised stage) and the checkpoint is written. ``neurodeck pretrain`` and the
+    folds of ``neurodeck evaluate`` both come through here.
+
+    Returns
+    -------
+    model : EEGModel
+        On the CPU, in eval mode.
+    path : Path
+        Its checkpoint.
+    """
+    from models.checkpoint import CheckpointError, load_checkpoint
+
+    path = Path(run_dir) / "model.safetensors"
+    wanted = [int(s) for s in subjects]
+    if path.is_file() and resume:
+        try:
+            model, meta = load_checkpoint(path)
+            same = meta.training.get("subjects") == wanted
+            if same and meta.training.get("recipe_digest") == recipe_digest(recipe):
+                logger.info("Reusing %s (trained on %s)", path, wanted)
+                return model.eval(), path  # type: ignore[return-value]
+        except CheckpointError as exc:
+            logger.warning("Retraining: %s", exc)
+    if recipe.supervised is None:
+        raise ConfigError(f"recipe {recipe.name!r} has no [supervised] stage to train.")
+    models = run_recipe(recipe, root, wanted, run_dir, ("ssl", "supervised"), resume, device)
+    histories = {}
+    for log in sorted(Path(run_dir).rglob("metrics.jsonl")):
+        lines = log.read_text(encoding="utf-8").splitlines()
+        histories[str(log.parent.relative_to(run_dir))] = {
+            "epochs": len(lines),
+            "seconds": round(sum(json.loads(x).get("seconds", 0.0) for x in lines), 1),
+        }
+    metrics = {"stages": histories}
+    save_stage(
+        models["supervised"],
+        recipe,
+        path,
+        "supervised",
+        recipe.supervised.class_names,
+        wanted,
+        metrics,
+    )
+    return models["supervised"], path
 
 
 def _portable(source: str) -> str:
@@ -452,7 +547,7 @@ def train_supervised(
     if sup is None:
         raise ConfigError(f"recipe {recipe.name!r} has no [supervised] stage.")
 
-    def windows(part: Any) -> CueWindowDataset:
+    def windows(part: Any, alignment: str = sup.alignment) -> CueWindowDataset:
         return CueWindowDataset(
             part,
             sup.marker_classes,
@@ -460,9 +555,11 @@ def train_supervised(
             recipe.window_s,
             ends_s=sup.ends,
             channel_names=model.channel_names,
-            alignment=sup.alignment,
+            alignment=alignment,
         )
 
+    if sup.channel_subsets is not None:
+        return _train_on_subsets(recipe, model, windows(corpus, "none"), out_dir, resume, device)
     train_corpus, val_corpus = split_subjects(corpus, sup.val_subjects, sup.train.seed)
     validate = None if val_corpus is None else _window_validator(windows(val_corpus))
     augment = None
@@ -483,6 +580,48 @@ def train_supervised(
     history = trainer.fit(resume=resume)
     trainer.restore_best()  # the epoch that did best on the held-out subjects, if any
     return history
+
+
+def _train_on_subsets(
+    recipe: Recipe,
+    model: EEGModel,
+    dataset: Any,
+    out_dir: Path | None,
+    resume: bool,
+    device: str | None,
+) -> list[dict[str, Any]]:
+    """The supervised stage on per-batch channel subsets, each aligned on its own subset."""
+    from offline_training.channel_subsets import (
+        ChannelSubsetSampler,
+        SubsetSupervisedObjective,
+        trial_groups,
+    )
+
+    sup = recipe.supervised
+    assert sup is not None and sup.channel_subsets is not None
+    if not hasattr(model, "logits_at"):
+        raise ConfigError(
+            f"'supervised.channel_subsets' needs an encoder that reads channels by name; "
+            f"{recipe.architecture!r} does not (use shallow_convnet_any)."
+        )
+    if sup.val_subjects or sup.alignment != "subject":
+        raise ConfigError(
+            "'supervised.channel_subsets' aligns each subject on each subset: it needs "
+            "alignment = 'subject' and val_subjects = 0."
+        )
+    covariances, recording_group = dataset.subject_covariances()
+    objective = SubsetSupervisedObjective(
+        model,
+        covariances,
+        trial_groups(dataset, recording_group),
+        ChannelSubsetSampler(model.channel_names, sup.channel_subsets, sup.train.seed),
+        sup.class_names,
+        sup.label_smoothing,
+        sup.augment,
+        sup.train.seed,
+    )
+    trainer = Trainer(objective, dataset, stage_settings(sup.train, device), out_dir)
+    return trainer.fit(resume=resume)
 
 
 def split_subjects(corpus: Any, n_val: int, seed: int) -> tuple[Any, Any]:
@@ -541,6 +680,7 @@ def run_recipe(
     names = channel_names or _corpus_channels(mi_corpus, recipe, root, subjects)
     sub = (lambda s: None) if out_dir is None else (lambda s: out_dir / s)
     if "ssl" in stages or "supervised" in stages:
+        torch.manual_seed(sup.train.seed if sup is not None else 0)
         ssl_model = build_encoder(recipe, names, len(classes))
         if recipe.ssl is not None:
             corpus = eegbci_corpus(recipe, root, subjects, recipe.ssl.runs)

@@ -313,6 +313,30 @@ class _CorpusWindows(Dataset):
 
     def _group_matrix(self, rows: NDArray[np.intp]) -> FloatArray:
         """Alignment matrix from the windows at ``rows`` (evenly thinned to the budget)."""
+        return inverse_sqrt_spd(self._group_covariance(rows))
+
+    def subject_covariances(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        """Each subject's mean window covariance ``R`` (what subject alignment whitens with).
+
+        Returns
+        -------
+        covariances : ndarray, shape (n_subjects, n_channels, n_channels), float64
+            In the order of ``corpus.subjects()``, from the raw (unaligned) windows.
+        recording_subject : ndarray, shape (n_recordings,), int64
+            Row of ``covariances`` of each corpus recording (-1 for one without windows).
+        """
+        subjects = list(self._corpus.subjects())
+        of_recording = np.array([subjects.index(rec.subject) for rec in self._corpus])
+        n = len(self._channel_names)
+        out = np.tile(np.eye(n), (len(subjects), 1, 1))
+        for g in range(len(subjects)):
+            rows = np.flatnonzero(np.isin(self._index[:, 0], np.flatnonzero(of_recording == g)))
+            if rows.size:
+                out[g] = self._group_covariance(rows)
+        return out, of_recording.astype(np.int64)
+
+    def _group_covariance(self, rows: NDArray[np.intp]) -> NDArray[np.float64]:
+        """Mean covariance of the windows at ``rows`` (evenly thinned to the budget)."""
         if self._max_windows is not None and rows.size > self._max_windows:
             rows = rows[np.linspace(0, rows.size - 1, self._max_windows).round().astype(np.intp)]
         n_channels = len(self._channel_names)
@@ -320,7 +344,7 @@ class _CorpusWindows(Dataset):
         for recording, start in self._index[rows]:
             x = self._raw_window(int(recording), int(start))[None]  # (1, n_channels, n_times)
             total += _covariance_sum(x)
-        return inverse_sqrt_spd(total / (rows.size * self._n_times))
+        return total / (rows.size * self._n_times)
 
 
 # -- unlabelled windows ---------------------------------------------------------------------------

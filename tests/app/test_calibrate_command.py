@@ -8,6 +8,7 @@ import threading
 import numpy as np
 import pytest
 
+from app.calibrate_command import DEFAULT_ENCODER
 from app.cli import main
 from calibration.profile import load_profile
 from streaming.recorded_session import load_session
@@ -121,10 +122,16 @@ def test_stimuli_are_checked_before_anything_is_recorded(tmp_path, capsys) -> No
 
 def test_augment_reaches_the_fine_tuning_settings_and_is_refused_for_affect() -> None:
     from app.calibrate_command import calibration_settings
+    from calibration.calibrate import load_base_encoder
     from common.types import AFFECTIVE, ConfigError
 
-    s = calibration_settings(5, None, augment=["mirror", "noise"])
+    base = load_base_encoder(DEFAULT_ENCODER)
+    s = calibration_settings(5, None, augment=["mirror", "noise"]).for_base(base)
     assert s.adapt.augment == ("mirror", "noise")
-    assert calibration_settings(5, None).adapt.augment == ()
+    # without the option: the network's recipe (mi_shallow64 fine-tunes with all three)
+    assert calibration_settings(5, None).for_base(base).adapt.augment == (
+        "mirror", "scale", "noise"
+    )  # fmt: skip
+    assert calibration_settings(5, 7).for_base(base).adapt.train.epochs == 7
     with pytest.raises(ConfigError, match="motor-imagery"):
         calibration_settings(5, None, family=AFFECTIVE, augment=["scale"])

@@ -8,8 +8,7 @@ import logging
 import numpy as np
 import pytest
 
-from calibration.epochs import InsufficientTrialsError
-from calibration.trials import ContinuousEEG, build_trials
+from calibration.trials import ContinuousEEG, InsufficientTrialsError, build_trials
 from common.types import ChannelMappingError, ConfigError, MarkerEvent, RecordingError
 from streaming.preprocessing import PreprocessingConfig
 from streaming.recording_io import Recording

@@ -6,12 +6,22 @@ import mne
 import numpy as np
 import pytest
 
+from calibration.fitting import CalibrationSettings, reference_trials
+from calibration.scoring import cued_windows
+from calibration.trials import ContinuousEEG, build_trials
+from common.types import MarkerEvent
+from models.checkpoint import ModelMeta
 from offline_training.evaluation import (
+    CLASS_NAMES,
+    MARKER_CLASSES,
+    REFERENCE_PREPROCESSING,
     Protocol,
-    RunData,
     evaluate,
     evaluate_subject,
-    online_windows,
+    load_runs,
+    online_trials,
+    per_trial_windows,
+    reference_data,
 )
 from streaming.simulator import SimulationConfig, SyntheticEEG
 
@@ -30,10 +40,41 @@ def _simulated_run(path, seed: int, seconds: float = 150.0):
 
 def test_window_ends_follow_the_protocol() -> None:
     data = np.arange(10 * 160, dtype=np.float32)[None, :].repeat(2, 0)
-    trials = online_windows(RunData(data, 160.0, [(2.0, "right")]), Protocol())
-    windows, label = trials[0]
+    eeg = ContinuousEEG(data, np.arange(1600) / 160.0, 160.0, 1 / 160.0, ("C3", "C4"),
+                        (MarkerEvent(2.0, "T2"), MarkerEvent(4.5, "T1")), "ramp")  # fmt: skip
+    protocol = Protocol()
+    span = (protocol.first_end_s - protocol.window_s, protocol.last_end_s)
+    trials = build_trials([eeg], MARKER_CLASSES, CLASS_NAMES, span, _no_filter(), 1)
+    (windows, label), _ = per_trial_windows(trials, protocol)
     assert label == 1 and windows.shape == (13, 2, 320)  # ends at cue + 1.0, 1.25, ..., 4.0 s
     assert windows[0, 0, -1] == 3.0 * 160 - 1 and windows[-1, 0, -1] == 6.0 * 160 - 1
+
+
+def _no_filter():
+    from streaming.preprocessing import PreprocessingConfig
+
+    return PreprocessingConfig(bandpass=None)
+
+
+def test_evaluation_and_calibration_cut_the_same_trials(tmp_path) -> None:
+    """The classical evaluation, calibration and the scoring of profiles share one cutter."""
+    calib = [_simulated_run(tmp_path / f"c{i}_raw.fif", seed=i, seconds=60) for i in (1, 2)]
+    test = [_simulated_run(tmp_path / "t_raw.fif", seed=3, seconds=60)]
+    X, y, trials = reference_data(calib, test, Protocol())
+    runs = load_runs(calib)
+    fitted = reference_trials(runs, MARKER_CLASSES, CLASS_NAMES, CalibrationSettings())
+    np.testing.assert_array_equal(X, fitted.X)  # what calibrate fits the reference on
+    np.testing.assert_array_equal(y, fitted.y)
+    names = runs[0].channel_names
+    meta = ModelMeta("tangent_space_lr", {}, names, 160.0, 2.0, CLASS_NAMES,
+                     REFERENCE_PREPROCESSING.to_dict())  # fmt: skip
+    W, y_w, trial_w = cued_windows(meta, load_runs(test), MARKER_CLASSES, CLASS_NAMES)
+    assert len(trials) == trial_w.max() + 1
+    for i, (windows, label) in enumerate(trials):  # what profiles are scored on
+        np.testing.assert_array_equal(windows, W[trial_w == i])
+        assert (y_w[trial_w == i] == label).all()
+    again = online_trials(load_runs(test), REFERENCE_PREPROCESSING, Protocol())
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(trials, again, strict=True))
 
 
 def test_protocol_on_generated_recordings(tmp_path) -> None:

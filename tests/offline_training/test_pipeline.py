@@ -11,7 +11,6 @@ import torch
 from app.train_commands import RECIPE_DIR
 from common.types import ConfigError
 from models.checkpoint import load_checkpoint
-from offline_training.deep_evaluation import check_modes, evaluate_held_out
 from offline_training.pipeline import (
     Recipe,
     SSLStage,
@@ -45,36 +44,28 @@ def test_recipe_errors_name_the_problem(tmp_path: Path) -> None:
         Recipe.from_toml(tmp_path / "missing.toml")
 
 
-def test_modes_are_checked() -> None:
-    with pytest.raises(ConfigError, match="unknown evaluation modes"):
-        check_modes(["finetune", "magic"])
-    with pytest.raises(ConfigError, match="ensemble"):
-        check_modes(["ensemble"])
+def test_a_held_out_subject_is_scored_on_what_calibration_builds(tmp_path: Path) -> None:
+    """``neurodeck evaluate`` calibrates as ``neurodeck calibrate`` and decodes the profile."""
+    from calibration.fitting import CalibrationSettings
+    from offline_training.deep_evaluation import score_subject
+    from offline_training.evaluation import evaluate_subject
+    from tests.calibration.test_candidates import FAST, _untrained_network
 
-
-def _tiny_recipe() -> Recipe:
-    recipe = Recipe.from_toml(RECIPE_DIR / "eegnet.toml")
-    adapt = replace(recipe.adapt, train=replace(recipe.adapt.train, epochs=2))
-    return replace(recipe, adapt=adapt)
-
-
-def test_protocol_on_tiny_generated_recordings(tmp_path: Path) -> None:
     calib = [_simulated_run(tmp_path / f"c{i}_raw.fif", seed=i, seconds=90) for i in (1, 2)]
     test = [_simulated_run(tmp_path / "t_raw.fif", seed=3, seconds=90)]
-    recipe = _tiny_recipe()
-    channels = [f"{n}" for n in load_names(calib[0])]
-    model = build_encoder(recipe, channels, 2)
-    res = evaluate_held_out(
-        {"scratch": model, "supervised": model},
-        recipe,
-        calib,
-        test,
-        ["scratch", "zeroshot", "finetune", "ensemble"],
-    )
-    assert res["n_test_trials"] >= 8
-    for mode in ("scratch", "zeroshot", "finetune", "ensemble", "ts_lr"):
-        assert 0.0 <= res[mode]["window_acc"] <= 1.0
-    assert res["ts_lr"]["window_acc"] > 0.65  # the simulated imagery is easy for the reference
+    settings = replace(FAST, cv_folds=0)
+    assert isinstance(settings, CalibrationSettings)
+    res = score_subject(_untrained_network(), calib, test, tmp_path / "S001", settings)
+    assert res["n_test_trials"] >= 8 and res["decoder"] == "zeroshot+finetuned+reference"
+    assert res["chosen"] == {k: res["candidates"][res["decoder"]][k]
+                             for k in ("window_acc", "trial_acc")}  # fmt: skip
+    assert (tmp_path / "S001" / "profile.json").is_file()
+    # the reference inside the profile scores what the classical evaluation scores
+    classical = evaluate_subject(calib, test, ["ts_lr"])["ts_lr"]
+    reference = res["candidates"]["reference"]
+    assert reference["window_acc"] == pytest.approx(classical["window_acc"], abs=1e-3)
+    assert reference["trial_acc"] == pytest.approx(classical["trial_acc"], abs=1e-3)
+    assert classical["window_acc"] > 0.65  # the simulated imagery is easy for the reference
 
 
 def load_names(path: Path) -> list[str]:
