@@ -43,8 +43,18 @@ from typing import Any
 
 import numpy as np
 
-#: Models measured by default: shipped checkpoints and two reference sizes (random weights).
-DEFAULT_MODELS = ("spp_eegnet", "labram_small", "eegnet", "labram_base")
+#: Models measured by default: shipped checkpoints, the decoder a calibrated profile runs by
+#: default (``mi_profile``), and two reference sizes (random weights).
+DEFAULT_MODELS = (
+    "mi_shallow64",
+    "mi_profile",
+    "spp_eegnet",
+    "labram_small",
+    "eegnet",
+    "labram_base",
+)
+#: Shipped checkpoints the benchmark loads by name.
+SHIPPED = ("mi_shallow64", "mi_shallow_any", "spp_eegnet", "labram_small")
 PIPELINES = ("neurodeck", "naive", "mne-lsl")
 #: Seconds of decoding per row by default: about 115 windows at the 0.25 s hop; the default run
 #: (4 models x 3 pipelines, plus connection and warm-up) stays under about 10 minutes on a CPU.
@@ -91,14 +101,18 @@ class BenchModel:
 
 
 def build_bench_model(name: str, channels: tuple[str, ...], window_s: float) -> BenchModel:
-    """A shipped checkpoint (``spp_eegnet``, ``labram_small``) or a size reference with random
-    weights (``eegnet``: EEGNet-size at 160 Hz; ``labram_base``: LaBraM-Base at 200 Hz)."""
+    """A shipped checkpoint (:data:`SHIPPED`), the default profile decoder (``mi_profile``: the
+    mean of mi_shallow64 re-centred, mi_shallow64 fine-tuned and a 64-channel tangent-space
+    reference, as calibration writes it), or a size reference with random weights (``eegnet``:
+    EEGNet-size at 160 Hz; ``labram_base``: LaBraM-Base at 200 Hz)."""
     from common.types import ConfigError
     from models.checkpoint import load_checkpoint
     from streaming.preprocessing import PreprocessingConfig
 
     pre = PreprocessingConfig(bandpass=(4.0, 38.0), notch_hz=None).to_dict()
-    if name in ("spp_eegnet", "labram_small"):
+    if name == "mi_profile":
+        return _profile_model(channels, window_s)
+    if name in SHIPPED:
         from app.demo import repo_root
 
         model, meta = load_checkpoint(repo_root() / "models" / "pretrained" / f"{name}.safetensors")
@@ -125,6 +139,26 @@ def build_bench_model(name: str, channels: tuple[str, ...], window_s: float) -> 
         raise ConfigError(f"Unknown bench model {name!r}.", f"Known: {', '.join(DEFAULT_MODELS)}.")
     n_params = sum(p.numel() for p in model.parameters())
     return BenchModel(name, model.eval(), tuple(names), sfreq, window_s, pre, n_params)
+
+
+def _profile_model(channels: tuple[str, ...], window_s: float) -> BenchModel:
+    """The ensemble a default calibration of mi_shallow64 decodes with (its compute cost)."""
+    from app.calibrate_command import DEFAULT_ENCODER
+    from calibration.riemann import fit_tangent_space_lr
+    from models.checkpoint import load_checkpoint
+    from models.ensemble import ProbabilityEnsemble
+
+    network, meta = load_checkpoint(DEFAULT_ENCODER)
+    n = round(meta.window_s * meta.sfreq)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, len(meta.channel_names), n)).astype(np.float32)
+    reference = fit_tangent_space_lr(X, np.arange(40) % 2, 2)  # the weights do not change cost
+    model = ProbabilityEnsemble.of([network, network, reference])
+    n_params = sum(p.numel() for p in model.parameters())
+    names = tuple(meta.channel_names)
+    return BenchModel(
+        "mi_profile", model, names, meta.sfreq, meta.window_s, meta.preprocessing, n_params
+    )
 
 
 def _replay(

@@ -89,8 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, type=Path, help="subject profile folder or checkpoint")
     p.add_argument(
         "--decoder",
-        choices=("finetuned", "reference"),
-        help="with a profile: which of its decoders (default: the better one)",
+        help="with a profile: which of its decoders (zeroshot, finetuned, reference, or the "
+        "ensemble it holds; default: the one calibration chose)",
     )
     p.add_argument(
         "--markers", help="marker stream name to show true cues ('auto': <stream>-markers)"
@@ -163,7 +163,16 @@ def _parser() -> argparse.ArgumentParser:
         default="default",
         help="calibration's decoder choice: default, cv, or always:NAME (see calibrate --choose)",
     )
-    p.add_argument("--cv-folds", type=int, default=3, help="calibration cross-validation folds")
+    p.add_argument("--cv-folds", type=int, default=5, help="calibration cross-validation folds")
+    p.add_argument(
+        "--drift",
+        type=float,
+        nargs="+",
+        default=[],
+        metavar="TAU_S",
+        help="also score the networks re-centred while decoding (running covariance mean with "
+        "this time constant, seconds)",
+    )
     p.add_argument("--folds", type=int, default=3, help="subject folds for the encoders")
     p.add_argument("--device", default="auto", help="training device: auto, cpu, cuda")
     p.add_argument("--run-dir", type=Path, default=Path("runs/evaluate"), help="training logs")

@@ -242,6 +242,7 @@ def _evaluate_encoder(
         progress=show,
         calib_runs=args.calib_runs,
         test_runs=args.test_runs,
+        drift_tau_s=args.drift,
     )
     mean = result["mean"]
     print(f"mean  {_cells(mean, list(mean))}")

@@ -1,15 +1,18 @@
-"""Calibration benchmark: time from the end of the recording to a ready model, and CV accuracy.
+"""Calibration benchmark: time from the end of the recording to a usable and a fine-tuned model.
 
 For each EEGBCI subject, runs 4 and 8 (imagined left / right fist, 30 cues) go through exactly the
-code ``neurodeck calibrate --recording`` runs: trials cut by their markers with the live
-preprocessing, the shipped encoder fine-tuned, the Riemannian reference fitted, both
-cross-validated on the same folds. Prints per subject and summary figures, and writes JSON.
+code ``neurodeck calibrate --recording`` runs with its defaults: trials cut by their markers with
+the live preprocessing, the shipped cross-subject network re-centred (no training), the
+Riemannian reference fitted, a provisional profile written (``ready_s``), the network fine-tuned
+(``finetuned_ready_s``), every candidate cross-validated and the decoder chosen.
 
     python benchmarks/calibration.py --subjects 1 2 3 --json benchmarks/results/calibration.json
 
-``ready_s`` counts from the moment the recording is handed over (here: before the files load)
-to both checkpoints and a usable ``profile.json`` on disk. The baseline in the same process is the
-reference alone (``reference_s``): the ratio says what fine-tuning the encoder costs on top.
+Times count from the moment the recording is handed over (here: before the files load). The
+baseline in the same process is the reference alone (``reference_s``). The goals: a usable model
+within 5 s, a fine-tuned one within 30 s. The shipped network was trained on every shared subject
+but 1, so the cross-validated accuracies of subjects 2-19 here are optimistic; accuracy claims
+come from ``neurodeck evaluate`` (leave-subjects-out).
 """
 
 from __future__ import annotations
@@ -43,7 +46,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--subjects", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6])
-    ap.add_argument("--model", type=Path, default=REPO / "models/pretrained/spp_eegnet.safetensors")
+    ap.add_argument(
+        "--model", type=Path, default=REPO / "models/pretrained/mi_shallow64.safetensors"
+    )
     ap.add_argument("--cv-folds", type=int, default=5)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--json", type=Path)
@@ -53,8 +58,8 @@ def main() -> int:
     base = load_base_encoder(args.model)
     rows = []
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}")
-    print(f"{'subject':>7} {'trials':>6} {'ready_s':>8} {'finetune_s':>10} {'reference_s':>11} "
-          f"{'cv_s':>6} {'cv finetuned':>12} {'cv reference':>12} decoder")  # fmt: skip
+    print(f"{'subject':>7} {'trials':>6} {'ready_s':>8} {'finetuned_s':>11} {'reference_s':>11} "
+          f"{'cv_s':>6} {'cv chosen':>9} {'cv reference':>12} decoder")  # fmt: skip
     for subject in args.subjects:
         files = eegbci_run_files(args.data, subject, [4, 8])
         with tempfile.TemporaryDirectory() as tmp:
@@ -77,25 +82,28 @@ def main() -> int:
                      "decoder": report["decoder"]})  # fmt: skip
         print(
             f"{subject:>7} {sum(report['trials'].values()):>6} {t['ready_s']:>8.1f} "
-            f"{t['finetune_s']:>10.1f} {t['reference_s']:>11.2f} {t['cv_s']:>6.0f} "
-            f"{cv.get('finetuned', float('nan')):>12.3f} {cv.get('reference', float('nan')):>12.3f}"
-            f" {report['decoder']}",
+            f"{t['finetuned_ready_s']:>11.1f} {t['reference_s']:>11.2f} {t['cv_s']:>6.0f} "
+            f"{cv.get(report['decoder'], float('nan')):>9.3f} "
+            f"{cv.get('reference', float('nan')):>12.3f} {report['decoder']}",
             flush=True,
         )
     ready = [r["timings"]["ready_s"] for r in rows]
+    tuned = [r["timings"]["finetuned_ready_s"] for r in rows]
     ratio = [r["timings"]["ready_s"] / max(r["timings"]["reference_s"], 1e-3) for r in rows]
     summary = {
         "ready_s": {"median": statistics.median(ready), "max": max(ready)},
+        "finetuned_ready_s": {"median": statistics.median(tuned), "max": max(tuned)},
         "ready_over_reference_only": round(statistics.median(ratio), 1),
         "cv_accuracy_mean": {
             k: round(statistics.mean(r["cv"][k] for r in rows), 3) for k in rows[0]["cv"]
         },
     }
     print(
-        f"ready model: median {summary['ready_s']['median']:.1f} s, max "
-        f"{summary['ready_s']['max']:.1f} s (goal <= 30 s); "
-        f"{summary['ready_over_reference_only']}x the reference alone; "
-        f"mean CV accuracy {summary['cv_accuracy_mean']}"
+        f"usable model: median {summary['ready_s']['median']:.1f} s, max "
+        f"{summary['ready_s']['max']:.1f} s (goal <= 5 s), "
+        f"{summary['ready_over_reference_only']}x the reference alone; fine-tuned: median "
+        f"{summary['finetuned_ready_s']['median']:.1f} s, max "
+        f"{summary['finetuned_ready_s']['max']:.1f} s (goal <= 30 s)"
     )
     if args.json:
         payload = {
@@ -107,7 +115,8 @@ def main() -> int:
                 args.model.relative_to(REPO) if args.model.is_relative_to(REPO) else args.model
             ),
             "cv_folds": args.cv_folds,
-            "split": "per subject: stratified k-fold over its 30 trials of runs 4 and 8",
+            "split": "per subject: stratified k-fold over its 30 trials of runs 4 and 8 (the "
+            "network was trained on subjects 2-19: their CV figures are optimistic)",
             "subjects": rows,
             "summary": summary,
         }

@@ -44,11 +44,15 @@ _STATS_BATCH = 256
 
 
 def channel_key(name: str) -> str:
-    """Case-, dot- and alias-insensitive key of an electrode name (``T3`` is ``T7``)."""
-    from streaming.channels import CHANNEL_ALIASES, normalize_channel_name
+    """Case-, dot- and alias-insensitive key of an electrode name (``T3`` is ``T7``).
 
-    canonical = normalize_channel_name(name)
-    return CHANNEL_ALIASES.get(canonical, canonical).lower()
+    The electrode's row in :data:`models.electrodes.ELECTRODE_TABLE`; labels that are no
+    electrode keep their own (lower-case) spelling.
+    """
+    from models.electrodes import electrode_row
+
+    row = electrode_row(name)
+    return f"#{row}" if row is not None else str(name).strip().lower()
 
 
 def vocabulary_index(vocabulary: Sequence[str], names: Sequence[str]) -> np.ndarray:

@@ -56,6 +56,7 @@ def score_subject(
     out_dir: Path,
     settings: CalibrationSettings,
     channels: Sequence[str] | None = None,
+    drift_tau_s: Sequence[float] = (),
 ) -> dict[str, Any]:
     """Calibrate one held-out subject as ``neurodeck calibrate`` does and score its test runs.
 
@@ -71,6 +72,9 @@ def score_subject(
         Calibration's settings (those of ``neurodeck calibrate``).
     channels : sequence of str, optional
         Restrict every run to these electrodes (a consumer montage).
+    drift_tau_s : sequence of float
+        Also score every candidate with the networks re-centred while decoding
+        (:func:`recentred_proba`), once per time constant.
 
     Returns
     -------
@@ -100,12 +104,72 @@ def score_subject(
             **trial_scores(p, y, trial),
             "cv_accuracy": cv.get("cv_accuracy"),
         }
+    for tau in drift_tau_s:
+        drifted = dict(window_proba)
+        for name in ("zeroshot", "finetuned"):
+            if name in profile.checkpoints:
+                model, meta = load_checkpoint(profile.checkpoint(name))
+                drifted[name] = recentred_proba(model, meta, test, tau)
+        for name in report["candidates"]:
+            p = np.mean([drifted[m] for m in members(name)], axis=0)
+            result["candidates"][name][f"recentred_{tau:g}s"] = trial_scores(p, y, trial)
     chosen_model, chosen_meta = load_checkpoint(profile.checkpoint())
     X, y, trial = cued_windows(chosen_meta, test, MARKER_CLASSES, CLASS_NAMES)
     result["chosen"] = trial_scores(predict_proba(chosen_model, X), y, trial)
     result["timings"] = report["timings"]
     result["n_test_trials"] = len(np.unique(trial))
     return result
+
+
+def recentred_proba(
+    model: Any, meta: Any, runs: Sequence[Any], tau_s: float, hop_s: float = 0.25
+) -> np.ndarray:
+    """Probabilities of the cue windows with the alignment following the stream's drift.
+
+    Every run goes through the checkpoint's chain; windows on the live grid (one every
+    ``hop_s``) update a :class:`streaming.recentring.RunningRecentring` that starts from the
+    calibration's alignment. Each cue window (those of :func:`calibration.scoring.cued_windows`,
+    in the same order) is decoded with the alignment of the newest grid window that ends no
+    later than it: nothing after a window is used.
+
+    Returns
+    -------
+    ndarray, shape (n_cue_windows, n_classes)
+    """
+    import copy
+
+    import torch
+
+    from calibration.scoring import PROTOCOL_ENDS_S
+    from streaming.preprocessing import PreprocessingConfig, Preprocessor
+    from streaming.recentring import RunningRecentring
+
+    cfg = dataclasses.replace(
+        PreprocessingConfig.from_dict(meta.preprocessing),
+        channel_names=tuple(meta.channel_names),
+        sfreq_out=meta.sfreq,
+    )
+    model = copy.deepcopy(model).eval()
+    n = round(meta.window_s * meta.sfreq)
+    hop = round(hop_s * meta.sfreq)
+    first, last, step = PROTOCOL_ENDS_S
+    out = []
+    for run in runs:
+        data = Preprocessor(cfg, run.channel_names, run.sfreq).process_array(run.data)
+        grid = np.arange(n, data.shape[1] + 1, hop)
+        calibrated = model.alignment.clone()
+        follow = RunningRecentring(calibrated.numpy(), hop_s, tau_s)
+        alignments = np.stack([follow.update(data[:, e - n : e]) for e in grid])
+        cues = [(m.timestamp, m.label) for m in run.markers if m.label in MARKER_CLASSES]
+        for onset, _ in cues:
+            ends = [round((onset + e) * meta.sfreq) for e in np.arange(first, last + 1e-9, step)]
+            if ends[0] - n < 0 or ends[-1] > data.shape[1]:
+                continue  # as the cutter: a trial that does not fit is left out
+            for end in ends:
+                k = int(np.searchsorted(grid, end, side="right")) - 1
+                model.set_alignment(torch.from_numpy(alignments[k]) if k >= 0 else calibrated)
+                out.append(predict_proba(model, data[None, :, end - n : end]))
+    return np.concatenate(out)
 
 
 def evaluate_calibrated(
@@ -121,6 +185,7 @@ def evaluate_calibrated(
     progress: Callable[[int, dict[str, Any]], None] | None = None,
     calib_runs: Sequence[int] = (4, 8),
     test_runs: Sequence[int] = (12,),
+    drift_tau_s: Sequence[float] = (),
 ) -> dict[str, Any]:
     """Leave-subjects-out evaluation of one recipe through calibration.
 
@@ -145,6 +210,9 @@ def evaluate_calibrated(
     progress : callable, optional
         ``progress(subject, result)`` after each held-out subject.
     calib_runs, test_runs : sequence of int
+    drift_tau_s : sequence of float
+        Time constants of re-centring while decoding to score as well (see
+        :func:`recentred_proba`).
 
     Returns
     -------
@@ -176,6 +244,7 @@ def evaluate_calibrated(
                 fold_dir / f"profiles-{montage}" / f"S{subject:03d}",
                 settings,
                 channels,
+                drift_tau_s,
             )
             res["fold"] = k
             per_subject[int(subject)] = res
@@ -226,11 +295,26 @@ def summarise(per_subject: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
                 k: round(float(np.mean([g[k] for g in got])), 4)
                 for k in ("window_acc", "trial_acc")
             }
+    for key in sorted({k for r in rows for c in r["candidates"].values() for k in c
+                       if k.startswith("recentred_")}):  # fmt: skip
+        for name in rows[0]["candidates"]:
+            got = [r["candidates"][name].get(key) for r in rows]
+            if all(g is not None for g in got):
+                plain = [r["candidates"][name]["window_acc"] for r in rows]
+                out[f"{name} {key}"] = {
+                    k: round(float(np.mean([g[k] for g in got])), 4)
+                    for k in ("window_acc", "trial_acc")
+                }
+                out[f"{name} {key}"]["vs_fixed_alignment"] = _paired(
+                    [g["window_acc"] for g in got], plain
+                )
     if rows and "reference" in rows[0]["candidates"]:
         ref = [r["candidates"]["reference"]["window_acc"] for r in rows]
         for name in names:
             if name in out and name != "reference":
                 got = [r["chosen"] if name == "chosen" else r["candidates"][name] for r in rows]
+                if any(g is None for g in got):
+                    continue
                 out[name]["vs_reference"] = _paired([g["window_acc"] for g in got], ref)
     return out
 
