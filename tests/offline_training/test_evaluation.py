@@ -98,3 +98,24 @@ def test_unknown_model_is_named(data_root) -> None:
 
     with pytest.raises(ConfigError, match="Unknown classifier 'labram'"):
         evaluate(data_root, [1], classifiers=["labram"])
+
+
+def test_training_windows_are_the_windows_calibration_cuts(data_root, tmp_path) -> None:
+    """The cross-subject stage's cue windows equal calibration's (and evaluation's) on a run."""
+    from offline_training.corpus import EEGBCISource, build_corpus
+    from offline_training.windows import CueWindowDataset
+    from streaming.preprocessing import PreprocessingConfig
+    from streaming.recording_io import eegbci_run_files
+
+    cfg = PreprocessingConfig(bandpass=(8.0, 30.0), filter_order=4)
+    corpus = build_corpus(EEGBCISource(data_root, [1], [4]), cfg, tmp_path / "cache")
+    ends = (1.0, 4.0, 0.5)
+    training = CueWindowDataset(corpus, MARKER_CLASSES, CLASS_NAMES, 2.0, ends)
+    runs = load_runs(eegbci_run_files(data_root, 1, [4]))
+    trials = build_trials(runs, MARKER_CLASSES, CLASS_NAMES, (ends[0] - 2.0, ends[1]), cfg)
+    X, y, trial = trials.sliding_windows(2.0, ends)
+    assert len(training) == len(X)
+    for i in (0, 1, len(X) // 2, len(X) - 1):
+        x_train, label, trial_id = training[i]
+        np.testing.assert_allclose(x_train.numpy(), X[i], rtol=1e-5, atol=1e-4)
+        assert label == y[i] and trial_id == trial[i]
