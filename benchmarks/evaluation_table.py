@@ -44,11 +44,16 @@ def load(names: tuple[str, ...] = FILES) -> list[tuple[str, dict[str, Any]]]:
 
 
 def runs(results: list[tuple[str, dict[str, Any]]]):
-    """Every (file, montage label, recipe result) of calibrated evaluations."""
+    """Every (file, montage label, recipe result) of calibrated evaluations; an evaluation
+    found in two files (same recipe, montage and split) counts once, from the first file."""
+    seen = set()
     for name, data in results:
         for label, part in data.get("montages", {}).items():
             for res in part.get("calibrated", {}).values():
-                yield name, label, res
+                key = (res["recipe"], label, _split(res))
+                if key not in seen:
+                    seen.add(key)
+                    yield name, label, res
 
 
 def _cell(m: dict[str, Any] | None) -> str:
@@ -67,6 +72,12 @@ def _montage(label: str, res: dict[str, Any]) -> str:
     return "64 (all)" if label == "all" else f"{len(res['channels'])} ({ALIASES.get(label, label)})"
 
 
+def _column(label: str, res: dict[str, Any]) -> str:
+    split = "LOO" if len(res["folds"]) == len(res["per_subject"]) else f"{len(res['folds'])}-fold"
+    channels = "64" if label == "all" else str(len(res["channels"]))
+    return f"{res['recipe']}, {channels} ch, {split}"
+
+
 def readme_table(results: list[tuple[str, dict[str, Any]]]) -> str:
     """The profile's accuracy against the reference, per network, montage and split."""
     lines = [
@@ -74,12 +85,7 @@ def readme_table(results: list[tuple[str, dict[str, Any]]]) -> str:
         "subjects better, Wilcoxon p | zeroshot | finetuned |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    seen = set()
     for _, label, res in runs(results):
-        key = (res["recipe"], label, _split(res))
-        if key in seen:
-            continue
-        seen.add(key)
         mean = res["mean"]
         v = mean["chosen"].get("vs_reference")
         paired = (
@@ -96,12 +102,12 @@ def readme_table(results: list[tuple[str, dict[str, Any]]]) -> str:
 
 
 def chooser_table(results: list[tuple[str, dict[str, Any]]]) -> str:
-    """Window / trial accuracy each chooser would have given, per evaluation."""
+    """Window / trial accuracy each chooser would have given, per evaluation, and their mean."""
     runs_ = [(label, res) for _, label, res in runs(results) if res.get("choosers")]
     if not runs_:
         return ""
     rules = list(runs_[0][1]["choosers"])
-    head = "| rule | " + " | ".join(f"{r['recipe']} {label}" for label, r in runs_) + " | mean |"
+    head = "| rule | " + " | ".join(_column(label, r) for label, r in runs_) + " | mean |"
     lines = [head, "|---|" + "---|" * (len(runs_) + 1)]
     for rule in rules:
         cells = [res["choosers"][rule] for _, res in runs_]
