@@ -45,9 +45,12 @@ def report_text(report: Mapping[str, Any]) -> str:
                 f"| {name} | {s['cv_accuracy']:.3f} ± {s['cv_std']:.3f} | {folds} | {per_class} |"
             )
         lines.append("")
-        lines.append(f"Decoding uses **{report['decoder']}** (higher cross-validated accuracy).")
     else:
-        lines.append(f"No cross-validation; decoding uses **{report['decoder']}**.")
+        lines.append("No cross-validation.")
+    reason = report.get("decoder_reason") or "higher cross-validated accuracy"
+    lines.append(f"Decoding uses **{report['decoder']}**: {reason}.")
+    if report.get("candidates"):
+        lines.append(f"Candidates: {', '.join(report['candidates'])}.")
     fine = report.get("finetune", {})
     if fine.get("best_epoch") is not None and fine.get("val_acc") is not None:
         lines.append(

@@ -15,6 +15,7 @@ valence and arousal, 1-9) whose "Submit rating" calls ``core.rate(valence, arous
 
 from __future__ import annotations
 
+import html
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -1029,6 +1030,8 @@ def _fill_report_widgets(
     if timings.get("total_s") is not None:
         parts.append(f"total {float(timings['total_s']):.1f} s")
     summary = " &middot; ".join(parts)
+    if report.get("decoder_reason"):
+        summary += f"<br>Why: {html.escape(str(report['decoder_reason']))}"
     if cal.profile_path:
         summary += f"<br>Profile: {cal.profile_path}"
     panel.report_summary.setText(summary)
@@ -1055,7 +1058,8 @@ def _fill_scores(
     table.setColumnCount(len(headers))
     table.setHorizontalHeaderLabels(headers)
     table.setRowCount(len(scores))
-    for row, (name, score) in enumerate(scores.items()):
+    ordered = sorted(scores.items(), key=lambda kv: kv[0] != chosen)  # the one in use first
+    for row, (name, score) in enumerate(ordered):
         accuracy = score.get("cv_accuracy")
         std = score.get("cv_std")
         acc_text = "-" if accuracy is None else f"{100 * float(accuracy):.1f} %"

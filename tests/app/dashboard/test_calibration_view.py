@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +12,12 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.gui
 
-REPORT_PATH = REPO / "runs" / "demo" / "profile" / "report.json"
-
 
 def _report() -> dict:
-    if REPORT_PATH.is_file():
-        return json.loads(REPORT_PATH.read_text())
-    return {  # the figures of the demo report, should the run folder be absent
+    """A calibration report as ``calibrate_recordings`` writes it (two of its candidates)."""
+    return {
         "trials": {"left": 16, "right": 14},
+        "candidates": ["finetuned", "reference"],
         "scores": {
             "finetuned": {
                 "cv_accuracy": 0.5333333333333333,
@@ -36,6 +33,7 @@ def _report() -> dict:
             },
         },
         "decoder": "reference",
+        "decoder_reason": "highest cross-validated trial accuracy (0.70) of 2 candidates",
         "timings": {"ready_s": 11.44, "total_s": 33.35},
         "chance": 0.5333,
     }
@@ -235,6 +233,7 @@ def test_report_when_done(panel, core) -> None:
     assert by_decoder["reference (used)"][2] == "+16.7 pts"
     summary = panel.report_summary.text()
     assert "reference" in summary and "53.3 %" in summary and "11.4 s" in summary
+    assert "Why: highest cross-validated trial accuracy (0.70)" in summary
     assert panel.table_texts(panel.confusion_table) == [
         ["11", "5"],
         ["4", "10"],
