@@ -477,7 +477,7 @@ class CueWindowDataset(_CorpusWindows):
     For a cue at ``onset`` (seconds), windows of ``window_s`` end at ``onset + first_end_s``,
     ``+ hop_s``, ... up to ``onset + last_end_s``: window ``k`` covers samples
     ``[e_k - T, e_k)`` with ``e_k = round((onset + offset_k) * sfreq)``, as
-    :func:`offline_training.evaluation.online_windows` and the live decoder cut them. A trial
+    :meth:`calibration.trials.TrialSet.sliding_windows` and the live decoder cut them. A trial
     whose windows would not all lie inside the recording is dropped (the count is logged).
 
     Parameters
