@@ -135,3 +135,15 @@ def test_augment_reaches_the_fine_tuning_settings_and_is_refused_for_affect() ->
     assert calibration_settings(5, 7).for_base(base).adapt.train.epochs == 7
     with pytest.raises(ConfigError, match="motor-imagery"):
         calibration_settings(5, None, family=AFFECTIVE, augment=["scale"])
+
+
+def test_the_default_network_follows_the_montage() -> None:
+    from app.calibrate_command import DEFAULT_ANY_MONTAGE_ENCODER, default_mi_encoder
+    from common.montages import montage
+    from models.checkpoint import read_checkpoint_meta
+
+    eegbci = [f"{c}." for c in read_checkpoint_meta(DEFAULT_ENCODER).channel_names]  # EDF dots
+    assert default_mi_encoder(eegbci) == DEFAULT_ENCODER
+    assert default_mi_encoder(["AUX1", *eegbci]) == DEFAULT_ENCODER
+    assert default_mi_encoder(montage("19")) == DEFAULT_ANY_MONTAGE_ENCODER
+    assert default_mi_encoder(eegbci[:-1]) == DEFAULT_ANY_MONTAGE_ENCODER  # one missing
