@@ -1,20 +1,23 @@
-"""Fit a person's decoders on calibration trials: the fine-tuned encoder and the reference.
+"""Fit a person's decoders on calibration trials: re-centred, fine-tuned, and the reference.
 
-1. **Fine-tuned encoder.** The shipped (pretrained) encoder is moved to the person's montage
-   (input-agnostic encoders read any 10-20 subset; fixed-montage models need their channels),
-   re-centred on the person's data (Euclidean alignment), and adapted with
-   :func:`offline_training.finetune.adapt`: layer-wise learning-rate decay (or a frozen encoder
-   for a linear probe), early stopping on held-back whole trials, the best epoch's weights kept.
-   It trains on the windows a live decoder sees: windows of the model's length ending 1 to 4 s
-   after each cue (the shipped recipes' ``ends``).
-2. **Reference.** Tangent-space logistic regression on the cue + 0.5 .. 2.5 s epochs (8-30 Hz),
-   as in ``neurodeck evaluate``; it fits in well under a second.
-3. **Cross-validation.** Stratified k-fold over trials, the same folds for both; each fold
-   repeats the whole fitting procedure on its training trials. The report gives accuracy per
-   fold, per class and as a confusion matrix, and says which decoder is better.
-
-The final models are fitted (and usable) before the cross-validation starts; the time from the
-end of the recording to that point is the "time to a ready model".
+1. **Re-centred network** (:func:`recentre`, the ``zeroshot`` candidate). The shipped
+   cross-subject network is moved to the person's montage (name-indexed networks read the
+   electrodes they know; fixed-montage models need their channels), aligned with the inverse
+   square root of the calibration windows' mean covariance (Euclidean alignment), and its input
+   statistics are measured on them. No label is used and nothing is trained.
+2. **Fine-tuned network** (:func:`fit_encoder`). The same, then adapted with
+   :func:`offline_training.finetune.adapt` with the network's recipe settings
+   (:meth:`CalibrationSettings.for_base`): layer-wise learning rates (or a frozen encoder for a
+   linear probe), label-aware augmentation, early stopping on held-back whole trials. It trains
+   on the windows a live decoder sees: windows of the model's length ending 1 to 4 s after each
+   cue.
+3. **Reference** (:func:`fit_reference`). Tangent-space logistic regression on the cue + 0.5 ..
+   2.5 s epochs (8-30 Hz), as in ``neurodeck evaluate``; it fits in well under a second. When
+   the network filters like it, it reads the network's chain (:func:`reference_preprocessing`),
+   so the two decode the same window and can be averaged (:func:`shares_window`).
+4. **Cross-validation** (:func:`cross_validate`). Stratified k-fold over trials, the same folds
+   for every candidate; each fold repeats the fine-tuning and the reference on its training
+   trials. Which candidate the profile uses is :mod:`calibration.candidates`' choice.
 """
 
 from __future__ import annotations

@@ -71,8 +71,9 @@ logger = logging.getLogger(__name__)
 #: Progress lines of ``neurodeck calibrate`` and the fraction of the fitting they mark.
 _FIT_STEPS = (
     (re.compile(r"cutting trials"), 0.05),
-    (re.compile(r"fine-tuning"), 0.15),
-    (re.compile(r"model ready"), 0.45),
+    (re.compile(r"model ready"), 0.15),
+    (re.compile(r"fine-tuning"), 0.2),
+    (re.compile(r"cross-validating"), 0.45),
 )
 _FOLD = re.compile(r"cross-validation fold (\d+)/(\d+)")
 
@@ -91,17 +92,20 @@ STREAM_TRIALS = 30
 def fit_fraction(line: str, previous: float | None) -> float | None:
     """Fitting progress in [0, 1] after a progress line of ``neurodeck calibrate``.
 
-    The steps are: cutting trials (5 %), fine-tuning (15 %), model ready (45 %), then each
-    cross-validation fold ``k/n`` up to 100 %.
+    The steps are: cutting trials (5 %), a usable model (15 %), fine-tuning (20 %),
+    cross-validating (45 %), then each fold ``k/n`` up to 100 %. It never goes back.
     """
     fold = _FOLD.search(line)
+    value = None
     if fold:
         k, n = int(fold.group(1)), max(int(fold.group(2)), 1)
-        return 0.45 + 0.55 * (k - 1) / n
-    for pattern, value in _FIT_STEPS:
-        if pattern.search(line):
-            return value
-    return previous
+        value = 0.45 + 0.55 * (k - 1) / n
+    for pattern, step in _FIT_STEPS:
+        if value is None and pattern.search(line):
+            value = step
+    if value is None:
+        return previous
+    return value if previous is None else max(previous, value)
 
 
 def load_job_stimuli(
