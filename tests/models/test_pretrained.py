@@ -35,3 +35,24 @@ def test_shipped_encoder_loads_and_decodes_a_window(name: str) -> None:
     with torch.no_grad():
         p = torch.softmax(model(torch.from_numpy(window.astype(np.float32) * 10)), 1)
     assert torch.isfinite(p).all() and torch.allclose(p.sum(1), torch.ones(1, dtype=p.dtype))
+
+
+@pytest.mark.parametrize("name", ["mi_shallow64", "mi_shallow_any"])
+def test_the_motor_imagery_networks_are_their_recipes_output(name: str) -> None:
+    from offline_training.pipeline import Recipe, recipe_digest
+
+    model, meta = load_checkpoint(PRETRAINED / f"{name}.safetensors")
+    recipe = Recipe.from_toml(REPO / "configs" / "pretrain" / f"{name}.toml")
+    assert meta.training["recipe_digest"] == recipe_digest(recipe), "rebuild: neurodeck pretrain"
+    assert meta.training["subjects"] == list(recipe.subjects) and 1 not in recipe.subjects
+    assert meta.training["adapt"]["augment"] == list(recipe.adapt.augment)
+    assert meta.class_names == ("left", "right") and len(meta.channel_names) == 64
+    assert PreprocessingConfig.from_dict(meta.preprocessing).bandpass == (8.0, 30.0)
+    channels = ["C3", "Cz", "C4", "FC3", "FC4", "CP3", "CP4", "Pz"]
+    if model.channel_agnostic:  # the any-montage network reads a small headset too
+        model = model.with_channels(channels)
+    n = len(model.channel_names)
+    window = np.random.default_rng(0).standard_normal((2, n, round(meta.window_s * meta.sfreq)))
+    with torch.no_grad():
+        p = torch.softmax(model(torch.from_numpy(window.astype(np.float32) * 10)), 1)
+    assert torch.isfinite(p).all() and p.shape == (2, 2)
