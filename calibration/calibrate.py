@@ -199,14 +199,17 @@ def calibrate_recordings(
     recording_ended: float | None = None,
     device: str | None = None,
 ) -> tuple[SubjectProfile, dict[str, Any]]:
-    """Fit both decoders on the cued trials of ``recordings`` and write a subject profile.
+    """Build the candidate decoders on the cued trials of ``recordings``, choose, write a profile.
+
+    See the module docstring for the order of work; :mod:`calibration.candidates` for the
+    candidates and the choice (``settings.chooser``).
 
     Parameters
     ----------
     recordings : sequence of ContinuousEEG
         Calibration recordings of one montage (session folders or files).
     base : BaseEncoder
-        The shipped encoder to fine-tune.
+        The shipped network to re-centre and fine-tune.
     marker_classes : mapping
         Marker label -> class name of the cues.
     class_names : sequence of str
@@ -230,7 +233,9 @@ def calibrate_recordings(
     -------
     profile : SubjectProfile
     report : dict
-        Also written as ``report.json``.
+        Also written as ``report.json``: ``candidates``, ``scores`` (cross-validated, per
+        candidate), ``decoder`` and ``decoder_reason``, ``timings`` (``ready_s``: a usable
+        profile; ``finetuned_ready_s``; ``total_s``).
 
     Raises
     ------
