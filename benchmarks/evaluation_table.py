@@ -30,6 +30,8 @@ RESULTS = REPO / "benchmarks" / "results"
 #: The evaluations the tables read, in the order they are shown.
 FILES = (
     "evaluate-mi_shallow64-loso.json",
+    "evaluate-mi_shallow_any-loso.json",
+    "evaluate-mi_shallow64_noes-loso.json",
     "evaluate-mi_shallow64.json",
     "evaluate-mi_shallow_any.json",
     "evaluate-mi_shallow64-drift.json",
