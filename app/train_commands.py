@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -159,18 +158,9 @@ def _evaluate_eegmat(args: argparse.Namespace) -> int:
 
 
 def _histories(run_dir: Path) -> dict[str, Any]:
-    """Per stage under ``run_dir``: epochs, training seconds (all epochs, resumed runs
-    included) and the last logged epoch, for the checkpoint's metrics."""
-    out = {}
-    for log in sorted(run_dir.rglob("metrics.jsonl")):
-        records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-        if records:
-            out[str(log.parent.relative_to(run_dir))] = {
-                "epochs": len(records),
-                "seconds": round(sum(r.get("seconds", 0.0) for r in records), 1),
-                "last": records[-1],
-            }
-    return out
+    from offline_training.pipeline import stage_histories
+
+    return stage_histories(run_dir)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

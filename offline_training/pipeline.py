@@ -346,6 +346,21 @@ def recipe_digest(recipe: Recipe) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def stage_histories(run_dir: Path) -> dict[str, Any]:
+    """Per stage under ``run_dir``: epochs, training seconds (all epochs, resumed runs
+    included) and the last logged epoch, read from the trainer's ``metrics.jsonl`` files."""
+    out = {}
+    for log in sorted(run_dir.rglob("metrics.jsonl")):
+        records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+        if records:
+            out[str(log.parent.relative_to(run_dir))] = {
+                "epochs": len(records),
+                "seconds": round(sum(r.get("seconds", 0.0) for r in records), 1),
+                "last": records[-1],
+            }
+    return out
+
+
 def cross_subject_model(
     recipe: Recipe,
     root: Path,
@@ -384,14 +399,12 @@ def cross_subject_model(
     if recipe.supervised is None:
         raise ConfigError(f"recipe {recipe.name!r} has no [supervised] stage to train.")
     models = run_recipe(recipe, root, wanted, run_dir, ("ssl", "supervised"), resume, device)
-    histories = {}
-    for log in sorted(Path(run_dir).rglob("metrics.jsonl")):
-        lines = log.read_text(encoding="utf-8").splitlines()
-        histories[str(log.parent.relative_to(run_dir))] = {
-            "epochs": len(lines),
-            "seconds": round(sum(json.loads(x).get("seconds", 0.0) for x in lines), 1),
+    metrics = {
+        "stages": {
+            stage: {k: v for k, v in h.items() if k != "last"}
+            for stage, h in stage_histories(Path(run_dir)).items()
         }
-    metrics = {"stages": histories}
+    }
     save_stage(
         models["supervised"],
         recipe,
