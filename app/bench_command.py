@@ -105,15 +105,15 @@ def build_bench_model(name: str, channels: tuple[str, ...], window_s: float) -> 
     mean of mi_shallow64 re-centred, mi_shallow64 fine-tuned and a 64-channel tangent-space
     reference, as calibration writes it), or a size reference with random weights (``eegnet``:
     EEGNet-size at 160 Hz; ``labram_base``: LaBraM-Base at 200 Hz)."""
-    from common.types import ConfigError
-    from models.checkpoint import load_checkpoint
-    from streaming.preprocessing import PreprocessingConfig
+    from neurodeck.common.types import ConfigError
+    from neurodeck.models.checkpoint import load_checkpoint
+    from neurodeck.streaming.preprocessing import PreprocessingConfig
 
     pre = PreprocessingConfig(bandpass=(4.0, 38.0), notch_hz=None).to_dict()
     if name == "mi_profile":
         return _profile_model(channels, window_s)
     if name in SHIPPED:
-        from app.demo import repo_root
+        from neurodeck.app.demo import repo_root
 
         model, meta = load_checkpoint(repo_root() / "models" / "pretrained" / f"{name}.safetensors")
         if hasattr(model, "with_channels") and model.channel_agnostic:
@@ -126,12 +126,12 @@ def build_bench_model(name: str, channels: tuple[str, ...], window_s: float) -> 
         pre = dict(meta.preprocessing)
         names = tuple(meta.channel_names) if not model.channel_agnostic else channels
     elif name == "eegnet":
-        from models.eegnet import EEGNet
+        from neurodeck.models.eegnet import EEGNet
 
         sfreq, names = 160.0, channels
         model = EEGNet(names, sfreq, int(window_s * sfreq), 2)
     elif name == "labram_base":
-        from models.labram import LaBraM
+        from neurodeck.models.labram import LaBraM
 
         sfreq, names = 200.0, channels
         model = LaBraM.from_preset("base", names, sfreq, int(window_s * sfreq), 2)
@@ -143,10 +143,10 @@ def build_bench_model(name: str, channels: tuple[str, ...], window_s: float) -> 
 
 def _profile_model(channels: tuple[str, ...], window_s: float) -> BenchModel:
     """The ensemble a default calibration of mi_shallow64 decodes with (its compute cost)."""
-    from app.calibrate_command import DEFAULT_ENCODER
-    from calibration.riemann import fit_tangent_space_lr
-    from models.checkpoint import load_checkpoint
-    from models.ensemble import ProbabilityEnsemble
+    from neurodeck.app.calibrate_command import DEFAULT_ENCODER
+    from neurodeck.calibration.riemann import fit_tangent_space_lr
+    from neurodeck.models.checkpoint import load_checkpoint
+    from neurodeck.models.ensemble import ProbabilityEnsemble
 
     network, meta = load_checkpoint(DEFAULT_ENCODER)
     n = round(meta.window_s * meta.sfreq)
@@ -168,10 +168,10 @@ def _replay(
 
     ``markers=False`` publishes the EEG stream alone (``--no-markers``).
     """
-    from app.dashboard.sources import repo_root
+    from neurodeck.app.dashboard.sources import repo_root
 
     name = f"bench-{uuid.uuid4().hex[:8]}"
-    cmd = [sys.executable, "-m", "app.cli", "replay", *map(str, files), "--name", name,
+    cmd = [sys.executable, "-m", "neurodeck", "replay", *map(str, files), "--name", name,
            "--source-id", name, "--loop", "--wait-for-consumer", "30",
            "--chunk-s", f"{chunk_s}"]  # fmt: skip
     if not markers:
@@ -196,7 +196,7 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 
 def _spec(bm: BenchModel):
-    from streaming.session import DecoderSpec
+    from neurodeck.streaming.session import DecoderSpec
 
     return DecoderSpec(
         bm.model, bm.channel_names, bm.sfreq, bm.window_s, ("a", "b"), bm.preprocessing
@@ -205,7 +205,7 @@ def _spec(bm: BenchModel):
 
 def run_neurodeck(bm: BenchModel, info, seconds: float, device: str) -> dict:
     """The live path; e2e latencies of every prediction."""
-    from streaming.session import DecodeSession
+    from neurodeck.streaming.session import DecodeSession
 
     e2e: list[float] = []
     session = DecodeSession(
@@ -230,7 +230,7 @@ class _WindowCutter:
     def __init__(self, bm: BenchModel, stream_names: tuple[str, ...], sfreq: float) -> None:
         import dataclasses
 
-        from streaming.preprocessing import PreprocessingConfig, Preprocessor
+        from neurodeck.streaming.preprocessing import PreprocessingConfig, Preprocessor
 
         cfg = PreprocessingConfig.from_dict(bm.preprocessing)
         self.cfg = dataclasses.replace(cfg, channel_names=bm.channel_names, sfreq_out=bm.sfreq)
@@ -248,8 +248,7 @@ class _WindowCutter:
 
 def _eager_model(bm: BenchModel, device: str) -> Callable:
     import torch
-
-    from models.device import select_device
+    from neurodeck.models.device import select_device
 
     dev = select_device(device)
     model = bm.model.to(dev)
@@ -265,8 +264,7 @@ def _eager_model(bm: BenchModel, device: str) -> Callable:
 def run_naive(bm: BenchModel, info, seconds: float, device: str) -> dict:
     """One thread: poll pylsl, grow a list, cut, preprocess, eager model."""
     import pylsl
-
-    from streaming.lsl_io import local_clock, meta_from_info
+    from neurodeck.streaming.lsl_io import local_clock, meta_from_info
 
     inlet = pylsl.StreamInlet(info, max_buflen=60, processing_flags=0)
     full = inlet.info(timeout=5.0)
@@ -302,8 +300,7 @@ def run_mne_lsl(bm: BenchModel, source_id: str, seconds: float, device: str) -> 
     """mne-lsl's StreamLSL acquires; get_data windows; preprocessing; eager model."""
     import mne_lsl
     from mne_lsl.stream import StreamLSL
-
-    from streaming.lsl_io import local_clock
+    from neurodeck.streaming.lsl_io import local_clock
 
     mne_lsl.set_log_level("WARNING")
     for attempt in range(4):  # its resolver sometimes misses a stream on a busy machine
@@ -342,11 +339,11 @@ def _mne_lsl_in_child(
     name: str, channels: tuple[str, ...], window_s: float, stream: str, args, device: str
 ) -> dict:
     """Run :func:`run_mne_lsl` in a child process (one liblsl per process) and read its JSON."""
-    from app.dashboard.sources import repo_root
+    from neurodeck.app.dashboard.sources import repo_root
 
     job = json.dumps([name, list(channels), window_s, stream, args.seconds, device])
     out = subprocess.run(
-        [sys.executable, "-m", "app.bench_command", job],
+        [sys.executable, "-m", "neurodeck.app.bench_command", job],
         cwd=repo_root(),
         capture_output=True,
         text=True,
@@ -361,7 +358,7 @@ def _mne_lsl_in_child(
 
 def run_model_only(bm: BenchModel, device: str, repeats: int = 300) -> dict:
     """The model alone through the ModelRunner, on windows of the live shape."""
-    from streaming.runner import ModelRunner, check_windows
+    from neurodeck.streaming.runner import ModelRunner, check_windows
 
     runner = ModelRunner(bm.model, device)
     n_samples = round(bm.window_s * bm.sfreq)
@@ -404,12 +401,11 @@ def _histogram(results: list[dict], path: Path) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark and print the table."""
     import torch
-
-    from app.demo import candidate_roots
-    from common.types import RecordingError
-    from models.device import select_device
-    from streaming.lsl_io import resolve_stream
-    from streaming.recording_io import eegbci_run_files, load_recording
+    from neurodeck.app.demo import candidate_roots
+    from neurodeck.common.types import RecordingError
+    from neurodeck.models.device import select_device
+    from neurodeck.streaming.lsl_io import resolve_stream
+    from neurodeck.streaming.recording_io import eegbci_run_files, load_recording
 
     device = str(select_device(args.device))
     files = None
@@ -424,7 +420,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             "EEGBCI subject 1 run 12 not found: the benchmark replays it.",
             "Point --data (or $NEURODECK_DATA) at the folder holding MNE-eegbci-data.",
         )
-    from streaming.channels import normalize_channel_name
+    from neurodeck.streaming.channels import normalize_channel_name
 
     channels = tuple(normalize_channel_name(c) for c in load_recording(files[0]).channel_names)
     results: list[dict[str, Any]] = []
@@ -489,7 +485,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":  # the mne-lsl row's child process
-    from streaming.lsl_env import use_machine_scope
+    from neurodeck.streaming.lsl_env import use_machine_scope
 
     use_machine_scope()
     _name, _channels, _window, _stream, _seconds, _device = json.loads(sys.argv[1])

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from common.types import AFFECTIVE, MOTOR_IMAGERY, ConfigError
+from neurodeck.common.types import AFFECTIVE, MOTOR_IMAGERY, ConfigError
 
 _PRETRAINED = Path(__file__).resolve().parents[1] / "models" / "pretrained"
 #: The cross-subject motor-imagery network for the 64-channel EEGBCI montage (mi_shallow64).
@@ -110,8 +110,8 @@ def default_mi_encoder(channel_names: Sequence[str]) -> Path:
     The 64-channel EEGBCI network when the recording has every one of its channels, otherwise
     the network that reads any subset of named electrodes.
     """
-    from models.checkpoint import read_checkpoint_meta
-    from models.shallow_any import channel_key
+    from neurodeck.models.checkpoint import read_checkpoint_meta
+    from neurodeck.models.shallow_any import channel_key
 
     have = {channel_key(c) for c in channel_names}
     needed = read_checkpoint_meta(DEFAULT_ENCODER).channel_names
@@ -158,7 +158,7 @@ def calibration_settings(
     Fine-tuning follows the network's recipe unless ``epochs``, ``mode`` or ``augment``
     (motor-imagery augmentations, :mod:`offline_training.label_augment`) say otherwise.
     """
-    from calibration.fitting import CalibrationSettings, affective_settings
+    from neurodeck.calibration.fitting import CalibrationSettings, affective_settings
 
     if family == AFFECTIVE:
         if augment:
@@ -186,7 +186,7 @@ def calibration_settings(
 
 
 def _default_meta() -> Any:
-    from models.checkpoint import read_checkpoint_meta
+    from neurodeck.models.checkpoint import read_checkpoint_meta
 
     return read_checkpoint_meta(DEFAULT_ENCODER)
 
@@ -197,7 +197,7 @@ def _classes_from(marker_classes: dict[str, str]) -> tuple[str, ...]:
 
 def _default_classes(recordings: list[Any], base: Any) -> dict[str, str]:
     """The cue markers found in the recordings: the paradigm's, else the encoder's training."""
-    from calibration.paradigm import class_of_marker
+    from neurodeck.calibration.paradigm import class_of_marker
 
     labels = {m.label for rec in recordings for m in rec.markers}
     cues = {label: class_of_marker(label) for label in sorted(labels)}
@@ -223,8 +223,8 @@ def load_cli_stimuli(args: argparse.Namespace, paradigm: Any) -> Any:
     """
     if args.stimuli is None:
         return None
-    from calibration.emotion import load_stimuli
-    from common.types import AFFECTIVE
+    from neurodeck.calibration.emotion import load_stimuli
+    from neurodeck.common.types import AFFECTIVE
 
     if not args.stream or args.from_markers:
         raise ConfigError(
@@ -246,8 +246,8 @@ def _record(
     stimuli: Any = None,
 ):
     """Record from the live stream; returns the RecordedCalibration."""
-    from calibration.live import record_from_markers, record_paradigm
-    from streaming.lsl_io import resolve_stream
+    from neurodeck.calibration.live import record_from_markers, record_paradigm
+    from neurodeck.streaming.lsl_io import resolve_stream
 
     eeg = resolve_stream(name=args.stream, timeout_s=args.timeout)
     folder = args.out / "recording"
@@ -286,10 +286,10 @@ def _record(
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Record or load the calibration, fit, report, write the profile."""
-    from app.cli import write_json
-    from calibration.calibrate import calibrate_recordings, load_base_encoder
-    from calibration.paradigm import load_paradigm
-    from calibration.trials import load_calibration_source
+    from neurodeck.app.cli import write_json
+    from neurodeck.calibration.calibrate import calibrate_recordings, load_base_encoder
+    from neurodeck.calibration.paradigm import load_paradigm
+    from neurodeck.calibration.trials import load_calibration_source
 
     if args.from_markers and not args.stream:
         raise ConfigError("'--from-markers' needs '--stream'.")
@@ -354,7 +354,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         recording_ended=ended,
         device=args.device,
     )
-    from calibration.report import report_text
+    from neurodeck.calibration.report import report_text
 
     print(report_text(report))
     print(f"profile: {profile.path} (decode with: neurodeck decode --model {profile.path} ...)")

@@ -108,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the stream")
 
-    from app import bench_command, calibrate_command, gui_command, loop, record_commands
+    from neurodeck.app import bench_command, calibrate_command, gui_command, loop, record_commands
 
     bench_command.add_parser(sub)
     calibrate_command.add_parser(sub)
@@ -214,7 +214,7 @@ def _setup(args: argparse.Namespace) -> None:
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if args.local or args.command == "demo" or os.environ.get("NEURODECK_LSL_SCOPE") == "machine":
-        from streaming.lsl_env import use_machine_scope
+        from neurodeck.streaming.lsl_env import use_machine_scope
 
         use_machine_scope(force=args.command == "demo" and "LSLAPICFG" not in os.environ)
 
@@ -228,7 +228,7 @@ def write_json(path: Path | None, payload: dict) -> None:
 
 
 def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
-    from app import commands, train_commands
+    from neurodeck.app import commands, train_commands
 
     return {
         "streams": commands.cmd_streams,
@@ -264,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     die_with_parent()
     args = _parser().parse_args(argv)
     _setup(args)
-    from common.types import NeurodeckError
+    from neurodeck.common.types import NeurodeckError
 
     try:
         handler = getattr(args, "handler", None) or _commands()[args.command]

@@ -7,10 +7,10 @@ import logging
 import time
 from pathlib import Path
 
-from app.cli import write_json
-from app.settings import load_settings
-from app.status import StatusPrinter, summary_dict, summary_text
-from common.types import ConfigError
+from neurodeck.app.cli import write_json
+from neurodeck.app.settings import load_settings
+from neurodeck.app.status import StatusPrinter, summary_dict, summary_text
+from neurodeck.common.types import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def _progress_printer(label: str, sfreq: float, speed: float):
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Publish recordings on LSL."""
-    from streaming.replay import Replayer
+    from neurodeck.streaming.replay import Replayer
 
     check_speed(args.speed)
     replayer = Replayer(
@@ -89,7 +89,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Publish the synthetic headset."""
-    from streaming.simulator import SimulationConfig, Simulator
+    from neurodeck.streaming.simulator import SimulationConfig, Simulator
 
     check_speed(args.speed)
     cfg = SimulationConfig(n_channels=args.channels, sfreq=args.sfreq, seed=args.seed)
@@ -131,9 +131,9 @@ def load_decoder_spec(path: Path, decoder: str | None = None):
     decoder : str, optional
         With a profile: ``finetuned`` or ``reference`` (default: the profile's choice).
     """
-    from calibration.profile import is_profile, load_profile
-    from models.checkpoint import load_checkpoint
-    from streaming.session import DecoderSpec
+    from neurodeck.calibration.profile import is_profile, load_profile
+    from neurodeck.models.checkpoint import load_checkpoint
+    from neurodeck.streaming.session import DecoderSpec
 
     if is_profile(path):
         path = load_profile(path).checkpoint(decoder)
@@ -188,9 +188,9 @@ def run_session(session, duration_s: float | None, printer: StatusPrinter | None
 
 def cmd_decode(args: argparse.Namespace) -> int:
     """Decode a live stream headless."""
-    from streaming.lsl_io import resolve_stream
-    from streaming.session import DecodeSession
-    from streaming.sinks import JSONLSink, LSLPredictionOutlet, default_outlet_name
+    from neurodeck.streaming.lsl_io import resolve_stream
+    from neurodeck.streaming.session import DecodeSession
+    from neurodeck.streaming.sinks import JSONLSink, LSLPredictionOutlet, default_outlet_name
 
     spec, _ = load_decoder_spec(args.model, args.decoder)
     outlet = args.outlet or default_outlet_name(spec.family)  # by family unless named
@@ -235,6 +235,6 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Replay a real recording and decode it live."""
-    from app.demo import run_demo
+    from neurodeck.app.demo import run_demo
 
     return run_demo(args)

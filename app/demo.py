@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from app.cli import write_json
-from app.status import StatusPrinter, summary_text
-from common.types import Prediction, RecordingError
+from neurodeck.app.cli import write_json
+from neurodeck.app.status import StatusPrinter, summary_text
+from neurodeck.common.types import Prediction, RecordingError
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +60,7 @@ def candidate_roots(explicit: Path | None) -> list[Path]:
 
 def find_data(explicit: Path | None, subject: int) -> DemoData | None:
     """EEGBCI files for the demo, or None when neither a folder nor a download has them."""
-    from streaming.recording_io import eegbci_run_files
+    from neurodeck.streaming.recording_io import eegbci_run_files
 
     for root in candidate_roots(explicit):
         try:
@@ -89,7 +88,7 @@ def start_replay(
     cmd = [
         sys.executable,
         "-m",
-        "app.cli",
+        "neurodeck",
         "replay",
         *map(str, paths),
         "--speed",
@@ -110,7 +109,7 @@ def _start_simulator(speed: float, name: str, duration_s: float, log: Path) -> s
     cmd = [
         sys.executable,
         "-m",
-        "app.cli",
+        "neurodeck",
         "simulate",
         "--name",
         name,
@@ -174,13 +173,13 @@ class TrialReporter:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
-    from app.commands import check_speed
+    from neurodeck.app.commands import check_speed
 
     check_speed(args.speed)
     gui = not args.headless and bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    from app.settings import load_settings
+    from neurodeck.app.settings import load_settings
 
     data = find_data(args.data or load_settings(args.config).data.root, args.subject)
     if data is None:
@@ -188,13 +187,13 @@ def run_demo(args: argparse.Namespace) -> int:
             "No EEGBCI data found and none could be downloaded: the demo falls back to "
             "neurodeck's built-in simulator (synthetic EEG, not a real recording)."
         )
-        from app.demo_sim import run_simulated_demo
+        from neurodeck.app.demo_sim import run_simulated_demo
 
         return run_simulated_demo(args, out)
     print(f"neurodeck demo: {data.origin}")
     if gui:
         return _dashboard_demo(args, data, out)
-    from app.loop import run_loop
+    from neurodeck.app.loop import run_loop
 
     summary = run_loop(args, data.calibration, data.test, out)
     write_json(args.json, {"data": data.origin, **summary})
@@ -203,8 +202,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _dashboard_demo(args: argparse.Namespace, data: DemoData, out: Path) -> int:
     """Calibrate by replay in the terminal, then open the dashboard decoding the test run live."""
-    from app.gui_command import DashboardLaunch, run_dashboard
-    from app.loop import calibrate_by_replay
+    from neurodeck.app.gui_command import DashboardLaunch, run_dashboard
+    from neurodeck.app.loop import calibrate_by_replay
 
     profile, _ = calibrate_by_replay(args, data.calibration, out)
     print(
@@ -237,10 +236,10 @@ def decode_replay(
 
     Returns the summary: latency and health figures, and the accuracy against the replayed cues.
     """
-    from app.commands import load_decoder_spec
-    from streaming.lsl_io import resolve_stream
-    from streaming.session import DecodeSession
-    from streaming.sinks import JSONLSink
+    from neurodeck.app.commands import load_decoder_spec
+    from neurodeck.streaming.lsl_io import resolve_stream
+    from neurodeck.streaming.session import DecodeSession
+    from neurodeck.streaming.sinks import JSONLSink
 
     spec, _ = load_decoder_spec(model_path)
     collected: list[Prediction] = []
@@ -273,7 +272,7 @@ def decode_replay(
 
 def _watch(session, proc, n_samples: int, collected: list[Prediction], spec, speed: float) -> None:
     """Print status and trials until every sample arrived, then let the last windows decode."""
-    from streaming.lsl_io import local_clock
+    from neurodeck.streaming.lsl_io import local_clock
 
     printer = StatusPrinter()
     reporter = TrialReporter(spec.class_names, dict(spec.marker_classes), speed, printer.tty)
@@ -293,8 +292,8 @@ def _watch(session, proc, n_samples: int, collected: list[Prediction], spec, spe
 
 def _summarise(session, collected: list[Prediction], spec, speed: float) -> dict:
     """Print and return the final figures, with accuracy against the replayed cues."""
-    from app.status import summary_dict
-    from calibration.scoring import score_online
+    from neurodeck.app.status import summary_dict
+    from neurodeck.calibration.scoring import score_online
 
     summary = summary_dict(session.snapshot())
     cues = [

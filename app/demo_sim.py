@@ -6,7 +6,7 @@ import argparse
 import uuid
 from pathlib import Path
 
-from app.demo import _start_simulator, decode_replay
+from neurodeck.app.demo import _start_simulator, decode_replay
 
 SIM_CHANNELS = 32
 CALIBRATION_S = 150.0
@@ -14,8 +14,8 @@ LIVE_S = 120.0
 
 
 def _synthetic_recording(seconds: float, seed: int):
-    from streaming.recording_io import Recording
-    from streaming.simulator import SimulationConfig, SyntheticEEG
+    from neurodeck.streaming.recording_io import Recording
+    from neurodeck.streaming.simulator import SimulationConfig, SyntheticEEG
 
     gen = SyntheticEEG(SimulationConfig(n_channels=SIM_CHANNELS, seed=seed))
     block = gen.generate(int(seconds * gen.config.sfreq))
@@ -28,8 +28,8 @@ def _synthetic_recording(seconds: float, seed: int):
 
 def run_simulated_demo(args: argparse.Namespace, out: Path) -> int:
     """Calibrate on simulated trials, then decode a live simulated headset."""
-    from calibration.offline import fit_reference_recordings
-    from models.checkpoint import save_checkpoint
+    from neurodeck.calibration.offline import fit_reference_recordings
+    from neurodeck.models.checkpoint import save_checkpoint
 
     classes = {"left": "left", "right": "right"}
     model, meta = fit_reference_recordings([_synthetic_recording(CALIBRATION_S, 1)], classes)

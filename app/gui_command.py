@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.types import ConfigError
+from neurodeck.common.types import ConfigError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -66,12 +66,11 @@ def run_dashboard(launch: DashboardLaunch) -> int:
             "Run it on a desktop, under Xvfb (xvfb-run neurodeck gui ...), or decode headless "
             "with `neurodeck decode`.",
         )
+    from neurodeck.app.dashboard.core import CoreSettings, DashboardCore
+    from neurodeck.app.dashboard.gui_settings import load_gui_settings
+    from neurodeck.app.dashboard.window import TABS, MainWindow
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
-
-    from app.dashboard.core import CoreSettings, DashboardCore
-    from app.dashboard.gui_settings import load_gui_settings
-    from app.dashboard.window import TABS, MainWindow
 
     settings = load_gui_settings(launch.settings)
     if launch.speed is not None:

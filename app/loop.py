@@ -22,8 +22,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from app.cli import write_json
-from common.types import RecordingError
+from neurodeck.app.cli import write_json
+from neurodeck.common.types import RecordingError
 
 #: EEGBCI imagery runs: T1 = left fist, T2 = right fist.
 EEGBCI_CLASSES = {"T1": "left", "T2": "right"}
@@ -46,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def add_loop_options(p: argparse.ArgumentParser, speed: float) -> None:
     """Options shared by ``loop`` and ``demo``."""
-    from app.calibrate_command import add_choice_options
+    from neurodeck.app.calibrate_command import add_choice_options
 
     p.add_argument("--speed", type=float, default=speed, help=f"test replay speed ({speed:g})")
     p.add_argument(
@@ -65,12 +65,12 @@ def add_loop_options(p: argparse.ArgumentParser, speed: float) -> None:
 
 def calibrate_by_replay(args: argparse.Namespace, calibration: list[Path], out: Path) -> Any:
     """Replay the calibration runs, record them with their markers, fit; returns the profile."""
-    from app.calibrate_command import DEFAULT_ENCODER, calibration_settings
-    from app.demo import start_replay
-    from calibration.calibrate import calibrate_recordings, load_base_encoder
-    from calibration.live import record_from_markers
-    from calibration.trials import load_calibration_source
-    from streaming.lsl_io import resolve_stream
+    from neurodeck.app.calibrate_command import DEFAULT_ENCODER, calibration_settings
+    from neurodeck.app.demo import start_replay
+    from neurodeck.calibration.calibrate import calibrate_recordings, load_base_encoder
+    from neurodeck.calibration.live import record_from_markers
+    from neurodeck.calibration.trials import load_calibration_source
+    from neurodeck.streaming.lsl_io import resolve_stream
 
     base = load_base_encoder(args.model or DEFAULT_ENCODER)
     note = leakage_note(base.meta.training, getattr(args, "subject", None))
@@ -146,7 +146,7 @@ def _finish(proc: subprocess.Popen) -> None:
 
 def decode_test_run(args: argparse.Namespace, profile: Any, test: list[Path], out: Path) -> dict:
     """Replay the test run and decode it live with the profile; returns the decode summary."""
-    from app.demo import decode_replay, recording_length, start_replay
+    from neurodeck.app.demo import decode_replay, recording_length, start_replay
 
     name = f"neurodeck-test-{uuid.uuid4().hex[:6]}"
     proc = start_replay(test, args.speed, name, f"{name}-eeg", out / "replay-test.log")
@@ -180,8 +180,8 @@ def run_loop(args: argparse.Namespace, calibration: list[Path], test: list[Path]
 
 def cmd_loop(args: argparse.Namespace) -> int:
     """Run the loop for one subject."""
-    from app.commands import check_speed
-    from app.demo import find_data
+    from neurodeck.app.commands import check_speed
+    from neurodeck.app.demo import find_data
 
     check_speed(args.speed)
     check_speed(args.calib_speed)

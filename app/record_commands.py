@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from common.types import ConfigError
+from neurodeck.common.types import ConfigError
 
 #: Seconds ``--markers auto`` waits for the ``<stream>-markers`` stream before going without.
 AUTO_MARKERS_TIMEOUT_S = 2.0
@@ -67,8 +67,7 @@ def _check_args(args: argparse.Namespace) -> None:
 def _marker_infos(eeg_name: str, choice: str, timeout_s: float) -> list[Any]:
     """Resolve the marker stream asked for; ``auto`` goes without when none appears."""
     import pylsl
-
-    from streaming.lsl_io import poll_resolver, resolve_stream
+    from neurodeck.streaming.lsl_io import poll_resolver, resolve_stream
 
     if choice.lower() == "none":
         return []
@@ -140,9 +139,9 @@ def _record_until_done(recorder: Any, duration_s: float | None) -> str:
 
 def cmd_record(args: argparse.Namespace) -> int:
     """Record an EEG stream (and its markers) to a session folder until stopped."""
-    from app.cli import write_json
-    from streaming.lsl_io import resolve_stream
-    from streaming.recorder import SessionRecorder, check_out_dir
+    from neurodeck.app.cli import write_json
+    from neurodeck.streaming.lsl_io import resolve_stream
+    from neurodeck.streaming.recorder import SessionRecorder, check_out_dir
 
     _check_args(args)
     check_out_dir(args.out, args.overwrite)  # before waiting for streams
@@ -182,8 +181,12 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Convert a session folder to FIF or EDF."""
-    from app.cli import write_json
-    from streaming.recorded_session import check_export_target, export_session, load_session
+    from neurodeck.app.cli import write_json
+    from neurodeck.streaming.recorded_session import (
+        check_export_target,
+        export_session,
+        load_session,
+    )
 
     check_export_target(args.out_file, args.overwrite)  # before a long load
     session = load_session(args.session)

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.types import ConfigError, check_positive
-from streaming.acquisition import AcquisitionSettings
+from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.streaming.acquisition import AcquisitionSettings
 
 DEFAULT_CONFIG = Path.home() / ".config" / "neurodeck" / "settings.toml"
 

@@ -7,9 +7,9 @@ import sys
 import time
 from typing import TextIO
 
-from app.dashboard.affect import DEFAULT_AFFECTIVE_SMOOTHING_S, AffectTracker
-from common.types import AFFECTIVE, MOTOR_IMAGERY
-from streaming.session import SessionSnapshot
+from neurodeck.app.dashboard.affect import DEFAULT_AFFECTIVE_SMOOTHING_S, AffectTracker
+from neurodeck.common.types import AFFECTIVE, MOTOR_IMAGERY
+from neurodeck.streaming.session import SessionSnapshot
 
 
 def _ms(value: float) -> str:

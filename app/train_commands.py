@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.cli import EEGBCI_SHARED_SUBJECTS, write_json
-from common.types import ConfigError
+from neurodeck.app.cli import EEGBCI_SHARED_SUBJECTS, write_json
+from neurodeck.common.types import ConfigError
 
 RECIPE_DIR = Path(__file__).resolve().parents[1] / "configs" / "pretrain"
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "models" / "pretrained"
@@ -16,7 +16,7 @@ PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "models" / "pretrained"
 
 def data_root(explicit: Path | None) -> Path:
     """The first existing data root (``--data``, ``$NEURODECK_DATA``, ``../shared/data``)."""
-    from app.demo import candidate_roots
+    from neurodeck.app.demo import candidate_roots
 
     root = next((r for r in candidate_roots(explicit) if r.is_dir()), None)
     if root is None:
@@ -43,7 +43,7 @@ def find_recipe(name_or_path: str | Path) -> Path:
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
     """Run a recipe on all its subjects and write the checkpoint it describes."""
-    from offline_training.pipeline import Recipe, run_recipe, save_stage
+    from neurodeck.offline_training.pipeline import Recipe, run_recipe, save_stage
 
     if str(args.config) == "gmss":
         return _pretrain_gmss(args)
@@ -96,7 +96,7 @@ def _pretrain_supervised(
     """A recipe with a cross-subject stage: trained (or reused) and copied to ``out``."""
     import shutil
 
-    from offline_training.pipeline import cross_subject_model
+    from neurodeck.offline_training.pipeline import cross_subject_model
 
     model, trained = cross_subject_model(
         recipe, root, subjects, run_dir, args.device, resume=not args.restart
@@ -119,7 +119,7 @@ def _pretrain_supervised(
 
 def _pretrain_gmss(args: argparse.Namespace) -> int:
     """``neurodeck pretrain gmss``: the affective encoder, self-supervised on EEGBCI."""
-    from offline_training.affective import run_pretrain_gmss
+    from neurodeck.offline_training.affective import run_pretrain_gmss
 
     root = data_root(args.data)
     subjects = list(args.subjects or EEGBCI_SHARED_SUBJECTS)
@@ -138,8 +138,8 @@ def _pretrain_gmss(args: argparse.Namespace) -> int:
 
 def _evaluate_eegmat(args: argparse.Namespace) -> int:
     """``neurodeck evaluate --task eegmat``: rest vs mental arithmetic, both protocols."""
-    from models.checkpoint import load_checkpoint
-    from offline_training.affective import evaluate_eegmat
+    from neurodeck.models.checkpoint import load_checkpoint
+    from neurodeck.offline_training.affective import evaluate_eegmat
 
     root = data_root(args.data)
     pretrained = None
@@ -158,15 +158,15 @@ def _evaluate_eegmat(args: argparse.Namespace) -> int:
 
 
 def _histories(run_dir: Path) -> dict[str, Any]:
-    from offline_training.pipeline import stage_histories
+    from neurodeck.offline_training.pipeline import stage_histories
 
     return stage_histories(run_dir)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Online MI evaluation: classical references per subject, networks through calibration."""
-    from common.montages import montage
-    from offline_training.evaluation import evaluate
+    from neurodeck.common.montages import montage
+    from neurodeck.offline_training.evaluation import evaluate
 
     if args.task == "eegmat":
         return _evaluate_eegmat(args)
@@ -198,7 +198,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _recipe(name: str) -> Any:
-    from offline_training.pipeline import Recipe
+    from neurodeck.offline_training.pipeline import Recipe
 
     return Recipe.from_toml(find_recipe(name))
 
@@ -206,8 +206,8 @@ def _recipe(name: str) -> Any:
 def _evaluate_encoder(
     args: argparse.Namespace, root: Path, recipe: Any, channels: Any
 ) -> dict[str, Any]:
-    from app.calibrate_command import calibration_settings
-    from offline_training.deep_evaluation import evaluate_calibrated
+    from neurodeck.app.calibrate_command import calibration_settings
+    from neurodeck.offline_training.deep_evaluation import evaluate_calibrated
 
     settings = calibration_settings(args.cv_folds, None, chooser=args.choose)
     print(

@@ -319,8 +319,7 @@ def idle_main(spec: RunSpec, events: RunEvents, results: Any) -> None:
 def _publish(spec: RunSpec, events: RunEvents) -> Record:
     """Open the outlet, wait for the consumer, then push the whole run on the clock."""
     import pylsl
-
-    from streaming.lsl_io import local_clock, make_stream_info
+    from neurodeck.streaming.lsl_io import local_clock, make_stream_info
 
     names = ["index"] + [f"Ch{i}" for i in range(1, spec.n_channels)]
     info = make_stream_info(spec.name, "EEG", names, spec.sfreq, spec.source_id)
@@ -497,8 +496,8 @@ class WindowVerifier:
 
 def _consume_neurodeck(spec: RunSpec, events: RunEvents) -> Record:
     """Acquisition on its own thread; the main thread reads new samples and checks them."""
-    from streaming.acquisition import Acquisition, AcquisitionSettings
-    from streaming.lsl_io import resolve_stream
+    from neurodeck.streaming.acquisition import Acquisition, AcquisitionSettings
+    from neurodeck.streaming.lsl_io import resolve_stream
 
     info = resolve_stream(source_id=spec.source_id, timeout_s=CONNECT_TIMEOUT_S)
     settings = AcquisitionSettings(buffer_s=spec.nd_buffer_s)
@@ -568,10 +567,9 @@ def _consume_streamlsl(spec: RunSpec, events: RunEvents) -> Record:
 def _idle(spec: RunSpec, events: RunEvents) -> Record:
     """Import what the consumers import, then sleep for ``spec.duration_s``."""
     import mne_lsl.stream  # noqa: F401
+    import neurodeck.streaming.acquisition  # noqa: F401
     import psutil  # noqa: F401
     import pylsl  # noqa: F401
-
-    import streaming.acquisition  # noqa: F401
 
     meter = CpuMeter()
     events.stop.wait(spec.duration_s)

@@ -32,16 +32,15 @@ sys.path.insert(0, str(REPO))
 
 def main() -> int:
     """Run the benchmark."""
-    from streaming.lsl_env import use_machine_scope
+    from neurodeck.streaming.lsl_env import use_machine_scope
 
     use_machine_scope(force=True)
     import torch
-
-    from calibration.calibrate import calibrate_recordings, load_base_encoder
-    from calibration.fitting import CalibrationSettings
-    from calibration.trials import ContinuousEEG
-    from models.device import select_device
-    from streaming.recording_io import eegbci_run_files, load_recording
+    from neurodeck.calibration.calibrate import calibrate_recordings, load_base_encoder
+    from neurodeck.calibration.fitting import CalibrationSettings
+    from neurodeck.calibration.trials import ContinuousEEG
+    from neurodeck.models.device import select_device
+    from neurodeck.streaming.recording_io import eegbci_run_files, load_recording
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")

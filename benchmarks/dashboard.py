@@ -36,16 +36,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from streaming.lsl_env import use_machine_scope  # noqa: E402
+from neurodeck.streaming.lsl_env import use_machine_scope  # noqa: E402
 
 use_machine_scope(force=True)
 
 import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
+from neurodeck.app.dashboard.snapshot import CoreSnapshot  # noqa: E402
 from PyQt6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PyQt6.QtWidgets import QApplication, QWidget  # noqa: E402
-
-from app.dashboard.snapshot import CoreSnapshot  # noqa: E402
 
 PAINTS: list[float] = []
 
@@ -115,7 +114,7 @@ def measure(window, seconds: float, stop=None) -> dict:
 
 def start_finetune(out: Path, data: Path | None) -> subprocess.Popen | None:
     """``neurodeck calibrate`` on EEGBCI S1 runs 4+8 in a child, as the dashboard runs it."""
-    from streaming.recording_io import eegbci_run_files
+    from neurodeck.streaming.recording_io import eegbci_run_files
 
     roots = [data] if data else []
     roots.append(REPO.parent / "shared" / "data")
@@ -127,7 +126,7 @@ def start_finetune(out: Path, data: Path | None) -> subprocess.Popen | None:
             continue
     else:
         return None
-    cmd = [sys.executable, "-m", "app.cli", "calibrate", "--recording", *map(str, runs)]
+    cmd = [sys.executable, "-m", "neurodeck", "calibrate", "--recording", *map(str, runs)]
     cmd += ["--out", str(out), "--cv-folds", "3"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     return subprocess.Popen(
@@ -154,9 +153,9 @@ def main() -> int:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
-    from app.dashboard.core import CoreSettings, DashboardCore
-    from app.dashboard.gui_settings import GuiSettings
-    from app.dashboard.window import MainWindow
+    from neurodeck.app.dashboard.core import CoreSettings, DashboardCore
+    from neurodeck.app.dashboard.gui_settings import GuiSettings
+    from neurodeck.app.dashboard.window import MainWindow
 
     _timed_paint()
     app = QApplication.instance() or QApplication(sys.argv[:1])

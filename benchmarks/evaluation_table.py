@@ -69,7 +69,7 @@ def _split(res: dict[str, Any]) -> str:
 
 
 def _montage(label: str, res: dict[str, Any]) -> str:
-    from common.montages import ALIASES
+    from neurodeck.common.montages import ALIASES
 
     return "64 (all)" if label == "all" else f"{len(res['channels'])} ({ALIASES.get(label, label)})"
 

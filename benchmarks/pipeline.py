@@ -31,19 +31,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from streaming.lsl_env import use_machine_scope  # noqa: E402
+from neurodeck.streaming.lsl_env import use_machine_scope  # noqa: E402
 
 use_machine_scope()
 
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 import torch  # noqa: E402
-
-from streaming.inference import ModelRunner  # noqa: E402
-from streaming.lsl_io import resolve_stream  # noqa: E402
-from streaming.preprocessing import PreprocessingConfig  # noqa: E402
-from streaming.recording_io import eegbci_run_files, load_recording  # noqa: E402
-from streaming.session import DecoderSpec, DecodeSession  # noqa: E402
+from neurodeck.streaming.inference import ModelRunner  # noqa: E402
+from neurodeck.streaming.lsl_io import resolve_stream  # noqa: E402
+from neurodeck.streaming.preprocessing import PreprocessingConfig  # noqa: E402
+from neurodeck.streaming.recording_io import eegbci_run_files, load_recording  # noqa: E402
+from neurodeck.streaming.session import DecoderSpec, DecodeSession  # noqa: E402
 
 
 class NullModel(torch.nn.Module):
@@ -59,7 +58,7 @@ class NullModel(torch.nn.Module):
 
 
 def _tangent_space(channels: tuple[str, ...], data_file: Path):
-    from calibration.offline import fit_reference_files
+    from neurodeck.calibration.offline import fit_reference_files
 
     model, meta = fit_reference_files([data_file])
     assert meta.channel_names == channels
@@ -84,7 +83,7 @@ def _start_replay(
     cmd = [
         sys.executable,
         "-m",
-        "app.cli",
+        "neurodeck",
         "replay",
         *map(str, files),
         "--name",
@@ -247,7 +246,7 @@ def main() -> None:
     torch.set_num_threads(1)
     files = eegbci_run_files(args.data, 1, [12])
     channels = tuple(load_recording(eegbci_run_files(args.data, 1, [4])[0]).channel_names)
-    from streaming.channels import normalize_channel_name
+    from neurodeck.streaming.channels import normalize_channel_name
 
     channels = tuple(normalize_channel_name(c) for c in channels)
     result = soak(args, files, channels) if args.soak else latency(args, files, channels)

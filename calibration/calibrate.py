@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from calibration.candidates import (
+from neurodeck.calibration.candidates import (
     FINETUNED,
     REFERENCE,
     ZEROSHOT,
@@ -34,8 +34,8 @@ from calibration.candidates import (
     choose,
     members,
 )
-from calibration.emotion import self_assessment_report
-from calibration.fitting import (
+from neurodeck.calibration.emotion import self_assessment_report
+from neurodeck.calibration.fitting import (
     BaseEncoder,
     CalibrationSettings,
     Progress,
@@ -53,13 +53,13 @@ from calibration.fitting import (
     reference_window_s,
     shares_window,
 )
-from calibration.profile import SubjectProfile, write_profile
-from calibration.report import report_text, write_report_png
-from calibration.trials import ContinuousEEG, TrialSet
-from common.jsonio import write_json_atomic
-from common.types import ConfigError
-from models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
-from models.registry import architecture_name
+from neurodeck.calibration.profile import SubjectProfile, write_profile
+from neurodeck.calibration.report import report_text, write_report_png
+from neurodeck.calibration.trials import ContinuousEEG, TrialSet
+from neurodeck.common.jsonio import write_json_atomic
+from neurodeck.common.types import ConfigError
+from neurodeck.models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
+from neurodeck.models.registry import architecture_name
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def load_base_encoder(path: str | Path) -> BaseEncoder:
     ConfigError
         If it is not a deep encoder (the tangent-space reference has nothing to fine-tune).
     """
-    from models.base import EEGModel
+    from neurodeck.models.base import EEGModel
 
     model, meta = load_checkpoint(path)
     if not isinstance(model, EEGModel):
@@ -371,7 +371,7 @@ class _Saved:
 
     def ensure(self, name: str) -> None:
         """Write the ensemble ``name`` from its members (single decoders are already there)."""
-        from models.ensemble import ProbabilityEnsemble
+        from neurodeck.models.ensemble import ProbabilityEnsemble
 
         parts = members(name)
         if name in self.models or len(parts) < 2:

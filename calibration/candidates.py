@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from common.types import ConfigError
+from neurodeck.common.types import ConfigError
 
 ZEROSHOT, FINETUNED, REFERENCE = "zeroshot", "finetuned", "reference"
 SINGLE = (ZEROSHOT, FINETUNED, REFERENCE)

@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import Self, TextIO
 
 import pylsl
-
-from calibration.emotion import (
+from neurodeck.calibration.emotion import (
     SAM_MAX,
     SAM_MIN,
     SAM_SCALES,
@@ -47,7 +46,7 @@ from calibration.emotion import (
     trial_prompt,
     with_stimuli,
 )
-from calibration.paradigm import (
+from neurodeck.calibration.paradigm import (
     CALIB_ABORT,
     CALIB_END,
     CALIB_PAUSE,
@@ -60,15 +59,15 @@ from calibration.paradigm import (
     Paradigm,
     class_of_marker,
 )
-from common.types import (
+from neurodeck.common.types import (
     AFFECTIVE,
     ConfigError,
     NeurodeckError,
     StreamNotFoundError,
     check_positive,
 )
-from streaming.lsl_io import local_clock, make_stream_info
-from streaming.threads import JoinableThreadOwner
+from neurodeck.streaming.lsl_io import local_clock, make_stream_info
+from neurodeck.streaming.threads import JoinableThreadOwner
 
 logger = logging.getLogger(__name__)
 

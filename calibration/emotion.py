@@ -36,9 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from calibration.paradigm import SELF_ASSESSMENT, Cue, Paradigm, class_of_marker
-from common.types import ConfigError, MarkerEvent
+from neurodeck.calibration.paradigm import SELF_ASSESSMENT, Cue, Paradigm, class_of_marker
+from neurodeck.common.types import ConfigError, MarkerEvent
 
 logger = logging.getLogger(__name__)
 

@@ -31,20 +31,25 @@ from typing import Any
 
 import numpy as np
 import torch
+from neurodeck.calibration.riemann import fit_tangent_space_lr
+from neurodeck.calibration.trials import ContinuousEEG, TrialSet, build_trials
+from neurodeck.common.types import (
+    AFFECTIVE,
+    MOTOR_IMAGERY,
+    ChannelMappingError,
+    ConfigError,
+    FloatArray,
+)
+from neurodeck.models.base import EEGModel
+from neurodeck.models.checkpoint import ModelMeta
+from neurodeck.offline_training.affective import fit_band_power_lr
+from neurodeck.offline_training.finetune import AdaptSettings, adapt, predict_proba
+from neurodeck.offline_training.trainer import TrainSettings
+from neurodeck.streaming.channels import is_eeg_channel_name, normalize_channel_name
+from neurodeck.streaming.preprocessing import PreprocessingConfig
 from numpy.typing import NDArray
 from sklearn.model_selection import StratifiedKFold
 from torch import nn
-
-from calibration.riemann import fit_tangent_space_lr
-from calibration.trials import ContinuousEEG, TrialSet, build_trials
-from common.types import AFFECTIVE, MOTOR_IMAGERY, ChannelMappingError, ConfigError, FloatArray
-from models.base import EEGModel
-from models.checkpoint import ModelMeta
-from offline_training.affective import fit_band_power_lr
-from offline_training.finetune import AdaptSettings, adapt, predict_proba
-from offline_training.trainer import TrainSettings
-from streaming.channels import is_eeg_channel_name, normalize_channel_name
-from streaming.preprocessing import PreprocessingConfig
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +122,7 @@ class CalibrationSettings:
     mode: str | None = None
 
     def __post_init__(self) -> None:
-        from calibration.candidates import check_chooser
+        from neurodeck.calibration.candidates import check_chooser
 
         object.__setattr__(self, "chooser", check_chooser(self.chooser))
         if self.reference not in REFERENCES:
@@ -173,7 +178,7 @@ def base_adapt(meta: ModelMeta) -> AdaptSettings | None:
     table = meta.training.get("adapt")
     if not isinstance(table, dict):
         return None
-    from offline_training.pipeline import adapt_from_table
+    from neurodeck.offline_training.pipeline import adapt_from_table
 
     return adapt_from_table(table)
 
@@ -188,7 +193,7 @@ def affective_settings(
     blocks (a session has only two or three blocks per class); the reference is the band-power
     logistic regression on the same windows. Cross-validation holds out whole blocks.
     """
-    from offline_training.affective import (
+    from neurodeck.offline_training.affective import (
         AFFECTIVE_WINDOW_S,
         affective_preprocessing,
         gmss_adapt_settings,
@@ -446,7 +451,7 @@ def recentre(
     details : dict
         ``n_windows``.
     """
-    from offline_training.windows import euclidean_alignment_matrix
+    from neurodeck.offline_training.windows import euclidean_alignment_matrix
 
     model = base.model.with_channels(trials.channel_names).cpu()
     X, _, _ = trials.sliding_windows(base.window_s, settings.ends_s)
@@ -562,8 +567,13 @@ def cross_validate(
         the mean of its windows' out-of-fold probabilities), ``fold_accuracy`` (trials) and
         ``window_accuracy``.
     """
-    from calibration.candidates import FINETUNED, REFERENCE, ZEROSHOT, available_candidates
-    from calibration.candidates import members as members_of
+    from neurodeck.calibration.candidates import (
+        FINETUNED,
+        REFERENCE,
+        ZEROSHOT,
+        available_candidates,
+    )
+    from neurodeck.calibration.candidates import members as members_of
 
     n = _fold_count(deep.y, settings.cv_folds)
     if n < 2:

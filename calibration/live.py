@@ -28,14 +28,13 @@ from pathlib import Path
 from typing import TextIO
 
 import pylsl
-
-from calibration.cues import CuePlayer, TerminalCueDisplay
-from calibration.emotion import SamRating, StimulusSet, check_rating
-from calibration.paradigm import Paradigm
-from common.types import StreamLostError, StreamNotFoundError
-from streaming.lsl_io import resolve_stream
-from streaming.markers import MarkerReceiver
-from streaming.recorder import SessionRecorder
+from neurodeck.calibration.cues import CuePlayer, TerminalCueDisplay
+from neurodeck.calibration.emotion import SamRating, StimulusSet, check_rating
+from neurodeck.calibration.paradigm import Paradigm
+from neurodeck.common.types import StreamLostError, StreamNotFoundError
+from neurodeck.streaming.lsl_io import resolve_stream
+from neurodeck.streaming.markers import MarkerReceiver
+from neurodeck.streaming.recorder import SessionRecorder
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from calibration.fitting import (
+from neurodeck.calibration.fitting import (
     CalibrationSettings,
     fit_reference,
     reference_cv_accuracy,
@@ -23,10 +23,10 @@ from calibration.fitting import (
     reference_trials,
     reference_window_s,
 )
-from calibration.trials import ContinuousEEG
-from models.checkpoint import ModelMeta
-from models.tangent_space import TangentSpaceLR
-from streaming.recording_io import Recording, load_recording
+from neurodeck.calibration.trials import ContinuousEEG
+from neurodeck.models.checkpoint import ModelMeta
+from neurodeck.models.tangent_space import TangentSpaceLR
+from neurodeck.streaming.recording_io import Recording, load_recording
 
 logger = logging.getLogger(__name__)
 

@@ -160,8 +160,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from common.types import AFFECTIVE, FAMILIES, MOTOR_IMAGERY, ConfigError, check_positive
+from neurodeck.common.types import AFFECTIVE, FAMILIES, MOTOR_IMAGERY, ConfigError, check_positive
 
 #: Session begins.
 CALIB_START = "calib_start"

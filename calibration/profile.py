@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.jsonio import write_json_atomic
-from common.types import CheckpointError
+from neurodeck.common.jsonio import write_json_atomic
+from neurodeck.common.types import CheckpointError
 
 PROFILE_FORMAT = "neurodeck-profile"
 PROFILE_VERSION = 1

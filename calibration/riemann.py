@@ -11,11 +11,10 @@ import logging
 
 import numpy as np
 import torch
+from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.models.tangent_space import TangentSpaceLR
 from numpy.typing import ArrayLike, NDArray
 from sklearn.linear_model import LogisticRegression
-
-from common.types import ConfigError, check_positive
-from models.tangent_space import TangentSpaceLR
 
 try:  # pyriemann >= 0.12
     from pyriemann.geometry.mean import mean_riemann

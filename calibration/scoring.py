@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from neurodeck.common.types import FloatArray
 from numpy.typing import NDArray
 
-from common.types import FloatArray
-
 if TYPE_CHECKING:
-    from calibration.trials import ContinuousEEG
-    from models.checkpoint import ModelMeta
+    from neurodeck.calibration.trials import ContinuousEEG
+    from neurodeck.models.checkpoint import ModelMeta
 
 
 @dataclass(frozen=True)
@@ -117,8 +116,8 @@ def cued_windows(
     y : ndarray, shape (n_windows,)
     trial : ndarray, shape (n_windows,)
     """
-    from calibration.trials import build_trials
-    from streaming.preprocessing import PreprocessingConfig
+    from neurodeck.calibration.trials import build_trials
+    from neurodeck.streaming.preprocessing import PreprocessingConfig
 
     cfg = dataclasses.replace(
         PreprocessingConfig.from_dict(meta.preprocessing),

@@ -21,9 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import NDArray
-
-from common.types import (
+from neurodeck.common.types import (
     ChannelMappingError,
     ConfigError,
     FloatArray,
@@ -31,8 +29,9 @@ from common.types import (
     NeurodeckError,
     RecordingError,
 )
-from streaming.preprocessing import PreprocessingConfig, Preprocessor
-from streaming.recording_io import Recording
+from neurodeck.streaming.preprocessing import PreprocessingConfig, Preprocessor
+from neurodeck.streaming.recording_io import Recording
+from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +116,7 @@ class ContinuousEEG:
         ChannelMappingError
             Listing the names the recording lacks.
         """
-        from streaming.channels import map_channels
+        from neurodeck.streaming.channels import map_channels
 
         try:
             rows = map_channels(self.channel_names, list(names))
@@ -136,8 +135,8 @@ def load_calibration_source(path: str | Path) -> ContinuousEEG:
     RecordingError
         If the path is neither a readable session folder nor a readable EEG file.
     """
-    from streaming.recorded_session import load_session
-    from streaming.recording_io import load_recording
+    from neurodeck.streaming.recorded_session import load_session
+    from neurodeck.streaming.recording_io import load_recording
 
     path = Path(path).expanduser()
     if path.is_dir():

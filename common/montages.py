@@ -9,7 +9,7 @@ case-insensitive elsewhere.
 
 from __future__ import annotations
 
-from common.types import ConfigError
+from neurodeck.common.types import ConfigError
 
 #: Name -> electrodes, in a fixed order.
 MONTAGES: dict[str, tuple[str, ...]] = {

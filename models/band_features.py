@@ -33,10 +33,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from neurodeck.common.types import ConfigError, check_positive
 from numpy.typing import NDArray
 from torch import Tensor
-
-from common.types import ConfigError, check_positive
 
 #: ``(name, low Hz, high Hz)`` of the five classical bands (SEED-IV convention), half-open.
 BANDS: tuple[tuple[str, float, float], ...] = (

@@ -23,11 +23,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from neurodeck.common.types import ConfigError
+from neurodeck.models.band_features import BANDS, band_power, check_bands
+from neurodeck.models.registry import register_model
 from torch import Tensor, nn
-
-from common.types import ConfigError
-from models.band_features import BANDS, band_power, check_bands
-from models.registry import register_model
 
 
 @register_model("band_power_lr")

@@ -27,9 +27,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import torch
+from neurodeck.common.types import ChannelMappingError, ConfigError, check_positive
 from torch import Tensor, nn
-
-from common.types import ChannelMappingError, ConfigError, check_positive
 
 
 def check_model_args(channel_names: Sequence[str], sfreq: float, n_times: int, n_outputs: int):

@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from neurodeck.common.types import FAMILIES, MOTOR_IMAGERY, CheckpointError, ConfigError
+from neurodeck.models.registry import architecture_name, build_model
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
-
-from common.types import FAMILIES, MOTOR_IMAGERY, CheckpointError, ConfigError
-from models.registry import architecture_name, build_model
 
 logger = logging.getLogger(__name__)
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import torch
-
-from common.types import ConfigError
+from neurodeck.common.types import ConfigError
 
 
 def select_device(device: str = "auto") -> torch.device:

@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from neurodeck.common.types import ConfigError
+from neurodeck.models.base import EEGModel
+from neurodeck.models.registry import register_model
 from torch import Tensor, nn
-
-from common.types import ConfigError
-from models.base import EEGModel
-from models.registry import register_model
 
 logger = logging.getLogger(__name__)
 

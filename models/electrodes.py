@@ -20,9 +20,8 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
+from neurodeck.common.types import ChannelMappingError
 from numpy.typing import NDArray
-
-from common.types import ChannelMappingError
 
 #: Version of :data:`ELECTRODE_TABLE`; a later version may only append names.
 ELECTRODE_TABLE_VERSION = 1

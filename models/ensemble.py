@@ -12,10 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
+from neurodeck.common.types import ConfigError
+from neurodeck.models.registry import architecture_name, build_model, register_model
 from torch import Tensor, nn
-
-from common.types import ConfigError
-from models.registry import architecture_name, build_model, register_model
 
 #: Probabilities are floored here before the log, so that a member's certainty cannot give -inf.
 _PROBABILITY_FLOOR = 1e-12

@@ -56,14 +56,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from neurodeck.common.types import ChannelMappingError, ConfigError
+from neurodeck.models.band_features import BANDS, check_bands, differential_entropy
+from neurodeck.models.base import EEGModel
+from neurodeck.models.electrodes import ELECTRODE_TABLE, electrode_row, montage_positions
+from neurodeck.models.registry import register_model
 from numpy.typing import NDArray
 from torch import Tensor, nn
-
-from common.types import ChannelMappingError, ConfigError
-from models.band_features import BANDS, check_bands, differential_entropy
-from models.base import EEGModel
-from models.electrodes import ELECTRODE_TABLE, electrode_row, montage_positions
-from models.registry import register_model
 
 #: The ten regions of the spatial jigsaw (GMSS's table, with its R3/R6 index slip fixed).
 REGIONS: tuple[tuple[str, ...], ...] = (

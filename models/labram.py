@@ -18,12 +18,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.models.base import EEGModel
+from neurodeck.models.electrodes import ELECTRODE_TABLE, electrode_indices
+from neurodeck.models.registry import register_model
 from torch import Tensor, nn
-
-from common.types import ConfigError, check_positive
-from models.base import EEGModel
-from models.electrodes import ELECTRODE_TABLE, electrode_indices
-from models.registry import register_model
 
 logger = logging.getLogger(__name__)
 

@@ -15,10 +15,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
-
-from common.types import ConfigError, check_positive
-from models.labram import (
+from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.models.labram import (
     NeuralTransformer,
     TemporalConv,
     check_fraction,
@@ -27,6 +25,7 @@ from models.labram import (
     spatial_index,
     trunc_normal_,
 )
+from torch import Tensor, nn
 
 logger = logging.getLogger(__name__)
 

@@ -21,9 +21,8 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from neurodeck.common.types import CheckpointError, ConfigError
 from torch import nn
-
-from common.types import CheckpointError, ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -32,16 +31,16 @@ ModelT = TypeVar("ModelT", bound=type[nn.Module])
 # Modules whose import registers neurodeck's own architectures. Imported lazily, on the first
 # registry lookup, because each of them imports this module to decorate its class.
 _BUILTIN_MODEL_MODULES: tuple[str, ...] = (
-    "models.tangent_space",
-    "models.eegnet",
-    "models.shallow_convnet",
-    "models.shallow_any",
-    "models.spp_eegnet",
-    "models.seqclr",
-    "models.labram",
-    "models.gmss",
-    "models.band_power_lr",
-    "models.ensemble",
+    "neurodeck.models.tangent_space",
+    "neurodeck.models.eegnet",
+    "neurodeck.models.shallow_convnet",
+    "neurodeck.models.shallow_any",
+    "neurodeck.models.spp_eegnet",
+    "neurodeck.models.seqclr",
+    "neurodeck.models.labram",
+    "neurodeck.models.gmss",
+    "neurodeck.models.band_power_lr",
+    "neurodeck.models.ensemble",
 )
 
 _REGISTRY: dict[str, type[nn.Module]] = {}

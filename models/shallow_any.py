@@ -31,11 +31,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from neurodeck.common.types import ChannelMappingError, ConfigError
+from neurodeck.models.registry import register_model
+from neurodeck.models.shallow_convnet import ShallowConvNet
 from torch import Tensor, nn
-
-from common.types import ChannelMappingError, ConfigError
-from models.registry import register_model
-from models.shallow_convnet import ShallowConvNet
 
 #: Fewest vocabulary electrodes a montage must have for this model to read it.
 MIN_CHANNELS = 3
@@ -49,7 +48,7 @@ def channel_key(name: str) -> str:
     The electrode's row in :data:`models.electrodes.ELECTRODE_TABLE`; labels that are no
     electrode keep their own (lower-case) spelling.
     """
-    from models.electrodes import electrode_row
+    from neurodeck.models.electrodes import electrode_row
 
     row = electrode_row(name)
     return f"#{row}" if row is not None else str(name).strip().lower()

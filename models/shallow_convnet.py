@@ -8,11 +8,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
-
-from common.types import ConfigError
-from models.base import EEGModel
-from models.eegnet import (
+from neurodeck.common.types import ConfigError
+from neurodeck.models.base import EEGModel
+from neurodeck.models.eegnet import (
     MaxNormConv2d,
     MaxNormLinear,
     apply_max_norm,
@@ -20,7 +18,8 @@ from models.eegnet import (
     check_int,
     check_montage,
 )
-from models.registry import register_model
+from neurodeck.models.registry import register_model
+from torch import Tensor, nn
 
 logger = logging.getLogger(__name__)
 

@@ -13,12 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from neurodeck.common.types import ConfigError
+from neurodeck.models.base import EEGModel
+from neurodeck.models.eegnet import check_dropout, check_int
+from neurodeck.models.registry import register_model
 from torch import Tensor, nn
-
-from common.types import ConfigError
-from models.base import EEGModel
-from models.eegnet import check_dropout, check_int
-from models.registry import register_model
 
 logger = logging.getLogger(__name__)
 

@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from neurodeck.common.types import ConfigError
+from neurodeck.models.registry import register_model
 from numpy.typing import ArrayLike, NDArray
 from torch import Tensor, nn
-
-from common.types import ConfigError
-from models.registry import register_model
 
 logger = logging.getLogger(__name__)
 

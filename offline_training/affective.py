@@ -30,18 +30,17 @@ from typing import Any
 
 import numpy as np
 import torch
+from neurodeck.common.types import AFFECTIVE, ConfigError, FloatArray, RecordingError
+from neurodeck.models.band_power_lr import BandPowerLR
+from neurodeck.models.checkpoint import ModelMeta, save_checkpoint
+from neurodeck.models.gmss import GMSS
+from neurodeck.offline_training.corpus import Corpus, EEGBCISource, FolderSource, build_corpus
+from neurodeck.offline_training.finetune import AdaptSettings, adapt, predict_proba
+from neurodeck.offline_training.gmss_pretext import GMSSPretext
+from neurodeck.offline_training.trainer import Trainer, TrainSettings
+from neurodeck.streaming.preprocessing import PreprocessingConfig
 from numpy.typing import NDArray
 from torch.utils.data import TensorDataset
-
-from common.types import AFFECTIVE, ConfigError, FloatArray, RecordingError
-from models.band_power_lr import BandPowerLR
-from models.checkpoint import ModelMeta, save_checkpoint
-from models.gmss import GMSS
-from offline_training.corpus import Corpus, EEGBCISource, FolderSource, build_corpus
-from offline_training.finetune import AdaptSettings, adapt, predict_proba
-from offline_training.gmss_pretext import GMSSPretext
-from offline_training.trainer import Trainer, TrainSettings
-from streaming.preprocessing import PreprocessingConfig
 
 logger = logging.getLogger(__name__)
 
@@ -469,7 +468,7 @@ def save_affective(
     metrics: dict[str, Any] | None = None,
 ) -> Path:
     """Write an affective checkpoint (family ``affective``, the affective preprocessing)."""
-    from models.registry import architecture_name
+    from neurodeck.models.registry import architecture_name
 
     meta = ModelMeta(
         architecture=architecture_name(model),

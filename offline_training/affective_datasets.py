@@ -88,9 +88,8 @@ from typing import Any, BinaryIO, Literal
 
 import numpy as np
 import scipy.io
+from neurodeck.common.types import ConfigError, RecordingError
 from numpy.typing import NDArray
-
-from common.types import ConfigError, RecordingError
 
 logger = logging.getLogger(__name__)
 

@@ -34,9 +34,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
+from neurodeck.common.types import ConfigError, check_positive
 from torch import Tensor
-
-from common.types import ConfigError, check_positive
 
 SEQCLR_AUGMENTATIONS: tuple[str, ...] = (
     "time_shift",

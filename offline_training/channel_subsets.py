@@ -20,11 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from neurodeck.common.montages import MONTAGES
+from neurodeck.common.types import ConfigError
+from neurodeck.models.shallow_any import channel_key
 from torch import Tensor, nn
-
-from common.montages import MONTAGES
-from common.types import ConfigError
-from models.shallow_any import channel_key
 
 #: Relative eigenvalue floor of the subset alignment (as offline_training.windows).
 _FLOOR = 1e-6
@@ -153,7 +152,7 @@ class SubsetSupervisedObjective(nn.Module):
         seed: int = 0,
     ) -> None:
         super().__init__()
-        from offline_training.label_augment import (
+        from neurodeck.offline_training.label_augment import (
             SupervisedAugment,
             mirror_classes,
             mirror_index,

@@ -27,12 +27,11 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
+from neurodeck.common.types import ChannelMappingError, ConfigError, RecordingError
+from neurodeck.streaming.channels import is_eeg_channel_name, map_channels, normalize_channel_name
+from neurodeck.streaming.preprocessing import PreprocessingConfig, Preprocessor
+from neurodeck.streaming.recording_io import SUPPORTED_EXTENSIONS, eegbci_run_files, load_recording
 from numpy.typing import NDArray
-
-from common.types import ChannelMappingError, ConfigError, RecordingError
-from streaming.channels import is_eeg_channel_name, map_channels, normalize_channel_name
-from streaming.preprocessing import PreprocessingConfig, Preprocessor
-from streaming.recording_io import SUPPORTED_EXTENSIONS, eegbci_run_files, load_recording
 
 logger = logging.getLogger(__name__)
 

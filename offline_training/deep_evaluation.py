@@ -24,17 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from neurodeck.calibration.calibrate import calibrate_recordings
+from neurodeck.calibration.candidates import ALL_CANDIDATES, choose, members
+from neurodeck.calibration.fitting import BaseEncoder, CalibrationSettings
+from neurodeck.calibration.scoring import cued_windows, trial_scores
+from neurodeck.models.checkpoint import load_checkpoint
+from neurodeck.offline_training.evaluation import CLASS_NAMES, MARKER_CLASSES, load_runs
+from neurodeck.offline_training.finetune import predict_proba
+from neurodeck.offline_training.pipeline import Recipe, adapt_table, cross_subject_model
+from neurodeck.streaming.recording_io import eegbci_run_files
 from scipy.stats import wilcoxon
-
-from calibration.calibrate import calibrate_recordings
-from calibration.candidates import ALL_CANDIDATES, choose, members
-from calibration.fitting import BaseEncoder, CalibrationSettings
-from calibration.scoring import cued_windows, trial_scores
-from models.checkpoint import load_checkpoint
-from offline_training.evaluation import CLASS_NAMES, MARKER_CLASSES, load_runs
-from offline_training.finetune import predict_proba
-from offline_training.pipeline import Recipe, adapt_table, cross_subject_model
-from streaming.recording_io import eegbci_run_files
 
 logger = logging.getLogger(__name__)
 
@@ -139,10 +138,9 @@ def recentred_proba(
     import copy
 
     import torch
-
-    from calibration.scoring import PROTOCOL_ENDS_S
-    from streaming.preprocessing import PreprocessingConfig, Preprocessor
-    from streaming.recentring import RunningRecentring
+    from neurodeck.calibration.scoring import PROTOCOL_ENDS_S
+    from neurodeck.streaming.preprocessing import PreprocessingConfig, Preprocessor
+    from neurodeck.streaming.recentring import RunningRecentring
 
     cfg = dataclasses.replace(
         PreprocessingConfig.from_dict(meta.preprocessing),
@@ -219,7 +217,7 @@ def evaluate_calibrated(
     dict
         Split, per-subject figures, means, the chooser comparison and timings.
     """
-    from offline_training.windows import subject_folds
+    from neurodeck.offline_training.windows import subject_folds
 
     per_subject: dict[int, dict[str, Any]] = {}
     folds = []

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from neurodeck.calibration.riemann import fit_tangent_space_lr
+from neurodeck.calibration.trials import ContinuousEEG, TrialSet, build_trials
+from neurodeck.common.types import ConfigError, FloatArray
+from neurodeck.streaming.preprocessing import PreprocessingConfig
+from neurodeck.streaming.recording_io import eegbci_run_files, load_recording
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import make_pipeline
-
-from calibration.riemann import fit_tangent_space_lr
-from calibration.trials import ContinuousEEG, TrialSet, build_trials
-from common.types import ConfigError, FloatArray
-from streaming.preprocessing import PreprocessingConfig
-from streaming.recording_io import eegbci_run_files, load_recording
 
 logger = logging.getLogger(__name__)
 

@@ -19,12 +19,11 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from neurodeck.common.types import ConfigError, FloatArray
+from neurodeck.models.base import EEGModel
+from neurodeck.offline_training.objectives import SupervisedObjective
+from neurodeck.offline_training.trainer import Trainer, TrainSettings
 from torch.utils.data import TensorDataset
-
-from common.types import ConfigError, FloatArray
-from models.base import EEGModel
-from offline_training.objectives import SupervisedObjective
-from offline_training.trainer import Trainer, TrainSettings
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +68,7 @@ class AdaptSettings:
     augment: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        from offline_training.label_augment import check_augment_names
+        from neurodeck.offline_training.label_augment import check_augment_names
 
         object.__setattr__(self, "augment", check_augment_names(self.augment))
         if self.mode not in ADAPT_MODES:
@@ -199,7 +198,7 @@ def adapt(
     -------
     AdaptResult
     """
-    from offline_training.windows import euclidean_alignment_matrix
+    from neurodeck.offline_training.windows import euclidean_alignment_matrix
 
     s = settings or AdaptSettings()
     model = copy.deepcopy(model).cpu()
@@ -215,7 +214,7 @@ def adapt(
     yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
     augment = None
     if s.augment:
-        from offline_training.label_augment import SupervisedAugment
+        from neurodeck.offline_training.label_augment import SupervisedAugment
 
         if class_names is None and "mirror" in s.augment:
             raise ConfigError("the 'mirror' augmentation needs the class names of the labels.")

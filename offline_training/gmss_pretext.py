@@ -44,11 +44,10 @@ import itertools
 import numpy as np
 import torch
 import torch.nn.functional as F
+from neurodeck.common.types import ConfigError
+from neurodeck.models.gmss import GMSS, N_REGIONS, mlp_head
 from numpy.typing import NDArray
 from torch import Tensor, nn
-
-from common.types import ConfigError
-from models.gmss import GMSS, N_REGIONS, mlp_head
 
 #: Number of spatial-jigsaw permutations (GMSS: 128).
 N_SPATIAL_PERMUTATIONS = 128

@@ -29,9 +29,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from neurodeck.common.types import ConfigError
 from torch import Tensor
-
-from common.types import ConfigError
 
 LABEL_AUGMENTATIONS: tuple[str, ...] = ("mirror", "scale", "noise")
 """Names accepted by :class:`SupervisedAugment`."""

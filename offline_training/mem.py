@@ -19,11 +19,10 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from neurodeck.common.types import ConfigError
+from neurodeck.models.labram import LaBraM, trunc_normal_
+from neurodeck.models.labram_tokenizer import NeuralTokenizer
 from torch import Tensor, nn
-
-from common.types import ConfigError
-from models.labram import LaBraM, trunc_normal_
-from models.labram_tokenizer import NeuralTokenizer
 
 logger = logging.getLogger(__name__)
 

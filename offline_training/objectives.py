@@ -11,10 +11,9 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.models.base import EEGModel
 from torch import Tensor, nn
-
-from common.types import ConfigError, check_positive
-from models.base import EEGModel
 
 Metrics = dict[str, float]
 
@@ -148,7 +147,7 @@ class PairTaskObjective(nn.Module):
         """
         x1, x2, label = batch
         if self.training and self.sfreq is not None:
-            from offline_training.augment import spp_augment
+            from neurodeck.offline_training.augment import spp_augment
 
             x2 = spp_augment(x2.cpu(), self.sfreq, self.generator).to(x1.device)
         e1 = self.model.encode(self.model.align(x1))  # (batch, chans, t1) -> (batch, dim)
@@ -205,7 +204,7 @@ class ContrastiveObjective(nn.Module):
 
     def _series(self, x: Tensor) -> Tensor:
         """(batch, C, T) -> (n, 1, T): a random subset of (recombined) single channels."""
-        from offline_training.augment import recombine_channels
+        from neurodeck.offline_training.augment import recombine_channels
 
         if self.recombine:
             x = recombine_channels(x.cpu(), max_pairs=x.shape[1], gen=self.generator)
@@ -215,7 +214,7 @@ class ContrastiveObjective(nn.Module):
 
     def loss(self, batch: Tensor) -> tuple[Tensor, Metrics]:
         """NT-Xent between two augmented views of single-channel series."""
-        from offline_training.augment import seqclr_views
+        from neurodeck.offline_training.augment import seqclr_views
 
         device = batch.device
         series = self._series(batch)
@@ -254,7 +253,7 @@ def shared_time_shift(x: Tensor, sfreq: float, gen: torch.Generator, max_fractio
     -------
     shifted : Tensor, shape (batch, channels, times), same dtype
     """
-    from offline_training.augment import time_shift
+    from neurodeck.offline_training.augment import time_shift
 
     batch, n_channels, n_times = x.shape
     ramp = torch.arange(n_times, dtype=torch.float64).expand(batch, 1, n_times).contiguous()
@@ -384,7 +383,7 @@ class SimCLRObjective(nn.Module):
 
     def _steps(self, gen: torch.Generator) -> tuple[Callable[[Tensor], Tensor], ...]:
         """The augmentations, in order, drawing from ``gen``."""
-        from offline_training import augment as aug
+        from neurodeck.offline_training import augment as aug
 
         return (
             lambda v: shared_time_shift(v, self.sfreq, gen, SIMCLR_SHIFT_FRACTION),

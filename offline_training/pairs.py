@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from neurodeck.common.types import ConfigError
+from neurodeck.offline_training.windows import WindowDataset
 from torch import Tensor
 from torch.utils.data import Dataset
-
-from common.types import ConfigError
-from offline_training.windows import WindowDataset
 
 
 class PairDataset(Dataset):
@@ -95,7 +94,7 @@ def pair_collate(batch: list[tuple[Tensor, Tensor, Tensor]]) -> tuple[Tensor, Te
     x2 : Tensor, shape (batch, C, T2max)
     label : Tensor, shape (batch,)
     """
-    from offline_training.augment import pad_collate
+    from neurodeck.offline_training.augment import pad_collate
 
     x1 = pad_collate([b[0] for b in batch])
     x2 = pad_collate([b[1] for b in batch])

@@ -23,14 +23,13 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from common.types import ConfigError, RecordingError
-from models.base import EEGModel
-from models.checkpoint import ModelMeta, save_checkpoint
-from models.registry import build_model
-from offline_training.finetune import AdaptSettings
-from offline_training.trainer import Trainer, TrainSettings
-from streaming.preprocessing import PreprocessingConfig
+from neurodeck.common.types import ConfigError, RecordingError
+from neurodeck.models.base import EEGModel
+from neurodeck.models.checkpoint import ModelMeta, save_checkpoint
+from neurodeck.models.registry import build_model
+from neurodeck.offline_training.finetune import AdaptSettings
+from neurodeck.offline_training.trainer import Trainer, TrainSettings
+from neurodeck.streaming.preprocessing import PreprocessingConfig
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +68,8 @@ def _objective_arg_names(objective: str) -> set[str]:
     """The ``objective_args`` keys an SSL objective accepts (the rest the recipe fixes)."""
     import inspect
 
-    from offline_training.mem import MaskedEEGModelling
-    from offline_training.objectives import ContrastiveObjective, SimCLRObjective
+    from neurodeck.offline_training.mem import MaskedEEGModelling
+    from neurodeck.offline_training.objectives import ContrastiveObjective, SimCLRObjective
 
     if objective == "pair":
         return {"min_gap_s"}
@@ -97,7 +96,7 @@ class SupervisedStage:
     channel_subsets: Any = None  # offline_training.channel_subsets.SubsetSettings
 
     def __post_init__(self) -> None:
-        from offline_training.label_augment import check_augment_names
+        from neurodeck.offline_training.label_augment import check_augment_names
 
         object.__setattr__(self, "augment", check_augment_names(self.augment))
         if "mirror" in self.augment and not {"left", "right"} <= set(self.class_names):
@@ -214,7 +213,7 @@ def _supervised_stage(t: Mapping[str, Any]) -> SupervisedStage:
 
 
 def _subsets(t: Mapping[str, Any]) -> Any:
-    from offline_training.channel_subsets import SubsetSettings
+    from neurodeck.offline_training.channel_subsets import SubsetSettings
 
     return SubsetSettings.from_dict(dict(t))
 
@@ -253,7 +252,7 @@ def _adapt(t: Mapping[str, Any]) -> AdaptSettings:
 
 def build_encoder(recipe: Recipe, channel_names: Sequence[str], n_outputs: int) -> EEGModel:
     """A freshly initialised model of the recipe for these channels and classes."""
-    from models.registry import model_class
+    from neurodeck.models.registry import model_class
 
     args = dict(recipe.model_args)
     preset = args.pop("preset", None)
@@ -383,7 +382,7 @@ def cross_subject_model(
     path : Path
         Its checkpoint.
     """
-    from models.checkpoint import CheckpointError, load_checkpoint
+    from neurodeck.models.checkpoint import CheckpointError, load_checkpoint
 
     path = Path(run_dir) / "model.safetensors"
     wanted = [int(s) for s in subjects]
@@ -454,7 +453,7 @@ def run_trainer(
 
 def eegbci_corpus(recipe: Recipe, root: Path, subjects: Sequence[int], runs: Sequence[int]):
     """Preprocessed, cached corpus of EEGBCI runs (runs a subject lacks are skipped)."""
-    from offline_training.corpus import EEGBCISource, build_corpus
+    from neurodeck.offline_training.corpus import EEGBCISource, build_corpus
 
     sources = []
     for subject in subjects:
@@ -465,7 +464,7 @@ def eegbci_corpus(recipe: Recipe, root: Path, subjects: Sequence[int], runs: Seq
 
 
 def _has_run(root: Path, subject: int, run: int) -> bool:
-    from streaming.recording_io import eegbci_run_files
+    from neurodeck.streaming.recording_io import eegbci_run_files
 
     try:
         eegbci_run_files(root, subject, [run])
@@ -483,13 +482,13 @@ def pretrain_ssl(
     device: str | None = None,
 ) -> list[dict[str, Any]]:
     """Self-supervised stage: train ``model``'s encoder in place with the recipe's objective."""
-    from offline_training.objectives import (
+    from neurodeck.offline_training.objectives import (
         ContrastiveObjective,
         PairTaskObjective,
         SimCLRObjective,
     )
-    from offline_training.pairs import PairDataset, pair_collate
-    from offline_training.windows import WindowDataset
+    from neurodeck.offline_training.pairs import PairDataset, pair_collate
+    from neurodeck.offline_training.windows import WindowDataset
 
     ssl = recipe.ssl
     if ssl is None:
@@ -525,8 +524,8 @@ def _pretrain_mem(
     device: str | None,
 ) -> list[dict[str, Any]]:
     """LaBraM: train the neural tokenizer, freeze it, then masked EEG modelling."""
-    from models.labram_tokenizer import NeuralTokenizer
-    from offline_training.mem import MaskedEEGModelling
+    from neurodeck.models.labram_tokenizer import NeuralTokenizer
+    from neurodeck.offline_training.mem import MaskedEEGModelling
 
     ssl = recipe.ssl
     assert ssl is not None
@@ -553,8 +552,8 @@ def train_supervised(
     device: str | None = None,
 ) -> list[dict[str, Any]]:
     """Cross-subject supervised stage: train ``model`` in place on cue windows of many people."""
-    from offline_training.objectives import SupervisedObjective
-    from offline_training.windows import CueWindowDataset
+    from neurodeck.offline_training.objectives import SupervisedObjective
+    from neurodeck.offline_training.windows import CueWindowDataset
 
     sup = recipe.supervised
     if sup is None:
@@ -577,7 +576,7 @@ def train_supervised(
     validate = None if val_corpus is None else _window_validator(windows(val_corpus))
     augment = None
     if sup.augment:
-        from offline_training.label_augment import SupervisedAugment
+        from neurodeck.offline_training.label_augment import SupervisedAugment
 
         augment = SupervisedAugment(
             sup.augment, model.channel_names, sup.class_names, sup.train.seed
@@ -604,7 +603,7 @@ def _train_on_subsets(
     device: str | None,
 ) -> list[dict[str, Any]]:
     """The supervised stage on per-batch channel subsets, each aligned on its own subset."""
-    from offline_training.channel_subsets import (
+    from neurodeck.offline_training.channel_subsets import (
         ChannelSubsetSampler,
         SubsetSupervisedObjective,
         trial_groups,
@@ -656,7 +655,7 @@ def split_subjects(corpus: Any, n_val: int, seed: int) -> tuple[Any, Any]:
 
 def _window_validator(dataset: Any):
     """Validation on every window of ``dataset`` (loaded once)."""
-    from offline_training.finetune import validator
+    from neurodeck.offline_training.finetune import validator
 
     items = [dataset[i] for i in range(len(dataset))]
     x = torch.stack([item[0] for item in items])

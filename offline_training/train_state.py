@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from neurodeck.common.types import CheckpointError
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
-
-from common.types import CheckpointError
 
 _META_KEY = "neurodeck_train_state"
 

@@ -26,12 +26,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.models.device import select_device
+from neurodeck.offline_training.train_state import load_train_state, save_train_state
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
-
-from common.types import ConfigError, check_positive
-from models.device import select_device
-from offline_training.train_state import load_train_state, save_train_state
 
 logger = logging.getLogger(__name__)
 

@@ -25,12 +25,11 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+from neurodeck.common.types import ChannelMappingError, ConfigError, check_positive
+from neurodeck.offline_training.corpus import Corpus
+from neurodeck.streaming.channels import map_channels, normalize_channel_name
 from numpy.typing import ArrayLike, NDArray
 from torch.utils.data import Dataset
-
-from common.types import ChannelMappingError, ConfigError, check_positive
-from offline_training.corpus import Corpus
-from streaming.channels import map_channels, normalize_channel_name
 
 logger = logging.getLogger(__name__)
 

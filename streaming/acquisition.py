@@ -23,13 +23,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pylsl
-
-from common.types import ConfigError, FloatArray, StreamMeta, TimeArray, check_positive
-from streaming.lsl_io import local_clock, meta_from_info
-from streaming.ring_buffer import RingBuffer
+from neurodeck.common.types import ConfigError, FloatArray, StreamMeta, TimeArray, check_positive
+from neurodeck.streaming.lsl_io import local_clock, meta_from_info
+from neurodeck.streaming.ring_buffer import RingBuffer
 
 if TYPE_CHECKING:
-    from streaming.preprocessing import Preprocessor
+    from neurodeck.streaming.preprocessing import Preprocessor
 
 logger = logging.getLogger(__name__)
 

@@ -22,10 +22,9 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
-
-from common.types import ConfigError, Prediction, Window
-from streaming.inference import DecodeThread, Lane, WorkerStatus, decode_batch
-from streaming.runner import ModelRunner
+from neurodeck.common.types import ConfigError, Prediction, Window
+from neurodeck.streaming.inference import DecodeThread, Lane, WorkerStatus, decode_batch
+from neurodeck.streaming.runner import ModelRunner
 
 logger = logging.getLogger(__name__)
 

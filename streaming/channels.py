@@ -14,10 +14,9 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
+from neurodeck.common.types import ChannelMappingError
+from neurodeck.models.electrodes import montage_positions
 from numpy.typing import NDArray
-
-from common.types import ChannelMappingError
-from models.electrodes import montage_positions
 
 logger = logging.getLogger(__name__)
 

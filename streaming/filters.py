@@ -14,10 +14,9 @@ import math
 from fractions import Fraction
 
 import numpy as np
+from neurodeck.common.types import ConfigError, check_positive
 from numpy.typing import ArrayLike, NDArray
 from scipy import signal
-
-from common.types import ConfigError, check_positive
 
 logger = logging.getLogger(__name__)
 

@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from typing import Self
 
 import numpy as np
-
-from common.types import Prediction, Window
-from streaming.latency import LatencySummary, LatencyTracker
-from streaming.lsl_io import local_clock
-from streaming.ring_buffer import RingBuffer
-from streaming.runner import ModelRunner, RunnerOptions
-from streaming.scheduler import WindowScheduler
+from neurodeck.common.types import Prediction, Window
+from neurodeck.streaming.latency import LatencySummary, LatencyTracker
+from neurodeck.streaming.lsl_io import local_clock
+from neurodeck.streaming.ring_buffer import RingBuffer
+from neurodeck.streaming.runner import ModelRunner, RunnerOptions
+from neurodeck.streaming.scheduler import WindowScheduler
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,7 @@ from collections import deque
 from dataclasses import asdict, dataclass
 
 import numpy as np
-
-from common.types import Prediction
+from neurodeck.common.types import Prediction
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,7 @@ import time
 from collections.abc import Sequence
 
 import pylsl
-
-from common.types import StreamMeta, StreamNotFoundError
+from neurodeck.common.types import StreamMeta, StreamNotFoundError
 
 logger = logging.getLogger(__name__)
 

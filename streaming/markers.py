@@ -8,8 +8,7 @@ import threading
 import time
 
 import pylsl
-
-from common.types import MarkerEvent
+from neurodeck.common.types import MarkerEvent
 
 logger = logging.getLogger(__name__)
 

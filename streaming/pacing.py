@@ -18,10 +18,9 @@ from typing import Self
 
 import numpy as np
 import pylsl
-
-from common.types import ConfigError, FloatArray, StreamMeta, TimeArray, check_positive
-from streaming.lsl_io import local_clock, make_stream_info, meta_from_info
-from streaming.threads import JoinableThreadOwner
+from neurodeck.common.types import ConfigError, FloatArray, StreamMeta, TimeArray, check_positive
+from neurodeck.streaming.lsl_io import local_clock, make_stream_info, meta_from_info
+from neurodeck.streaming.threads import JoinableThreadOwner
 
 logger = logging.getLogger(__name__)
 

@@ -17,16 +17,15 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
-
-from common.types import ChannelMappingError, ConfigError, check_positive
-from streaming.channels import CHANNEL_ALIASES, map_channels, normalize_channel_name
-from streaming.filters import (
+from neurodeck.common.types import ChannelMappingError, ConfigError, check_positive
+from neurodeck.streaming.channels import CHANNEL_ALIASES, map_channels, normalize_channel_name
+from neurodeck.streaming.filters import (
     CausalSOSFilter,
     StreamingResampler,
     bandpass_sos,
     notch_sos,
 )
+from numpy.typing import ArrayLike, NDArray
 
 logger = logging.getLogger(__name__)
 

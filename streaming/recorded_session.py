@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from neurodeck.common.types import FloatArray, MarkerEvent, RecordingError, StreamMeta, TimeArray
+from neurodeck.streaming.lsl_io import unit_scale_to_uv
+from neurodeck.streaming.recording_io import Annotation, Recording
 from numpy.typing import ArrayLike, NDArray
-
-from common.types import FloatArray, MarkerEvent, RecordingError, StreamMeta, TimeArray
-from streaming.lsl_io import unit_scale_to_uv
-from streaming.recording_io import Annotation, Recording
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +182,7 @@ def _read_header(folder: Path) -> dict[str, Any]:
         raise RecordingError(
             f"{path} is not a '{SESSION_FORMAT}' header (format {found!r}).",
             "Give a folder written by `neurodeck record`; EDF/FIF files load with "
-            "streaming.recording_io.load_recording.",
+            "neurodeck.streaming.recording_io.load_recording.",
         )
     _check_version(path, header.get("version"))
     _check_fields(path, header)

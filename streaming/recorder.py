@@ -57,10 +57,8 @@ from typing import Any, Self
 
 import numpy as np
 import pylsl
-from pylsl.util import LostError
-
-from common.jsonio import fsync_dir, write_json_atomic
-from common.types import (
+from neurodeck.common.jsonio import fsync_dir, write_json_atomic
+from neurodeck.common.types import (
     ConfigError,
     FloatArray,
     RecordingError,
@@ -69,8 +67,8 @@ from common.types import (
     TimeArray,
     check_positive,
 )
-from streaming.lsl_io import meta_from_info
-from streaming.recorded_session import (
+from neurodeck.streaming.lsl_io import meta_from_info
+from neurodeck.streaming.recorded_session import (
     CLOSED_FILE,
     EEG_DTYPE,
     EEG_FILE,
@@ -81,6 +79,7 @@ from streaming.recorded_session import (
     TIMES_FILE,
     session_header,
 )
+from pylsl.util import LostError
 
 logger = logging.getLogger(__name__)
 

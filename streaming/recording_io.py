@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from common.types import FloatArray, RecordingError
+from neurodeck.common.types import FloatArray, RecordingError
 
 logger = logging.getLogger(__name__)
 

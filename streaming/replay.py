@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from neurodeck.common.types import RecordingError
+from neurodeck.streaming.pacing import PacedStreamer, SampleBlock
+from neurodeck.streaming.recording_io import Recording, load_recording
 from numpy.typing import NDArray
-
-from common.types import RecordingError
-from streaming.pacing import PacedStreamer, SampleBlock
-from streaming.recording_io import Recording, load_recording
 
 logger = logging.getLogger(__name__)
 

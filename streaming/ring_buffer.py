@@ -11,8 +11,7 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-
-from common.types import ConfigError, FloatArray, TimeArray
+from neurodeck.common.types import ConfigError, FloatArray, TimeArray
 
 
 @dataclass(frozen=True, slots=True)

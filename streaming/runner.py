@@ -30,9 +30,8 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from common.types import ConfigError, FloatArray
-from models.device import select_device
+from neurodeck.common.types import ConfigError, FloatArray
+from neurodeck.models.device import select_device
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.types import ConfigError, check_positive
+from neurodeck.common.types import ConfigError, check_positive
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,11 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.models.electrodes import montage_positions
+from neurodeck.streaming.pacing import PacedStreamer, SampleBlock
 from numpy.typing import NDArray
 from scipy import signal
-
-from common.types import ConfigError, check_positive
-from models.electrodes import montage_positions
-from streaming.pacing import PacedStreamer, SampleBlock
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,8 @@ from typing import IO
 
 import numpy as np
 import pylsl
-
-from common.types import AFFECTIVE, MOTOR_IMAGERY, Prediction
-from streaming.lsl_io import make_stream_info
+from neurodeck.common.types import AFFECTIVE, MOTOR_IMAGERY, Prediction
+from neurodeck.streaming.lsl_io import make_stream_info
 
 logger = logging.getLogger(__name__)
 

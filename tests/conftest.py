@@ -6,7 +6,7 @@ import os
 import uuid
 from pathlib import Path
 
-from streaming.lsl_env import use_machine_scope
+from neurodeck.streaming.lsl_env import use_machine_scope
 
 use_machine_scope(force=True)  # before anything imports pylsl
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -7,8 +7,7 @@ import time
 
 import numpy as np
 import pylsl
-
-from streaming.lsl_io import local_clock, make_stream_info
+from neurodeck.streaming.lsl_io import local_clock, make_stream_info
 
 
 class IndexedOutlet:

@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import REPO
 
 # package -> top-level modules it must never pull in
+# (neurodeck's own subpackages are named by their last part, e.g. "app" for neurodeck.app)
 FORBIDDEN = {
     "common": {"PyQt6", "pyqtgraph", "app", "streaming", "models", "calibration", "pylsl", "torch"},
     "streaming": {"PyQt6", "pyqtgraph", "app", "calibration", "offline_training"},
@@ -19,14 +20,19 @@ FORBIDDEN = {
     "calibration": {"PyQt6", "pyqtgraph", "app"},
 }
 
+#: Names of loaded modules: a neurodeck subpackage by its second part, anything else by its first.
+LOADED_NAMES = (
+    "{n.split('.')[1] if n.startswith('neurodeck.') else n.split('.')[0] for n in sys.modules}"
+)
+
 
 def _loaded_after_import(package: str) -> set[str]:
     code = (
         "import importlib, json, pkgutil, sys\n"
-        f"pkg = importlib.import_module({package!r})\n"
+        f"pkg = importlib.import_module('neurodeck.{package}')\n"
         "for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
         "    importlib.import_module(m.name)\n"
-        "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules})))\n"
+        f"print(json.dumps(sorted({LOADED_NAMES})))\n"
     )
     return set(json.loads(_last_line(code)))
 
@@ -54,10 +60,11 @@ def test_package_imports_respect_boundaries(package: str) -> None:
 
 def test_models_do_not_import_streaming() -> None:
     code = (
-        "import importlib, pkgutil, sys, models\n"
-        "for m in pkgutil.walk_packages(models.__path__, 'models.'):\n"
+        "import importlib, pkgutil, sys\n"
+        "from neurodeck import models\n"
+        "for m in pkgutil.walk_packages(models.__path__, 'neurodeck.models.'):\n"
         "    importlib.import_module(m.name)\n"
-        "print(sorted(n for n in sys.modules if n.startswith('streaming')))\n"
+        "print(sorted(n for n in sys.modules if n.startswith('neurodeck.streaming')))\n"
     )
     assert _last_line(code) == "[]", "models may import common/, never streaming/"
 
@@ -66,14 +73,14 @@ def test_dashboard_views_never_load_lsl_or_torch_and_the_core_never_loads_qt() -
     """DESIGN.md: the GUI thread never touches LSL or torch; the core is not a Qt module."""
     code = (
         "import json, sys, importlib\n"
-        "import app.dashboard.window\n"
+        "import neurodeck.app.dashboard.window\n"
         "views = {n.split('.')[0] for n in sys.modules}\n"
         "print(json.dumps(sorted(views & {'pylsl', 'torch'})))\n"
     )
     assert _last_line(code) == "[]", "dashboard views import pylsl or torch"
     code = (
         "import json, sys\n"
-        "import app.dashboard.core\n"
+        "import neurodeck.app.dashboard.core\n"
         "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules} & "
         "{'PyQt6', 'pyqtgraph', 'torch'})))\n"
     )

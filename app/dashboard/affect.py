@@ -28,9 +28,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from neurodeck.common.types import ConfigError, Prediction
 from numpy.typing import ArrayLike, NDArray
-
-from common.types import ConfigError, Prediction
 
 #: Default time constant of the smoothed affective state, in seconds (motor imagery: 1 s).
 DEFAULT_AFFECTIVE_SMOOTHING_S = 4.0

@@ -18,11 +18,10 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from neurodeck.app.dashboard.snapshot import BANDS, ChannelQuality, SpectrumView
+from neurodeck.models.electrodes import ELECTRODE_TABLE, electrode_row, montage_positions
 from numpy.typing import NDArray
 from scipy import signal as sp_signal
-
-from app.dashboard.snapshot import BANDS, ChannelQuality, SpectrumView
-from models.electrodes import ELECTRODE_TABLE, electrode_row, montage_positions
 
 #: Below this rms (µV, about the linear trend) a channel is "flat".
 FLAT_RMS_UV = 0.5

@@ -33,9 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import pylsl
-
-from app.dashboard.snapshot import FROM_MARKERS, CalibrationView
-from calibration.emotion import (
+from neurodeck.app.dashboard.snapshot import FROM_MARKERS, CalibrationView
+from neurodeck.calibration.emotion import (
     STIMULUS_FIXATION_PROMPT,
     StimulusSet,
     block_ratings,
@@ -45,13 +44,13 @@ from calibration.emotion import (
     trial_classes,
     trial_prompt,
 )
-from calibration.live import (
+from neurodeck.calibration.live import (
     CalibrationControl,
     RecordedCalibration,
     record_from_markers,
     record_paradigm,
 )
-from calibration.paradigm import (
+from neurodeck.calibration.paradigm import (
     CALIB_ABORT,
     CALIB_END,
     CALIB_PAUSE,
@@ -62,9 +61,9 @@ from calibration.paradigm import (
     Paradigm,
     class_of_marker,
 )
-from common.types import AFFECTIVE, ConfigError, MarkerEvent, NeurodeckError
-from streaming.lsl_io import local_clock
-from streaming.markers import MarkerReceiver
+from neurodeck.common.types import AFFECTIVE, ConfigError, MarkerEvent, NeurodeckError
+from neurodeck.streaming.lsl_io import local_clock
+from neurodeck.streaming.markers import MarkerReceiver
 
 logger = logging.getLogger(__name__)
 
@@ -427,7 +426,14 @@ class CalibrationJob:
     def _fit(self, recording: Path) -> None:
         """Run ``neurodeck calibrate --recording`` in a child process and follow its progress."""
         self._set(phase="fitting", message="fitting the decoders (fine-tuning in the background)")
-        cmd = [sys.executable, "-m", "app.cli", "calibrate", "--recording", str(recording)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "neurodeck",
+            "calibrate",
+            "--recording",
+            str(recording),
+        ]
         cmd += ["--out", str(self.out_dir), "--cv-folds", str(self.cv_folds)]
         cmd += ["--seed", str(self.seed)]
         if self.model is not None:
@@ -441,7 +447,7 @@ class CalibrationJob:
             seen = {e.label for e in self._cues.events()} & set(STREAM_CUE_CLASSES)
             cmd += ["--classes", *(f"{m}={STREAM_CUE_CLASSES[m]}" for m in sorted(seen))]
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        from app.dashboard.sources import repo_root
+        from neurodeck.app.dashboard.sources import repo_root
 
         t0 = time.perf_counter()
         proc = subprocess.Popen(

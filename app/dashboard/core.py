@@ -31,11 +31,14 @@ from typing import Any
 
 import numpy as np
 import pylsl
-
-from app.dashboard.affect import DEFAULT_AFFECTIVE_SMOOTHING_S, affect_axes, smooth_probabilities
-from app.dashboard.analysis import SpectrumAnalyzer
-from app.dashboard.calibration_job import STREAM_TRIALS, CalibrationJob
-from app.dashboard.snapshot import (
+from neurodeck.app.dashboard.affect import (
+    DEFAULT_AFFECTIVE_SMOOTHING_S,
+    affect_axes,
+    smooth_probabilities,
+)
+from neurodeck.app.dashboard.analysis import SpectrumAnalyzer
+from neurodeck.app.dashboard.calibration_job import STREAM_TRIALS, CalibrationJob
+from neurodeck.app.dashboard.snapshot import (
     FROM_MARKERS,
     CalibrationView,
     CoreSnapshot,
@@ -46,12 +49,12 @@ from app.dashboard.snapshot import (
     SpectrumView,
     StreamRow,
 )
-from app.dashboard.sources import ChildSource, start_replay, start_simulator
-from common.types import AFFECTIVE, MOTOR_IMAGERY, NeurodeckError, Prediction, StreamMeta
-from streaming.acquisition import Acquisition, AcquisitionSettings
-from streaming.lsl_io import local_clock, poll_resolver, resolve_stream
-from streaming.markers import MarkerReceiver
-from streaming.preprocessing import PreprocessingConfig, Preprocessor
+from neurodeck.app.dashboard.sources import ChildSource, start_replay, start_simulator
+from neurodeck.common.types import AFFECTIVE, MOTOR_IMAGERY, NeurodeckError, Prediction, StreamMeta
+from neurodeck.streaming.acquisition import Acquisition, AcquisitionSettings
+from neurodeck.streaming.lsl_io import local_clock, poll_resolver, resolve_stream
+from neurodeck.streaming.markers import MarkerReceiver
+from neurodeck.streaming.preprocessing import PreprocessingConfig, Preprocessor
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +115,7 @@ class CoreSettings:
 
 def display_preprocessor(meta: StreamMeta, settings: CoreSettings) -> tuple[Preprocessor, str]:
     """The scope's causal display filter for a stream, and its label for the toggle's tooltip."""
-    from streaming.session import scale_to_uv
+    from neurodeck.streaming.session import scale_to_uv
 
     nyquist = meta.sfreq / 2
     low, high = settings.display_band
@@ -155,7 +158,7 @@ class _Connection:
         self.acquisition = Acquisition(info, acq_settings, preprocessor_factory=factory)
         self.filter_label = label[0] if label else ""
         self.meta = self.acquisition.meta
-        from streaming.session import scale_to_uv
+        from neurodeck.streaming.session import scale_to_uv
 
         self.raw_scale = scale_to_uv(self.meta)
         self.markers: MarkerReceiver | None = None
@@ -482,7 +485,7 @@ class DashboardCore:
         self, conn: _Connection, marker_classes: dict[str, str], horizon: float
     ) -> tuple[CueSpan, ...]:
         """True cues of the stream's markers (and of a running calibration) in the timeline."""
-        from calibration.paradigm import class_of_marker
+        from neurodeck.calibration.paradigm import class_of_marker
 
         events = conn.markers.events() if conn.markers is not None else []
         length = DEFAULT_CUE_S / max(conn.meta.replay_speed, 1e-6)
@@ -564,7 +567,7 @@ class DashboardCore:
 
     def _do_connect(self, info: pylsl.StreamInfo) -> None:
         if info.type() == "Markers" or info.nominal_srate() <= 0:
-            from common.types import ConfigError
+            from neurodeck.common.types import ConfigError
 
             raise ConfigError(
                 f"'{info.name()}' is a marker stream ({info.type()}), not a signal.",
@@ -627,9 +630,9 @@ class DashboardCore:
             source.stop()
 
     def _do_load_model(self, path: Path, decoder: str | None) -> None:
-        from app.commands import load_decoder_spec
-        from streaming.session import DecodeSession
-        from streaming.sinks import LSLPredictionOutlet, default_outlet_name
+        from neurodeck.app.commands import load_decoder_spec
+        from neurodeck.streaming.session import DecodeSession
+        from neurodeck.streaming.sinks import LSLPredictionOutlet, default_outlet_name
 
         conn = self._conn
         if conn is None:
@@ -658,7 +661,7 @@ class DashboardCore:
             raise
         holder.session = session
         label = f"{path.name}"
-        from calibration.profile import is_profile, load_profile
+        from neurodeck.calibration.profile import is_profile, load_profile
 
         if is_profile(path):
             label += f" ({decoder or load_profile(path).decoder} decoder)"
@@ -679,8 +682,8 @@ class DashboardCore:
     def _do_start_calibration(
         self, paradigm_name: str, out_dir: Path | None, stimuli: Path | None = None
     ) -> None:
-        from app.dashboard.calibration_job import load_job_stimuli
-        from calibration.paradigm import load_paradigm
+        from neurodeck.app.dashboard.calibration_job import load_job_stimuli
+        from neurodeck.calibration.paradigm import load_paradigm
 
         conn = self._conn
         if conn is None:

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common.jsonio import write_text_atomic
-from common.types import ConfigError
+from neurodeck.common.jsonio import write_text_atomic
+from neurodeck.common.types import ConfigError
 
 DEFAULT_PATH = Path.home() / ".config" / "neurodeck" / "dashboard.toml"
 SECTION = "dashboard"

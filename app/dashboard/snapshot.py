@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from neurodeck.common.types import MOTOR_IMAGERY
 from numpy.typing import NDArray
-
-from common.types import MOTOR_IMAGERY
 
 #: Frequency bands of the spectrum view and the scalp map, in Hz (upper edge exclusive).
 BANDS: dict[str, tuple[float, float]] = {

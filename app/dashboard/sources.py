@@ -15,9 +15,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.dashboard.snapshot import SourceView
-from common.types import ConfigError, RecordingError
-from streaming.recording_io import SUPPORTED_EXTENSIONS, check_recording_path
+from neurodeck.app.dashboard.snapshot import SourceView
+from neurodeck.common.types import ConfigError, RecordingError
+from neurodeck.streaming.recording_io import SUPPORTED_EXTENSIONS, check_recording_path
 
 
 def repo_root() -> Path:
@@ -91,7 +91,7 @@ class ChildSource:
 def _spawn(args: list[str], log: Path) -> subprocess.Popen:
     log.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
-        [sys.executable, "-m", "app.cli", *args],
+        [sys.executable, "-m", "neurodeck", *args],
         stdout=subprocess.DEVNULL,
         stderr=log.open("w"),
         stdin=subprocess.DEVNULL,

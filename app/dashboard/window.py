@@ -32,6 +32,22 @@ from collections import deque
 from pathlib import Path
 
 import numpy as np
+from neurodeck.app.dashboard.gui_settings import (
+    DEFAULT_PATH,
+    GuiSettings,
+    load_gui_settings,
+    save_gui_settings,
+)
+from neurodeck.app.dashboard.snapshot import CoreCommands, CoreSnapshot, empty_snapshot
+from neurodeck.app.dashboard.sources import is_replayable
+from neurodeck.app.dashboard.views.calibration import CalibrationPanel
+from neurodeck.app.dashboard.views.decoding import DecodingPanel
+from neurodeck.app.dashboard.views.emotion import EmotionPanel
+from neurodeck.app.dashboard.views.health import HealthPanel
+from neurodeck.app.dashboard.views.scope import ScopeView
+from neurodeck.app.dashboard.views.spectrum import SpectrumPanel
+from neurodeck.app.dashboard.views.streams import StreamsPanel
+from neurodeck.common.types import NeurodeckError
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PyQt6.QtWidgets import (
@@ -47,23 +63,6 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from app.dashboard.gui_settings import (
-    DEFAULT_PATH,
-    GuiSettings,
-    load_gui_settings,
-    save_gui_settings,
-)
-from app.dashboard.snapshot import CoreCommands, CoreSnapshot, empty_snapshot
-from app.dashboard.sources import is_replayable
-from app.dashboard.views.calibration import CalibrationPanel
-from app.dashboard.views.decoding import DecodingPanel
-from app.dashboard.views.emotion import EmotionPanel
-from app.dashboard.views.health import HealthPanel
-from app.dashboard.views.scope import ScopeView
-from app.dashboard.views.spectrum import SpectrumPanel
-from app.dashboard.views.streams import StreamsPanel
-from common.types import NeurodeckError
 
 logger = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common.types import AFFECTIVE
-from models.checkpoint import ModelMeta, save_checkpoint
-from models.spp_eegnet import SPPEEGNet
-from streaming.preprocessing import PreprocessingConfig
+from neurodeck.common.types import AFFECTIVE
+from neurodeck.models.checkpoint import ModelMeta, save_checkpoint
+from neurodeck.models.spp_eegnet import SPPEEGNet
+from neurodeck.streaming.preprocessing import PreprocessingConfig
 
 #: SEED's three valence classes.
 EMOTION_CLASSES = ("negative", "neutral", "positive")

@@ -6,16 +6,15 @@ import json
 
 import numpy as np
 import pytest
-
-from app.bench_command import (
+from neurodeck.app.bench_command import (
     DEFAULT_DURATION_S,
     _percentiles,
     _WindowCutter,
     build_bench_model,
     run_model_only,
 )
-from app.cli import _parser, main
-from common.types import ConfigError
+from neurodeck.app.cli import _parser, main
+from neurodeck.common.types import ConfigError
 
 CHANNELS = tuple(f"{c}" for c in ("FC3", "FC1", "FCZ", "FC2", "FC4", "C3", "C1", "CZ", "C2", "C4"))
 

@@ -7,11 +7,11 @@ import threading
 
 import numpy as np
 import pytest
+from neurodeck.app.calibrate_command import DEFAULT_ENCODER
+from neurodeck.app.cli import main
+from neurodeck.calibration.profile import load_profile
+from neurodeck.streaming.recorded_session import load_session
 
-from app.calibrate_command import DEFAULT_ENCODER
-from app.cli import main
-from calibration.profile import load_profile
-from streaming.recorded_session import load_session
 from tests.calibration.synthetic import save_tiny_encoder
 
 
@@ -19,7 +19,7 @@ from tests.calibration.synthetic import save_tiny_encoder
 @pytest.mark.slow
 def test_calibrate_with_cues_on_a_live_stream(tmp_path, unique_id, capsys) -> None:
     """Cues go out on LSL, the terminal shows them, EEG + cues are recorded, a profile is fit."""
-    from streaming.simulator import SimulationConfig, Simulator
+    from neurodeck.streaming.simulator import SimulationConfig, Simulator
 
     paradigm = tmp_path / "short.toml"
     paradigm.write_text('base = "mi-lr"\ntrials_per_class = 6\n')
@@ -121,9 +121,9 @@ def test_stimuli_are_checked_before_anything_is_recorded(tmp_path, capsys) -> No
 
 
 def test_augment_reaches_the_fine_tuning_settings_and_is_refused_for_affect() -> None:
-    from app.calibrate_command import calibration_settings
-    from calibration.calibrate import load_base_encoder
-    from common.types import AFFECTIVE, ConfigError
+    from neurodeck.app.calibrate_command import calibration_settings
+    from neurodeck.calibration.calibrate import load_base_encoder
+    from neurodeck.common.types import AFFECTIVE, ConfigError
 
     base = load_base_encoder(DEFAULT_ENCODER)
     s = calibration_settings(5, None, augment=["mirror", "noise"]).for_base(base)
@@ -138,9 +138,9 @@ def test_augment_reaches_the_fine_tuning_settings_and_is_refused_for_affect() ->
 
 
 def test_the_default_network_follows_the_montage() -> None:
-    from app.calibrate_command import DEFAULT_ANY_MONTAGE_ENCODER, default_mi_encoder
-    from common.montages import montage
-    from models.checkpoint import read_checkpoint_meta
+    from neurodeck.app.calibrate_command import DEFAULT_ANY_MONTAGE_ENCODER, default_mi_encoder
+    from neurodeck.common.montages import montage
+    from neurodeck.models.checkpoint import read_checkpoint_meta
 
     eegbci = [f"{c}." for c in read_checkpoint_meta(DEFAULT_ENCODER).channel_names]  # EDF dots
     assert default_mi_encoder(eegbci) == DEFAULT_ENCODER

@@ -9,14 +9,14 @@ import threading
 
 import numpy as np
 import pytest
+from neurodeck.app.cli import main
 
-from app.cli import main
 from tests.conftest import REPO
 
 
 def _run_cli(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *argv],
+        [sys.executable, "-m", "neurodeck", *argv],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -56,8 +56,8 @@ def test_bad_speed_is_refused(capsys) -> None:
 @pytest.mark.lsl
 @pytest.mark.slow
 def test_calibrate_then_decode_a_replayed_run(tmp_path, data_root, unique_id, capsys) -> None:
-    from streaming.recording_io import eegbci_run_files
-    from streaming.replay import Replayer
+    from neurodeck.streaming.recording_io import eegbci_run_files
+    from neurodeck.streaming.replay import Replayer
 
     calib = eegbci_run_files(data_root, 1, [4, 8])
     model = tmp_path / "profile"
@@ -122,8 +122,8 @@ def test_evaluate_with_an_unknown_encoder_lists_the_recipes(capsys, data_root) -
 
 
 def test_decode_refuses_a_self_supervised_encoder_without_head(tmp_path, capsys) -> None:
-    from models.checkpoint import read_checkpoint_meta
-    from offline_training.pipeline import Recipe, build_encoder, save_stage
+    from neurodeck.models.checkpoint import read_checkpoint_meta
+    from neurodeck.offline_training.pipeline import Recipe, build_encoder, save_stage
 
     recipe = Recipe.from_toml(REPO / "configs" / "pretrain" / "spp_eegnet.toml")
     model = build_encoder(recipe, ["C3", "Cz", "C4"], 2)

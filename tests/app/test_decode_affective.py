@@ -9,11 +9,11 @@ import time
 import numpy as np
 import pylsl
 import pytest
+from neurodeck.app.cli import main
+from neurodeck.common.types import AFFECTIVE
+from neurodeck.streaming.lsl_io import meta_from_info, resolve_stream
+from neurodeck.streaming.simulator import SimulationConfig, Simulator
 
-from app.cli import main
-from common.types import AFFECTIVE
-from streaming.lsl_io import meta_from_info, resolve_stream
-from streaming.simulator import SimulationConfig, Simulator
 from tests.app.affective import EMOTION_CLASSES, save_affective_checkpoint
 
 

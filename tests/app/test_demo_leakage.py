@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app.calibrate_command import DEFAULT_ANY_MONTAGE_ENCODER, DEFAULT_ENCODER
-from app.cli import _parser as build_parser
-from app.loop import leakage_note
-from models.checkpoint import read_checkpoint_meta
+from neurodeck.app.calibrate_command import DEFAULT_ANY_MONTAGE_ENCODER, DEFAULT_ENCODER
+from neurodeck.app.cli import _parser as build_parser
+from neurodeck.app.loop import leakage_note
+from neurodeck.models.checkpoint import read_checkpoint_meta
 
 
 def test_the_demo_subject_is_not_in_the_training_set_of_the_demo_network() -> None:

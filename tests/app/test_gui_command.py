@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from neurodeck.app.cli import main
 
-from app.cli import main
 from tests.conftest import REPO
 
 
@@ -27,7 +27,7 @@ def test_gui_without_a_display_says_what_to_do(monkeypatch, capsys) -> None:
 def test_gui_opens_on_the_simulator_draws_and_quits(tmp_path) -> None:
     stats, shot = tmp_path / "stats.json", tmp_path / "shot.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
-    cmd = [sys.executable, "-m", "app.cli", "gui", "--simulate", "8", "--tab", "spectrum",
+    cmd = [sys.executable, "-m", "neurodeck", "gui", "--simulate", "8", "--tab", "spectrum",
            "--screenshot", str(shot), "--shot-after", "6", "--quit-after", "7",
            "--stats", str(stats)]  # fmt: skip
     out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)

@@ -9,13 +9,13 @@ import threading
 import numpy as np
 import pylsl
 import pytest
+from neurodeck.app import record_commands
+from neurodeck.app.record_commands import add_parsers
+from neurodeck.common.types import ConfigError, RecordingError
+from neurodeck.streaming.lsl_io import make_stream_info
+from neurodeck.streaming.recorded_session import load_session
+from neurodeck.streaming.recording_io import load_recording
 
-from app import record_commands
-from app.record_commands import add_parsers
-from common.types import ConfigError, RecordingError
-from streaming.lsl_io import make_stream_info
-from streaming.recorded_session import load_session
-from streaming.recording_io import load_recording
 from tests.lsl_helpers import IndexedOutlet
 
 

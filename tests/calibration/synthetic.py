@@ -5,15 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
-from calibration.fitting import BaseEncoder
-from calibration.trials import ContinuousEEG
-from common.types import MarkerEvent
-from models.checkpoint import ModelMeta
-from models.eegnet import EEGNet
-from models.spp_eegnet import SPPEEGNet
-from streaming.preprocessing import PreprocessingConfig
-from streaming.simulator import SimulationConfig, SyntheticEEG
+from neurodeck.calibration.fitting import BaseEncoder
+from neurodeck.calibration.trials import ContinuousEEG
+from neurodeck.common.types import MarkerEvent
+from neurodeck.models.checkpoint import ModelMeta
+from neurodeck.models.eegnet import EEGNet
+from neurodeck.models.spp_eegnet import SPPEEGNet
+from neurodeck.streaming.preprocessing import PreprocessingConfig
+from neurodeck.streaming.simulator import SimulationConfig, SyntheticEEG
 
 EEG_CLASSES = {"left": "left", "right": "right"}
 
@@ -76,7 +75,7 @@ def tiny_fixed_encoder(channels=("C3", "Cz", "C4", "Pz")) -> BaseEncoder:
 
 def save_tiny_encoder(path: Path) -> Path:
     """Write :func:`tiny_encoder` as a checkpoint."""
-    from models.checkpoint import save_checkpoint
+    from neurodeck.models.checkpoint import save_checkpoint
 
     base = tiny_encoder()
     return save_checkpoint(path, base.model, base.meta)

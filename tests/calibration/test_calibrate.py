@@ -7,19 +7,19 @@ import json
 
 import numpy as np
 import pytest
-
-from calibration.calibrate import calibrate_recordings, load_base_encoder
-from calibration.fitting import (
+from neurodeck.calibration.calibrate import calibrate_recordings, load_base_encoder
+from neurodeck.calibration.fitting import (
     CalibrationSettings,
     confusion,
     eeg_channels,
     encoder_channels,
 )
-from calibration.profile import is_profile, load_profile
-from common.types import ChannelMappingError, CheckpointError, ConfigError
-from models.checkpoint import load_checkpoint
-from offline_training.finetune import AdaptSettings
-from offline_training.trainer import TrainSettings
+from neurodeck.calibration.profile import is_profile, load_profile
+from neurodeck.common.types import ChannelMappingError, CheckpointError, ConfigError
+from neurodeck.models.checkpoint import load_checkpoint
+from neurodeck.offline_training.finetune import AdaptSettings
+from neurodeck.offline_training.trainer import TrainSettings
+
 from tests.calibration.synthetic import (
     EEG_CLASSES,
     save_tiny_encoder,
@@ -143,8 +143,8 @@ def test_profile_errors_say_what_is_wrong(tmp_path) -> None:
 
 
 def test_a_reference_checkpoint_is_not_a_base_encoder(tmp_path) -> None:
-    from calibration.riemann import fit_tangent_space_lr
-    from models.checkpoint import ModelMeta, save_checkpoint
+    from neurodeck.calibration.riemann import fit_tangent_space_lr
+    from neurodeck.models.checkpoint import ModelMeta, save_checkpoint
 
     rng = np.random.default_rng(0)
     model = fit_tangent_space_lr(rng.standard_normal((8, 3, 100)).astype(np.float32),
@@ -159,8 +159,8 @@ def test_a_reference_checkpoint_is_not_a_base_encoder(tmp_path) -> None:
 def test_the_report_lists_the_self_assessments_of_an_affective_recording(tmp_path) -> None:
     """Rating periods and ratings in the markers give the report a ``self_assessment`` entry
     (here on simulated motor-imagery EEG whose cues are renamed ``cue_<class>``)."""
-    from calibration.emotion import format_rating
-    from common.types import MarkerEvent
+    from neurodeck.calibration.emotion import format_rating
+    from neurodeck.common.types import MarkerEvent
 
     eeg = simulated_session(seconds=90.0, n_channels=16)
     markers = []

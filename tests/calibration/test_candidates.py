@@ -7,17 +7,17 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from neurodeck.calibration.calibrate import calibrate_recordings
+from neurodeck.calibration.candidates import DEFAULT_CHOOSER, check_chooser, choose
+from neurodeck.calibration.fitting import BaseEncoder, CalibrationSettings
+from neurodeck.common.types import ConfigError
+from neurodeck.models.checkpoint import ModelMeta, load_checkpoint
+from neurodeck.models.registry import build_model
+from neurodeck.offline_training.deep_evaluation import compare_choosers
+from neurodeck.offline_training.finetune import AdaptSettings, predict_proba
+from neurodeck.offline_training.trainer import TrainSettings
+from neurodeck.streaming.preprocessing import PreprocessingConfig
 
-from calibration.calibrate import calibrate_recordings
-from calibration.candidates import DEFAULT_CHOOSER, check_chooser, choose
-from calibration.fitting import BaseEncoder, CalibrationSettings
-from common.types import ConfigError
-from models.checkpoint import ModelMeta, load_checkpoint
-from models.registry import build_model
-from offline_training.deep_evaluation import compare_choosers
-from offline_training.finetune import AdaptSettings, predict_proba
-from offline_training.trainer import TrainSettings
-from streaming.preprocessing import PreprocessingConfig
 from tests.calibration.synthetic import EEG_CLASSES, simulated_session
 
 ALL = ("zeroshot", "finetuned", "reference", "zeroshot+reference", "finetuned+reference",

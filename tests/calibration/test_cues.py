@@ -10,10 +10,9 @@ import time
 
 import pylsl
 import pytest
-
-from calibration.cues import CuePlayer, TerminalCueDisplay, paradigm_from_info, render_cue
-from calibration.emotion import SamRating, load_stimuli, parse_rating, trial_classes
-from calibration.paradigm import (
+from neurodeck.calibration.cues import CuePlayer, TerminalCueDisplay, paradigm_from_info, render_cue
+from neurodeck.calibration.emotion import SamRating, load_stimuli, parse_rating, trial_classes
+from neurodeck.calibration.paradigm import (
     CALIB_ABORT,
     CALIB_END,
     CALIB_PAUSE,
@@ -21,9 +20,10 @@ from calibration.paradigm import (
     CALIB_START,
     Paradigm,
 )
-from common.types import AFFECTIVE, ConfigError
-from streaming.lsl_io import resolve_stream
-from streaming.markers import MarkerReceiver
+from neurodeck.common.types import AFFECTIVE, ConfigError
+from neurodeck.streaming.lsl_io import resolve_stream
+from neurodeck.streaming.markers import MarkerReceiver
+
 from tests.lsl_helpers import wait_until
 
 #: 4 trials of 1.9 s at most after a 0.2 s lead-in: under 8 s of schedule, 0.16 s at speed 50.

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from calibration.emotion import (
+from neurodeck.calibration.emotion import (
     STIMULUS_FIXATION_PROMPT,
     STIMULUS_PROMPTS,
     BlockRating,
@@ -28,15 +27,15 @@ from calibration.emotion import (
     trial_prompt,
     with_stimuli,
 )
-from calibration.paradigm import (
+from neurodeck.calibration.paradigm import (
     PARADIGMS,
     SELF_ASSESSMENT,
     Paradigm,
     class_of_marker,
 )
-from calibration.trials import ContinuousEEG, build_trials
-from common.types import AFFECTIVE, ConfigError, MarkerEvent
-from streaming.preprocessing import PreprocessingConfig, Preprocessor
+from neurodeck.calibration.trials import ContinuousEEG, build_trials
+from neurodeck.common.types import AFFECTIVE, ConfigError, MarkerEvent
+from neurodeck.streaming.preprocessing import PreprocessingConfig, Preprocessor
 
 EMO = PARADIGMS["emotion-recall"]
 CLASSES = ("negative", "neutral", "positive")
@@ -290,10 +289,11 @@ def test_a_rating_from_the_control_is_recorded_with_its_block(tmp_path: Path, un
     """record_paradigm on a loopback EEG stream: the control's rating lands in the recording."""
     import io
 
-    from calibration.live import CalibrationControl, record_paradigm
-    from calibration.trials import load_calibration_source
-    from streaming.lsl_io import resolve_stream
-    from streaming.markers import MarkerReceiver
+    from neurodeck.calibration.live import CalibrationControl, record_paradigm
+    from neurodeck.calibration.trials import load_calibration_source
+    from neurodeck.streaming.lsl_io import resolve_stream
+    from neurodeck.streaming.markers import MarkerReceiver
+
     from tests.lsl_helpers import IndexedOutlet, wait_until
 
     eeg = IndexedOutlet(unique_id, 4, 100.0, n_samples=1500).start()

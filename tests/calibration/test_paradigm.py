@@ -9,8 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from calibration.paradigm import (
+from neurodeck.calibration.paradigm import (
     CALIB_END,
     CALIB_START,
     DEFAULT_RECALL_PROMPTS,
@@ -27,7 +26,7 @@ from calibration.paradigm import (
     cue_marker,
     load_paradigm,
 )
-from common.types import AFFECTIVE, MOTOR_IMAGERY, ConfigError
+from neurodeck.common.types import AFFECTIVE, MOTOR_IMAGERY, ConfigError
 
 
 def _trials(cues: list[Cue]) -> list[list[Cue]]:

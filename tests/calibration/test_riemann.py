@@ -7,15 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from neurodeck.calibration.riemann import fit_tangent_space_lr
+from neurodeck.common.types import ConfigError
+from neurodeck.models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
+from neurodeck.models.tangent_space import TangentSpaceLR
 from pyriemann.estimation import Covariances
 from pyriemann.tangentspace import TangentSpace
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-
-from calibration.riemann import fit_tangent_space_lr
-from common.types import ConfigError
-from models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
-from models.tangent_space import TangentSpaceLR
 
 
 def _trials(

@@ -7,11 +7,11 @@ import logging
 
 import numpy as np
 import pytest
+from neurodeck.calibration.trials import ContinuousEEG, InsufficientTrialsError, build_trials
+from neurodeck.common.types import ChannelMappingError, ConfigError, MarkerEvent, RecordingError
+from neurodeck.streaming.preprocessing import PreprocessingConfig
+from neurodeck.streaming.recording_io import Recording
 
-from calibration.trials import ContinuousEEG, InsufficientTrialsError, build_trials
-from common.types import ChannelMappingError, ConfigError, MarkerEvent, RecordingError
-from streaming.preprocessing import PreprocessingConfig
-from streaming.recording_io import Recording
 from tests.calibration.synthetic import EEG_CLASSES, simulated_session
 
 CLASSES = ("left", "right")
@@ -32,7 +32,7 @@ def test_one_epoch_per_cue_at_the_cue_sample() -> None:
     assert [CLASSES[i] for i in trials.y] == [m.label for m in cues]
     np.testing.assert_array_equal(trials.onsets, [m.timestamp for m in cues])
     # the epoch of trial 0 is the filtered signal from cue - 1 s: compare with the whole chain
-    from streaming.preprocessing import Preprocessor
+    from neurodeck.streaming.preprocessing import Preprocessor
 
     full = Preprocessor(PRE, eeg.channel_names, eeg.sfreq).process_array(eeg.data)
     at = int(np.searchsorted(eeg.timestamps, cues[0].timestamp))

@@ -7,9 +7,8 @@ import math
 import numpy as np
 import pytest
 import torch
-
-from common.types import ConfigError
-from models.band_features import (
+from neurodeck.common.types import ConfigError
+from neurodeck.models.band_features import (
     BANDS,
     band_matrix,
     band_power,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from common.types import ChannelMappingError
-from models.eegnet import EEGNet
-from models.labram import LaBraM
-from models.spp_eegnet import SPPEEGNet
+from neurodeck.common.types import ChannelMappingError
+from neurodeck.models.eegnet import EEGNet
+from neurodeck.models.labram import LaBraM
+from neurodeck.models.spp_eegnet import SPPEEGNet
 
 KW = {"sfreq": 80.0, "n_times": 160, "n_outputs": 2}
 

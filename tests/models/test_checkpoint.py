@@ -12,18 +12,17 @@ import numpy as np
 import pytest
 import safetensors.torch
 import torch
-from safetensors import safe_open
-
-from common.types import CheckpointError, ConfigError
-from models import checkpoint
-from models.checkpoint import (
+from neurodeck.common.types import CheckpointError, ConfigError
+from neurodeck.models import checkpoint
+from neurodeck.models.checkpoint import (
     METADATA_KEY,
     ModelMeta,
     load_checkpoint,
     read_checkpoint_meta,
     save_checkpoint,
 )
-from models.tangent_space import TangentSpaceLR
+from neurodeck.models.tangent_space import TangentSpaceLR
+from safetensors import safe_open
 
 CHANNELS = ("C3", "Cz", "C4")
 CLASSES = ("left", "right", "feet")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from neurodeck.common.types import ConfigError
+from neurodeck.models.eegnet import EEGNet, MaxNormConv2d, MaxNormLinear
+from neurodeck.streaming.simulator import STANDARD_MONTAGES
 from torch import nn
-
-from common.types import ConfigError
-from models.eegnet import EEGNet, MaxNormConv2d, MaxNormLinear
-from streaming.simulator import STANDARD_MONTAGES
 
 MONTAGE_19 = ("Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8", "P7")
 MONTAGE_19 += ("P3", "Pz", "P4", "P8", "O1", "O2")

@@ -6,9 +6,8 @@ import hashlib
 import warnings
 
 import pytest
-
-from common.types import ChannelMappingError
-from models.electrodes import (
+from neurodeck.common.types import ChannelMappingError
+from neurodeck.models.electrodes import (
     ELECTRODE_ALIASES,
     ELECTRODE_TABLE,
     ELECTRODE_TABLE_VERSION,

@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from calibration.riemann import fit_tangent_space_lr
-from common.types import ConfigError
-from models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
-from models.ensemble import ProbabilityEnsemble
-from models.registry import build_model
+from neurodeck.calibration.riemann import fit_tangent_space_lr
+from neurodeck.common.types import ConfigError
+from neurodeck.models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
+from neurodeck.models.ensemble import ProbabilityEnsemble
+from neurodeck.models.registry import build_model
 
 #: Registered models covered here rather than by the per-model case tables.
 COMPOSITE_CASES = {"ensemble"}

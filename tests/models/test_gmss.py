@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from common.types import AFFECTIVE, ChannelMappingError
-from models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
-from models.gmss import (
+from neurodeck.common.types import AFFECTIVE, ChannelMappingError
+from neurodeck.models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
+from neurodeck.models.gmss import (
     GMSS,
     N_REGIONS,
     REGIONS,

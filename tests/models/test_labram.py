@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
-from common.types import ChannelMappingError, ConfigError
-from models.labram import LABRAM_PRESETS, LaBraM, spatial_index
-from models.registry import build_model
+from neurodeck.common.types import ChannelMappingError, ConfigError
+from neurodeck.models.labram import LABRAM_PRESETS, LaBraM, spatial_index
+from neurodeck.models.registry import build_model
 
 NAMES_8 = ["Fz", "C3", "Cz", "C4", "Pz", "O1", "O2", "Oz"]
 NAMES_19 = [

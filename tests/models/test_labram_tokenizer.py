@@ -7,10 +7,9 @@ import json
 import numpy as np
 import pytest
 import torch
-
-from common.types import ConfigError
-from models.labram import patchify
-from models.labram_tokenizer import (
+from neurodeck.common.types import ConfigError
+from neurodeck.models.labram import patchify
+from neurodeck.models.labram_tokenizer import (
     DEAD_THRESHOLD,
     TOKENIZER_PRESETS,
     USAGE_DECAY,

@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from models.checkpoint import load_checkpoint
-from streaming.preprocessing import PreprocessingConfig
+from neurodeck.models.checkpoint import load_checkpoint
+from neurodeck.streaming.preprocessing import PreprocessingConfig
 
 PRETRAINED = Path(__file__).resolve().parents[2] / "models" / "pretrained"
 REPO = PRETRAINED.parents[1]
@@ -39,7 +38,7 @@ def test_shipped_encoder_loads_and_decodes_a_window(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["mi_shallow64", "mi_shallow_any"])
 def test_the_motor_imagery_networks_are_their_recipes_output(name: str) -> None:
-    from offline_training.pipeline import Recipe, recipe_digest
+    from neurodeck.offline_training.pipeline import Recipe, recipe_digest
 
     model, meta = load_checkpoint(PRETRAINED / f"{name}.safetensors")
     recipe = Recipe.from_toml(REPO / "configs" / "pretrain" / f"{name}.toml")

@@ -11,15 +11,14 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from neurodeck.common.types import CheckpointError, ConfigError
+from neurodeck.models import registry
+from neurodeck.models.band_features import BANDS
+from neurodeck.models.band_power_lr import BandPowerLR
+from neurodeck.models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
+from neurodeck.models.registry import build_model, register_model, registered_models
+from neurodeck.models.tangent_space import TangentSpaceLR
 from torch import nn
-
-from common.types import CheckpointError, ConfigError
-from models import registry
-from models.band_features import BANDS
-from models.band_power_lr import BandPowerLR
-from models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
-from models.registry import build_model, register_model, registered_models
-from models.tangent_space import TangentSpaceLR
 
 
 def _randomize_tangent_space_lr(model: nn.Module, rng: np.random.Generator) -> None:

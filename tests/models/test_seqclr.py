@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
-
-from common.types import ConfigError
-from models.registry import build_model
-from models.seqclr import SeqCLR, split_width
-from streaming.simulator import STANDARD_MONTAGES
+from neurodeck.common.types import ConfigError
+from neurodeck.models.registry import build_model
+from neurodeck.models.seqclr import SeqCLR, split_width
+from neurodeck.streaming.simulator import STANDARD_MONTAGES
 
 NAMES_8 = STANDARD_MONTAGES[8]
 NAMES_19 = (

@@ -6,11 +6,11 @@ import math
 
 import pytest
 import torch
+from neurodeck.common.montages import montage
+from neurodeck.common.types import ChannelMappingError
+from neurodeck.models.registry import build_model
+from neurodeck.models.shallow_any import ShallowConvNetAnyMontage
 
-from common.montages import montage
-from common.types import ChannelMappingError
-from models.registry import build_model
-from models.shallow_any import ShallowConvNetAnyMontage
 from tests.models.test_zoo import MONTAGE_64
 
 

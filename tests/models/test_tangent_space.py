@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from neurodeck.common.types import ConfigError
+from neurodeck.models.tangent_space import TangentSpaceLR, inverse_sqrtm
 from pyriemann.estimation import Covariances
 from pyriemann.geometry.tangentspace import upper
 from pyriemann.tangentspace import TangentSpace
-
-from common.types import ConfigError
-from models.tangent_space import TangentSpaceLR, inverse_sqrtm
 
 
 def _windows(

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 import torch
-
-from common.types import ChannelMappingError, CheckpointError
-from models.base import EEGModel
-from models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
-from models.registry import build_model, registered_models
+from neurodeck.common.types import ChannelMappingError, CheckpointError
+from neurodeck.models.base import EEGModel
+from neurodeck.models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
+from neurodeck.models.registry import build_model, registered_models
 
 MONTAGE_64 = [
     "Fc5", "Fc3", "Fc1", "Fcz", "Fc2", "Fc4", "Fc6", "C5", "C3", "C1", "Cz", "C2", "C4", "C6",
@@ -121,7 +120,7 @@ def test_checkpoint_whose_config_disagrees_with_its_channels_is_refused(tmp_path
 
 
 def test_stream_without_the_models_channels_is_refused_by_name() -> None:
-    from streaming.channels import map_channels
+    from neurodeck.streaming.channels import map_channels
 
     model = _build("spp_eegnet", 19, 128.0)
     headset = ["Fp1", "Fp2", "C3", "C4", "O1", "O2", "AUX1", "AUX2"]

@@ -10,7 +10,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from offline_training.trainer import Trainer, TrainSettings
+from neurodeck.offline_training.trainer import Trainer, TrainSettings
+
 from tests.offline_training.test_trainer import _data, _Regression
 
 

@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from calibration.calibrate import calibrate_recordings
-from calibration.fitting import BaseEncoder, affective_settings
-from calibration.trials import ContinuousEEG
-from common.types import AFFECTIVE, MarkerEvent
-from models.checkpoint import ModelMeta, load_checkpoint
-from offline_training.affective import (
+from neurodeck.calibration.calibrate import calibrate_recordings
+from neurodeck.calibration.fitting import BaseEncoder, affective_settings
+from neurodeck.calibration.trials import ContinuousEEG
+from neurodeck.common.types import AFFECTIVE, MarkerEvent
+from neurodeck.models.checkpoint import ModelMeta, load_checkpoint
+from neurodeck.offline_training.affective import (
     AFFECTIVE_SFREQ,
     EEGMAT_CLASSES,
     StateWindows,
@@ -152,8 +151,8 @@ def test_eegmat_replay_through_the_state_decoder(tmp_path, unique_id):
     the ring buffer from the same causal chain, must be decoded as arithmetic as the offline
     windows are.
     """
-    from app.cli import main
-    from streaming.replay import Replayer
+    from neurodeck.app.cli import main
+    from neurodeck.streaming.replay import Replayer
 
     corpus = eegmat_corpus(SHARED_EEGMAT.parent, tmp_path / "cache").select(["Subject01"])
     data = eegmat_windows(corpus)

@@ -11,13 +11,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import neurodeck.offline_training.affective_datasets as ad
 import numpy as np
 import pytest
 import scipy.io
-
-import offline_training.affective_datasets as ad
-from common.types import ConfigError, RecordingError
-from offline_training.affective_datasets import (
+from neurodeck.common.types import ConfigError, RecordingError
+from neurodeck.offline_training.affective_datasets import (
     DEAP_CHANNELS,
     SEED_CHANNELS,
     SEED_IV_SESSION_LABELS,

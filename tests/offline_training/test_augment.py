@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import scipy.signal
 import torch
+from neurodeck.common.types import ConfigError
+from neurodeck.offline_training import augment as aug
 from torch import Tensor
-
-from common.types import ConfigError
-from offline_training import augment as aug
 
 SFREQ = 160.0
 N_TIMES = 320

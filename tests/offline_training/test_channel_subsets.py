@@ -9,20 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from common.montages import montage
-from common.types import ConfigError
-from models.shallow_any import channel_key
-from offline_training.channel_subsets import (
+from neurodeck.common.montages import montage
+from neurodeck.common.types import ConfigError
+from neurodeck.models.shallow_any import channel_key
+from neurodeck.offline_training.channel_subsets import (
     ChannelSubsetSampler,
     SubsetSettings,
     SubsetSupervisedObjective,
     trial_groups,
 )
-from offline_training.corpus import Corpus, CorpusAnnotation, CorpusRecording
-from offline_training.label_augment import mirror_index
-from offline_training.windows import CueWindowDataset
-from streaming.simulator import STANDARD_MONTAGES, SimulationConfig, SyntheticEEG
+from neurodeck.offline_training.corpus import Corpus, CorpusAnnotation, CorpusRecording
+from neurodeck.offline_training.label_augment import mirror_index
+from neurodeck.offline_training.windows import CueWindowDataset
+from neurodeck.streaming.simulator import STANDARD_MONTAGES, SimulationConfig, SyntheticEEG
 
 NAMES = STANDARD_MONTAGES[64]
 SFREQ = 160.0
@@ -64,7 +63,7 @@ def _objective(dataset, settings: SubsetSettings, augment=(), model=None):
 
 
 def _network():
-    from models.registry import build_model
+    from neurodeck.models.registry import build_model
 
     return build_model(
         "shallow_convnet_any",
@@ -127,8 +126,8 @@ def test_mirrored_windows_read_the_mirror_electrodes_with_swapped_labels(tmp_pat
 
 @pytest.mark.slow
 def test_a_network_trained_on_subsets_reads_8_19_and_64_channels(tmp_path: Path) -> None:
-    from app.train_commands import RECIPE_DIR
-    from offline_training.pipeline import Recipe, build_encoder, train_supervised
+    from neurodeck.app.train_commands import RECIPE_DIR
+    from neurodeck.offline_training.pipeline import Recipe, build_encoder, train_supervised
 
     recipe = Recipe.from_toml(RECIPE_DIR / "mi_shallow_any.toml")
     tiny = {"epochs": 2, "steps_per_epoch": 3, "batch_size": 16, "progress": False}

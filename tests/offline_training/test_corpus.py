@@ -7,19 +7,18 @@ import time
 from pathlib import Path
 
 import mne
+import neurodeck.offline_training.corpus as corpus_module
 import numpy as np
 import pytest
-
-import offline_training.corpus as corpus_module
-from common.types import ChannelMappingError, ConfigError, RecordingError
-from offline_training.corpus import (
+from neurodeck.common.types import ChannelMappingError, ConfigError, RecordingError
+from neurodeck.offline_training.corpus import (
     Corpus,
     EEGBCISource,
     FolderSource,
     build_corpus,
 )
-from streaming.preprocessing import PreprocessingConfig, Preprocessor
-from streaming.recording_io import load_recording
+from neurodeck.streaming.preprocessing import PreprocessingConfig, Preprocessor
+from neurodeck.streaming.recording_io import load_recording
 
 SFREQ = 160.0
 NAMES = ["C3..", "EEG Cz-REF", "C4", "Pz", "ECG"]  # ECG is no 10-05 position: dropped
@@ -115,7 +114,7 @@ def test_corrupt_and_short_files_are_skipped(
     (folder / "subC").mkdir()
     (folder / "subC" / "broken.edf").write_bytes(b"0       not an edf file" * 10)
     write_edf(folder / "subD" / "short.edf", seconds=2.0)
-    with caplog.at_level(logging.WARNING, logger="offline_training.corpus"):
+    with caplog.at_level(logging.WARNING, logger="neurodeck.offline_training.corpus"):
         corpus = build_corpus(FolderSource(folder), CONFIG, tmp_path / "cache", min_duration_s=5)
     assert corpus.subjects() == ("subA", "subB")
     assert "broken.edf" in caplog.text and "short.edf" in caplog.text and "too short" in caplog.text
@@ -131,7 +130,7 @@ def test_missing_channels_raise_or_skip(
     message = str(info.value)
     assert "partial.edf" in message and "'C4'" in message and "'Pz'" in message
     assert "on_missing='skip'" in info.value.hint
-    with caplog.at_level(logging.WARNING, logger="offline_training.corpus"):
+    with caplog.at_level(logging.WARNING, logger="neurodeck.offline_training.corpus"):
         corpus = build_corpus(FolderSource(folder), config, tmp_path / "cache", on_missing="skip")
     assert len(corpus) == 3 and "partial.edf" in caplog.text
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import mne
 import numpy as np
 import pytest
-
-from calibration.fitting import CalibrationSettings, reference_trials
-from calibration.scoring import cued_windows
-from calibration.trials import ContinuousEEG, build_trials
-from common.types import MarkerEvent
-from models.checkpoint import ModelMeta
-from offline_training.evaluation import (
+from neurodeck.calibration.fitting import CalibrationSettings, reference_trials
+from neurodeck.calibration.scoring import cued_windows
+from neurodeck.calibration.trials import ContinuousEEG, build_trials
+from neurodeck.common.types import MarkerEvent
+from neurodeck.models.checkpoint import ModelMeta
+from neurodeck.offline_training.evaluation import (
     CLASS_NAMES,
     MARKER_CLASSES,
     REFERENCE_PREPROCESSING,
@@ -23,7 +22,7 @@ from offline_training.evaluation import (
     per_trial_windows,
     reference_data,
 )
-from streaming.simulator import SimulationConfig, SyntheticEEG
+from neurodeck.streaming.simulator import SimulationConfig, SyntheticEEG
 
 
 def _simulated_run(path, seed: int, seconds: float = 150.0):
@@ -51,7 +50,7 @@ def test_window_ends_follow_the_protocol() -> None:
 
 
 def _no_filter():
-    from streaming.preprocessing import PreprocessingConfig
+    from neurodeck.streaming.preprocessing import PreprocessingConfig
 
     return PreprocessingConfig(bandpass=None)
 
@@ -94,7 +93,7 @@ def test_reproduces_the_yardstick_on_subject_1(data_root) -> None:
 
 
 def test_unknown_model_is_named(data_root) -> None:
-    from common.types import ConfigError
+    from neurodeck.common.types import ConfigError
 
     with pytest.raises(ConfigError, match="Unknown classifier 'labram'"):
         evaluate(data_root, [1], classifiers=["labram"])
@@ -102,10 +101,10 @@ def test_unknown_model_is_named(data_root) -> None:
 
 def test_training_windows_are_the_windows_calibration_cuts(data_root, tmp_path) -> None:
     """The cross-subject stage's cue windows equal calibration's (and evaluation's) on a run."""
-    from offline_training.corpus import EEGBCISource, build_corpus
-    from offline_training.windows import CueWindowDataset
-    from streaming.preprocessing import PreprocessingConfig
-    from streaming.recording_io import eegbci_run_files
+    from neurodeck.offline_training.corpus import EEGBCISource, build_corpus
+    from neurodeck.offline_training.windows import CueWindowDataset
+    from neurodeck.streaming.preprocessing import PreprocessingConfig
+    from neurodeck.streaming.recording_io import eegbci_run_files
 
     cfg = PreprocessingConfig(bandpass=(8.0, 30.0), filter_order=4)
     corpus = build_corpus(EEGBCISource(data_root, [1], [4]), cfg, tmp_path / "cache")

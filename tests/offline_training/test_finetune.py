@@ -7,10 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-
-from common.types import ConfigError
-from models.registry import build_model
-from offline_training.finetune import (
+from neurodeck.common.types import ConfigError
+from neurodeck.models.registry import build_model
+from neurodeck.offline_training.finetune import (
     AdaptSettings,
     adapt,
     layerwise_groups,

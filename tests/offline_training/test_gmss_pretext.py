@@ -7,9 +7,8 @@ import itertools
 import numpy as np
 import pytest
 import torch
-
-from models.gmss import GMSS
-from offline_training.gmss_pretext import (
+from neurodeck.models.gmss import GMSS
+from neurodeck.offline_training.gmss_pretext import (
     GMSSPretext,
     UncertaintyWeighting,
     frequency_permutations,

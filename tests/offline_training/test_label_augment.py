@@ -7,11 +7,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from neurodeck.common.types import ConfigError
+from neurodeck.offline_training.finetune import AdaptSettings, adapt, predict_proba
+from neurodeck.offline_training.label_augment import SupervisedAugment, mirror_classes, mirror_index
+from neurodeck.offline_training.objectives import SupervisedObjective
 
-from common.types import ConfigError
-from offline_training.finetune import AdaptSettings, adapt, predict_proba
-from offline_training.label_augment import SupervisedAugment, mirror_classes, mirror_index
-from offline_training.objectives import SupervisedObjective
 from tests.offline_training.test_finetune import NAMES, _eegnet, _separable
 
 EEGBCI_NAMES = ["Fc5.", "Fcz.", "Fc6.", "C3..", "Cz..", "C4..", "T9..", "T10.", "Iz..", "O1.."]
@@ -126,7 +126,7 @@ def test_adapt_with_augmentation_learns_and_needs_class_names_for_mirror() -> No
 
 
 def test_recipes_and_settings_refuse_bad_augmentations_when_read() -> None:
-    from offline_training.pipeline import SupervisedStage
+    from neurodeck.offline_training.pipeline import SupervisedStage
 
     with pytest.raises(ConfigError, match="unknown augmentation"):
         AdaptSettings(augment=["mirorr"])

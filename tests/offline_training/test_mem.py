@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from common.types import ConfigError
-from models.labram import LaBraM
-from models.labram_tokenizer import NeuralTokenizer
-from offline_training.mem import MaskedEEGModelling, random_mask
+from neurodeck.common.types import ConfigError
+from neurodeck.models.labram import LaBraM
+from neurodeck.models.labram_tokenizer import NeuralTokenizer
+from neurodeck.offline_training.mem import MaskedEEGModelling, random_mask
 
 NAMES = ["C3", "Cz", "C4", "Pz", "Fz"]
 STUDENT = {"conv_channels": 4, "depth": 1, "n_heads": 4, "drop_path": 0.0}

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from common.types import ConfigError
-from models.registry import build_model
-from offline_training.objectives import (
+from neurodeck.common.types import ConfigError
+from neurodeck.models.registry import build_model
+from neurodeck.offline_training.objectives import (
     ContrastiveObjective,
     PairTaskObjective,
     SimCLRObjective,

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from app.train_commands import RECIPE_DIR
-from common.types import ConfigError
-from models.checkpoint import load_checkpoint
-from offline_training.pipeline import (
+from neurodeck.app.train_commands import RECIPE_DIR
+from neurodeck.common.types import ConfigError
+from neurodeck.models.checkpoint import load_checkpoint
+from neurodeck.offline_training.pipeline import (
     Recipe,
     SSLStage,
     build_encoder,
@@ -19,6 +18,7 @@ from offline_training.pipeline import (
     run_recipe,
     save_stage,
 )
+
 from tests.offline_training.test_evaluation import _simulated_run
 from tests.offline_training.test_windows import CHANNELS, SFREQ, make_corpus
 
@@ -46,9 +46,10 @@ def test_recipe_errors_name_the_problem(tmp_path: Path) -> None:
 
 def test_a_held_out_subject_is_scored_on_what_calibration_builds(tmp_path: Path) -> None:
     """``neurodeck evaluate`` calibrates as ``neurodeck calibrate`` and decodes the profile."""
-    from calibration.fitting import CalibrationSettings
-    from offline_training.deep_evaluation import score_subject
-    from offline_training.evaluation import evaluate_subject
+    from neurodeck.calibration.fitting import CalibrationSettings
+    from neurodeck.offline_training.deep_evaluation import score_subject
+    from neurodeck.offline_training.evaluation import evaluate_subject
+
     from tests.calibration.test_candidates import FAST, _untrained_network
 
     calib = [_simulated_run(tmp_path / f"c{i}_raw.fif", seed=i, seconds=90) for i in (1, 2)]
@@ -69,7 +70,7 @@ def test_a_held_out_subject_is_scored_on_what_calibration_builds(tmp_path: Path)
 
 
 def load_names(path: Path) -> list[str]:
-    from streaming.recording_io import load_recording
+    from neurodeck.streaming.recording_io import load_recording
 
     return list(load_recording(path).channel_names)
 
@@ -110,7 +111,7 @@ class _FakeCorpus:
 
 
 def test_validation_subjects_are_held_out_of_training() -> None:
-    from offline_training.pipeline import split_subjects
+    from neurodeck.offline_training.pipeline import split_subjects
 
     corpus = _FakeCorpus([f"S{i:03d}" for i in range(1, 13)])
     train, val = split_subjects(corpus, 2, seed=0)

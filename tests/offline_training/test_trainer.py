@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from neurodeck.common.types import CheckpointError, ConfigError
+from neurodeck.offline_training.train_state import load_train_state
+from neurodeck.offline_training.trainer import RESUME_FILE, Trainer, TrainSettings, lr_factor
 from safetensors import safe_open
 from torch import nn
 from torch.utils.data import TensorDataset
-
-from common.types import CheckpointError, ConfigError
-from offline_training.train_state import load_train_state
-from offline_training.trainer import RESUME_FILE, Trainer, TrainSettings, lr_factor
 
 
 class _Regression(nn.Module):

@@ -9,16 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import DataLoader
-
-from common.types import ChannelMappingError, ConfigError
-from offline_training.corpus import Corpus, CorpusAnnotation, CorpusRecording
-from offline_training.windows import (
+from neurodeck.common.types import ChannelMappingError, ConfigError
+from neurodeck.offline_training.corpus import Corpus, CorpusAnnotation, CorpusRecording
+from neurodeck.offline_training.windows import (
     CueWindowDataset,
     WindowDataset,
     euclidean_alignment_matrix,
     subject_folds,
 )
+from torch.utils.data import DataLoader
 
 SFREQ = 100.0
 CHANNELS = ("C3", "Cz", "C4")
@@ -102,7 +101,7 @@ def test_cue_windows_follow_the_online_protocol(
 ) -> None:
     cues = [[(2.0, "T1"), (7.0, "T0"), (8.0, "T2")], [(1.0, "T2"), (0.5, "T1"), (9.5, "T1")]]
     corpus = make_corpus(tmp_path, [1300, 1100], ["a", "b"], cues)
-    with caplog.at_level(logging.INFO, logger="offline_training.windows"):
+    with caplog.at_level(logging.INFO, logger="neurodeck.offline_training.windows"):
         ds = CueWindowDataset(corpus, LEFT_RIGHT, ("left", "right"), 2.0, ends_s=(1.0, 4.0, 0.5))
     # kept: 2.0 T1, 8.0 T2 (ends 900..1200 <= 1300), 1.0 T2 (first end 200 - 200 = 0);
     # dropped: 0.5 T1 (starts before 0), 9.5 T1 (ends after 1100)

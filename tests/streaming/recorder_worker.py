@@ -9,12 +9,12 @@ from __future__ import annotations
 import sys
 import time
 
-from streaming.lsl_env import use_machine_scope
+from neurodeck.streaming.lsl_env import use_machine_scope
 
 use_machine_scope()  # keeps the LSLAPICFG inherited from the test process
 
-from streaming.lsl_io import resolve_stream  # noqa: E402
-from streaming.recorder import SessionRecorder  # noqa: E402
+from neurodeck.streaming.lsl_io import resolve_stream  # noqa: E402
+from neurodeck.streaming.recorder import SessionRecorder  # noqa: E402
 
 
 def main(eeg_id: str, marker_id: str, out_dir: str) -> None:

@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 import pytest
+from neurodeck.streaming.acquisition import Acquisition, AcquisitionSettings
+from neurodeck.streaming.lsl_io import resolve_stream
 
-from streaming.acquisition import Acquisition, AcquisitionSettings
-from streaming.lsl_io import resolve_stream
 from tests.lsl_helpers import IndexedOutlet, wait_until
 
 pytestmark = pytest.mark.lsl
@@ -119,8 +119,7 @@ def test_non_float32_streams_arrive_as_float32(unique_id, fmt) -> None:
 
 def test_string_stream_is_refused(unique_id) -> None:
     import pylsl
-
-    from common.types import ConfigError
+    from neurodeck.common.types import ConfigError
 
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo(unique_id, "EEG", 1, 100.0, "string", unique_id))
     try:

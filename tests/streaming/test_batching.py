@@ -8,15 +8,15 @@ import time
 import numpy as np
 import pytest
 import torch
+from neurodeck.common.types import ConfigError, Prediction
+from neurodeck.models.eegnet import EEGNet
+from neurodeck.streaming.batching import BatchedInferenceWorker
+from neurodeck.streaming.inference import InferenceWorker, Lane
+from neurodeck.streaming.lsl_io import local_clock
+from neurodeck.streaming.ring_buffer import RingBuffer
+from neurodeck.streaming.runner import ModelRunner, RunnerOptions
+from neurodeck.streaming.scheduler import WindowScheduler
 
-from common.types import ConfigError, Prediction
-from models.eegnet import EEGNet
-from streaming.batching import BatchedInferenceWorker
-from streaming.inference import InferenceWorker, Lane
-from streaming.lsl_io import local_clock
-from streaming.ring_buffer import RingBuffer
-from streaming.runner import ModelRunner, RunnerOptions
-from streaming.scheduler import WindowScheduler
 from tests.lsl_helpers import wait_until
 
 CHANNELS = ("C3", "Cz", "C4", "FC3", "FC4", "CP3", "CP4", "Pz")
@@ -211,10 +211,11 @@ def test_worker_thread_serves_both_lanes_with_batches_of_two() -> None:
 
 @pytest.mark.lsl
 def test_two_lsl_streams_on_loopback_share_one_model(unique_id) -> None:
-    from streaming.acquisition import Acquisition
-    from streaming.lsl_io import resolve_stream
-    from streaming.preprocessing import PreprocessingConfig
-    from streaming.session import DecoderSpec, build_preprocessor
+    from neurodeck.streaming.acquisition import Acquisition
+    from neurodeck.streaming.lsl_io import resolve_stream
+    from neurodeck.streaming.preprocessing import PreprocessingConfig
+    from neurodeck.streaming.session import DecoderSpec, build_preprocessor
+
     from tests.lsl_helpers import IndexedOutlet
 
     names = ["index", *CHANNELS]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from common.types import ChannelMappingError
-from streaming.channels import is_eeg_channel_name, map_channels, normalize_channel_name
+from neurodeck.common.types import ChannelMappingError
+from neurodeck.streaming.channels import is_eeg_channel_name, map_channels, normalize_channel_name
 
 # The 64 labels of PhysioNet's EEG Motor Movement/Imagery data set (EEGBCI), in file order.
 EEGBCI_NAMES = (

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import signal
-
-from common.types import ConfigError
-from streaming.filters import (
+from neurodeck.common.types import ConfigError
+from neurodeck.streaming.filters import (
     CausalSOSFilter,
     StreamingResampler,
     bandpass_sos,
     notch_sos,
 )
+from scipy import signal
 
 
 def _random_chunks(n_samples: int, rng: np.random.Generator, max_len: int = 50) -> list[slice]:

@@ -6,9 +6,13 @@ import time
 
 import pylsl
 import pytest
-
-from common.types import StreamNotFoundError
-from streaming.lsl_io import make_stream_info, meta_from_info, resolve_stream, unit_scale_to_uv
+from neurodeck.common.types import StreamNotFoundError
+from neurodeck.streaming.lsl_io import (
+    make_stream_info,
+    meta_from_info,
+    resolve_stream,
+    unit_scale_to_uv,
+)
 
 pytestmark = pytest.mark.lsl
 

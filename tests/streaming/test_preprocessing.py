@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from neurodeck.common.types import ChannelMappingError, ConfigError
+from neurodeck.streaming.preprocessing import PreprocessingConfig, Preprocessor
 from scipy import signal
 
-from common.types import ChannelMappingError, ConfigError
-from streaming.preprocessing import PreprocessingConfig, Preprocessor
 from tests.streaming.test_channels import EEGBCI_NAMES
 
 NAMES = ("C3..", "Cz..", "C4..", "Fp1.", "O1..")

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from common.types import RecordingError, StreamMeta
-from streaming.recorded_session import (
+from neurodeck.common.types import RecordingError, StreamMeta
+from neurodeck.streaming.recorded_session import (
     CLOSED_FILE,
     EEG_FILE,
     HEADER_FILE,
@@ -21,7 +20,7 @@ from streaming.recorded_session import (
     session_header,
     to_recording,
 )
-from streaming.recording_io import load_recording
+from neurodeck.streaming.recording_io import load_recording
 
 SFREQ = 200.0
 NAMES = ("index", "C3", "Cz", "C4")

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pylsl
 import pytest
+from neurodeck.common.types import ConfigError, RecordingError
+from neurodeck.streaming.lsl_io import local_clock, make_stream_info, resolve_stream
+from neurodeck.streaming.recorded_session import CLOSED_FILE, EEG_FILE, HEADER_FILE, load_session
+from neurodeck.streaming.recorder import SessionRecorder
 
-from common.types import ConfigError, RecordingError
-from streaming.lsl_io import local_clock, make_stream_info, resolve_stream
-from streaming.recorded_session import CLOSED_FILE, EEG_FILE, HEADER_FILE, load_session
-from streaming.recorder import SessionRecorder
 from tests.conftest import REPO
 from tests.lsl_helpers import IndexedOutlet, wait_until
 

@@ -7,9 +7,8 @@ from pathlib import Path
 import mne
 import numpy as np
 import pytest
-
-from common.types import RecordingError
-from streaming.recording_io import (
+from neurodeck.common.types import RecordingError
+from neurodeck.streaming.recording_io import (
     SUPPORTED_EXTENSIONS,
     Recording,
     eegbci_run_files,

@@ -11,11 +11,10 @@ import mne
 import numpy as np
 import pylsl
 import pytest
-
-from common.types import RecordingError
-from streaming.lsl_io import local_clock, meta_from_info, resolve_stream
-from streaming.recording_io import load_recording
-from streaming.replay import Replayer
+from neurodeck.common.types import RecordingError
+from neurodeck.streaming.lsl_io import local_clock, meta_from_info, resolve_stream
+from neurodeck.streaming.recording_io import load_recording
+from neurodeck.streaming.replay import Replayer
 
 SFREQ = 100.0
 SPEED = 10.0

@@ -6,9 +6,8 @@ import threading
 
 import numpy as np
 import pytest
-
-from common.types import ConfigError
-from streaming.ring_buffer import RingBuffer
+from neurodeck.common.types import ConfigError
+from neurodeck.streaming.ring_buffer import RingBuffer
 
 
 def _chunk(start: int, n: int, n_channels: int = 3) -> tuple[np.ndarray, np.ndarray]:

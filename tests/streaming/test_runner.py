@@ -7,10 +7,9 @@ import threading
 import numpy as np
 import pytest
 import torch
-
-from common.types import ConfigError
-from models.eegnet import EEGNet
-from streaming.runner import ModelRunner, RunnerOptions, check_windows
+from neurodeck.common.types import ConfigError
+from neurodeck.models.eegnet import EEGNet
+from neurodeck.streaming.runner import ModelRunner, RunnerOptions, check_windows
 
 CHANNELS = ("C3", "Cz", "C4", "FC3", "FC4", "CP3", "CP4", "Pz")
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

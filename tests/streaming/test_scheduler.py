@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from common.types import ConfigError
-from streaming.scheduler import WindowScheduler, WindowSpec
+from neurodeck.common.types import ConfigError
+from neurodeck.streaming.scheduler import WindowScheduler, WindowSpec
 
 
 def test_grid_and_newest_window() -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from neurodeck.common.types import ChannelMappingError, ConfigError
+from neurodeck.models.tangent_space import TangentSpaceLR
+from neurodeck.streaming.lsl_io import resolve_stream
+from neurodeck.streaming.preprocessing import PreprocessingConfig
+from neurodeck.streaming.session import DecoderSpec, DecodeSession
 
-from common.types import ChannelMappingError, ConfigError
-from models.tangent_space import TangentSpaceLR
-from streaming.lsl_io import resolve_stream
-from streaming.preprocessing import PreprocessingConfig
-from streaming.session import DecoderSpec, DecodeSession
 from tests.lsl_helpers import IndexedOutlet, wait_until
 
 pytestmark = pytest.mark.lsl

@@ -7,17 +7,16 @@ import time
 import numpy as np
 import pylsl
 import pytest
-from scipy import signal
-
-from common.types import ConfigError
-from streaming.lsl_io import meta_from_info, resolve_stream
-from streaming.simulator import (
+from neurodeck.common.types import ConfigError
+from neurodeck.streaming.lsl_io import meta_from_info, resolve_stream
+from neurodeck.streaming.simulator import (
     REST_LABEL,
     STANDARD_MONTAGES,
     SimulationConfig,
     Simulator,
     SyntheticEEG,
 )
+from scipy import signal
 
 SFREQ = 250.0
 

@@ -7,10 +7,9 @@ import json
 import numpy as np
 import pylsl
 import pytest
-
-from common.types import Prediction
-from streaming.lsl_io import meta_from_info, resolve_stream
-from streaming.sinks import JSONLSink, LSLPredictionOutlet
+from neurodeck.common.types import Prediction
+from neurodeck.streaming.lsl_io import meta_from_info, resolve_stream
+from neurodeck.streaming.sinks import JSONLSink, LSLPredictionOutlet
 
 
 def _prediction(t_last: float) -> Prediction:
@@ -51,8 +50,8 @@ def test_jsonl_lines_carry_latency_fields(tmp_path) -> None:
 
 @pytest.mark.lsl
 def test_an_affective_outlet_says_its_family_in_the_desc(unique_id) -> None:
-    from common.types import AFFECTIVE, MOTOR_IMAGERY
-    from streaming.sinks import default_outlet_name
+    from neurodeck.common.types import AFFECTIVE, MOTOR_IMAGERY
+    from neurodeck.streaming.sinks import default_outlet_name
 
     assert default_outlet_name(AFFECTIVE) == "neurodeck-emotion"
     assert default_outlet_name(MOTOR_IMAGERY) == "neurodeck-predictions"

@@ -22,17 +22,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from PyQt6 import QtCore, QtGui, QtWidgets
-
-from app.dashboard.snapshot import FROM_MARKERS, CalibrationView, CoreCommands, CoreSnapshot
-from calibration.emotion import (
+from neurodeck.app.dashboard.snapshot import (
+    FROM_MARKERS,
+    CalibrationView,
+    CoreCommands,
+    CoreSnapshot,
+)
+from neurodeck.calibration.emotion import (
     SAM_MAX,
     SAM_MIN,
     SAM_SCALES,
     STIMULUS_FIXATION_PROMPT,
     stimulus_kind,
 )
-from calibration.paradigm import (
+from neurodeck.calibration.paradigm import (
     CALIB_ABORT,
     CALIB_END,
     CALIB_START,
@@ -42,7 +45,8 @@ from calibration.paradigm import (
     SELF_ASSESSMENT,
     class_of_marker,
 )
-from common.types import AFFECTIVE
+from neurodeck.common.types import AFFECTIVE
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 logger = logging.getLogger(__name__)
 

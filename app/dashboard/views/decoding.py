@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from neurodeck.app.dashboard.snapshot import CoreCommands, CoreSnapshot, CueSpan, DecodingView
+from neurodeck.common.types import AFFECTIVE
 from numpy.typing import NDArray
 from PyQt6 import QtCore, QtGui, QtWidgets
-
-from app.dashboard.snapshot import CoreCommands, CoreSnapshot, CueSpan, DecodingView
-from common.types import AFFECTIVE
 
 #: Text shown instead of the plots while nothing decodes.
 NO_MODEL_TEXT = "No model: load a profile (Ctrl+L) or calibrate"

@@ -23,13 +23,18 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from neurodeck.app.dashboard.affect import AffectAxes, affect_axes, frontal_alpha_asymmetry
+from neurodeck.app.dashboard.snapshot import (
+    BANDS,
+    CoreCommands,
+    CoreSnapshot,
+    DecodingView,
+    SpectrumView,
+)
+from neurodeck.app.dashboard.views.scalp import ScalpMapPlot
+from neurodeck.common.types import AFFECTIVE
 from numpy.typing import NDArray
 from PyQt6 import QtCore, QtWidgets
-
-from app.dashboard.affect import AffectAxes, affect_axes, frontal_alpha_asymmetry
-from app.dashboard.snapshot import BANDS, CoreCommands, CoreSnapshot, DecodingView, SpectrumView
-from app.dashboard.views.scalp import ScalpMapPlot
-from common.types import AFFECTIVE
 
 #: Shown instead of the state while no model decodes.
 NO_AFFECTIVE_TEXT = (

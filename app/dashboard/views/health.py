@@ -5,9 +5,8 @@ problem in words.
 
 from __future__ import annotations
 
+from neurodeck.app.dashboard.snapshot import CoreCommands, CoreSnapshot, HealthView
 from PyQt6 import QtCore, QtWidgets
-
-from app.dashboard.snapshot import CoreCommands, CoreSnapshot, HealthView
 
 #: Field name -> caption, in display order (two figures per grid row).
 FIELD_CAPTIONS: dict[str, str] = {

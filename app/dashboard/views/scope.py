@@ -27,10 +27,9 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
+from neurodeck.app.dashboard.snapshot import CoreCommands, CoreSnapshot, SignalView, SpectrumView
 from numpy.typing import NDArray
 from PyQt6 import QtCore, QtGui, QtWidgets
-
-from app.dashboard.snapshot import CoreCommands, CoreSnapshot, SignalView, SpectrumView
 
 #: Selectable time spans in seconds.
 SPANS_S: tuple[float, ...] = (2.0, 5.0, 10.0, 20.0)

@@ -17,11 +17,10 @@ import warnings
 
 import numpy as np
 import pyqtgraph as pg
+from neurodeck.app.dashboard.snapshot import BANDS, CoreCommands, CoreSnapshot, SpectrumView
+from neurodeck.app.dashboard.views.scalp import COLOURMAP, ScalpMapPlot, head_outline
 from numpy.typing import NDArray
 from PyQt6 import QtCore, QtWidgets
-
-from app.dashboard.snapshot import BANDS, CoreCommands, CoreSnapshot, SpectrumView
-from app.dashboard.views.scalp import COLOURMAP, ScalpMapPlot, head_outline
 
 __all__ = ["COLOURMAP", "SpectrumPanel", "head_outline"]
 

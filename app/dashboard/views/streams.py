@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from neurodeck.app.dashboard.snapshot import CoreCommands, CoreSnapshot, StreamRow
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QAbstractItemView,
@@ -14,8 +15,6 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from app.dashboard.snapshot import CoreCommands, CoreSnapshot, StreamRow
 
 #: Columns of the browser table.
 COLUMNS = ("name", "type", "channels", "rate", "host")

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from neurodeck.app.dashboard.core import CoreSettings, DashboardCore
+from neurodeck.app.dashboard.snapshot import CoreSnapshot
 
-from app.dashboard.core import CoreSettings, DashboardCore
-from app.dashboard.snapshot import CoreSnapshot
 from tests.app.dashboard.fakes import FakeCore
 
 
@@ -52,8 +52,9 @@ def eegbci_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     if not has_eegbci():
         pytest.skip("shared EEG data not found (set NEURODECK_DATA)")
-    from app.cli import main
-    from streaming.recording_io import eegbci_run_files
+    from neurodeck.app.cli import main
+    from neurodeck.streaming.recording_io import eegbci_run_files
+
     from tests.calibration.synthetic import save_tiny_encoder
     from tests.conftest import SHARED_DATA
 
@@ -76,7 +77,7 @@ def core() -> FakeCore:
 @pytest.fixture
 def panel(qtbot, core):
     """A CalibrationPanel over :func:`core` (a module may override it)."""
-    from app.dashboard.views.calibration import CalibrationPanel
+    from neurodeck.app.dashboard.views.calibration import CalibrationPanel
 
     widget = CalibrationPanel(core)
     qtbot.addWidget(widget)

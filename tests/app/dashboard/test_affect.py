@@ -6,14 +6,13 @@ import math
 
 import numpy as np
 import pytest
-
-from app.dashboard.affect import (
+from neurodeck.app.dashboard.affect import (
     AffectTracker,
     affect_axes,
     frontal_alpha_asymmetry,
     smooth_probabilities,
 )
-from common.types import ConfigError, Prediction
+from neurodeck.common.types import ConfigError, Prediction
 
 
 def test_three_valence_classes_give_expected_valence_and_no_arousal() -> None:

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import numpy as np
 import pylsl
 import pytest
+from neurodeck.common.types import AFFECTIVE
+from neurodeck.streaming.lsl_io import meta_from_info, resolve_stream
+from neurodeck.streaming.simulator import SimulationConfig, Simulator
 
-from common.types import AFFECTIVE
-from streaming.lsl_io import meta_from_info, resolve_stream
-from streaming.simulator import SimulationConfig, Simulator
 from tests.app.affective import EMOTION_CLASSES, save_affective_checkpoint
 from tests.app.dashboard.conftest import wait_for
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from app.dashboard.analysis import (
+from neurodeck.app.dashboard.analysis import (
     MIN_CHANNELS_FOR_MAPS,
     ScalpInterpolator,
     SpectrumAnalyzer,
@@ -14,7 +13,7 @@ from app.dashboard.analysis import (
     head_positions,
     welch_psd,
 )
-from app.dashboard.snapshot import BANDS
+from neurodeck.app.dashboard.snapshot import BANDS
 
 SFREQ = 250.0
 NAMES_10_20 = (

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from neurodeck.app.dashboard.snapshot import CalibrationView, CoreSnapshot
 
-from app.dashboard.snapshot import CalibrationView, CoreSnapshot
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.gui
@@ -65,7 +65,7 @@ def _snap(phase: str = "idle", connection: str = "connected", **cal) -> CoreSnap
     ],
 )
 def test_cue_display_draws_each_marker(qtbot, cue, phase, kind) -> None:
-    from app.dashboard.views.calibration import CueDisplay
+    from neurodeck.app.dashboard.views.calibration import CueDisplay
 
     display = CueDisplay()
     qtbot.addWidget(display)
@@ -76,7 +76,7 @@ def test_cue_display_draws_each_marker(qtbot, cue, phase, kind) -> None:
 
 
 def test_unknown_class_shows_its_title(qtbot) -> None:
-    from app.dashboard.views.calibration import CueDisplay
+    from neurodeck.app.dashboard.views.calibration import CueDisplay
 
     display = CueDisplay()
     qtbot.addWidget(display)
@@ -97,7 +97,7 @@ def _brightness(display) -> np.ndarray:
 
 
 def test_arrow_pixels_point_the_right_way(qtbot) -> None:
-    from app.dashboard.views.calibration import CueDisplay
+    from neurodeck.app.dashboard.views.calibration import CueDisplay
 
     display = CueDisplay()
     qtbot.addWidget(display)
@@ -114,7 +114,7 @@ def test_arrow_pixels_point_the_right_way(qtbot) -> None:
 
 
 def test_period_progress_and_trial_counter(qtbot) -> None:
-    from app.dashboard.views.calibration import CueDisplay
+    from neurodeck.app.dashboard.views.calibration import CueDisplay
 
     display = CueDisplay()
     qtbot.addWidget(display)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from neurodeck.streaming.simulator import SimulationConfig, Simulator
 
-from streaming.simulator import SimulationConfig, Simulator
 from tests.app.dashboard.conftest import wait_for
 
 pytestmark = pytest.mark.lsl
@@ -97,8 +97,9 @@ def test_bad_recordings_say_what_is_wrong(make_core, tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.data
 def test_replay_decodes_live_with_true_cues_and_an_outlet(make_core, eegbci_profile) -> None:
-    from streaming.lsl_io import resolve_stream
-    from streaming.recording_io import eegbci_run_files
+    from neurodeck.streaming.lsl_io import resolve_stream
+    from neurodeck.streaming.recording_io import eegbci_run_files
+
     from tests.conftest import SHARED_DATA
 
     core = make_core()
@@ -135,8 +136,9 @@ SHORT = 'base = "mi-lr"\ntrials_per_class = 6\n'
 @pytest.mark.slow
 @pytest.mark.parametrize("simulator", [(8, 20.0)], indirect=True)
 def test_calibration_from_the_dashboard(make_core, simulator, unique_id, tmp_path) -> None:
-    from calibration.profile import load_profile
-    from streaming.recorded_session import load_session
+    from neurodeck.calibration.profile import load_profile
+    from neurodeck.streaming.recorded_session import load_session
+
     from tests.calibration.synthetic import save_tiny_encoder
 
     paradigm = tmp_path / "short.toml"
@@ -172,7 +174,7 @@ def test_calibration_from_the_dashboard(make_core, simulator, unique_id, tmp_pat
 @pytest.mark.slow
 @pytest.mark.parametrize("simulator", [(8, 5.0)], indirect=True)
 def test_aborting_a_calibration_keeps_the_recording(make_core, simulator, unique_id, tmp_path):
-    from streaming.recorded_session import load_session
+    from neurodeck.streaming.recorded_session import load_session
 
     paradigm = tmp_path / "short.toml"
     paradigm.write_text(SHORT)
@@ -222,8 +224,9 @@ def test_a_stalled_stream_shows_as_a_status_not_a_freeze(make_core, unique_id) -
 @pytest.mark.data
 def test_calibration_on_a_replays_own_markers(make_core, tmp_path, data_root) -> None:
     """EEGBCI runs 4+8 replayed at x10: trials from their T1/T2 markers, fitted, then decoded."""
-    from app.dashboard.snapshot import FROM_MARKERS
-    from streaming.recording_io import eegbci_run_files
+    from neurodeck.app.dashboard.snapshot import FROM_MARKERS
+    from neurodeck.streaming.recording_io import eegbci_run_files
+
     from tests.calibration.synthetic import save_tiny_encoder
 
     encoder = save_tiny_encoder(tmp_path / "enc.safetensors")
@@ -243,7 +246,8 @@ def test_calibration_on_a_replays_own_markers(make_core, tmp_path, data_root) ->
 
 
 def test_marker_calibration_needs_a_marker_stream(make_core, unique_id) -> None:
-    from app.dashboard.snapshot import FROM_MARKERS
+    from neurodeck.app.dashboard.snapshot import FROM_MARKERS
+
     from tests.lsl_helpers import IndexedOutlet
 
     outlet = IndexedOutlet(unique_id, 4, 250.0, 5000, channel_names=["C3", "Cz", "C4", "Pz"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from neurodeck.app.dashboard.snapshot import CoreSnapshot, CueSpan, DecodingView
 
-from app.dashboard.snapshot import CoreSnapshot, CueSpan, DecodingView
 from tests.app.dashboard.fakes import FakeCore
 
 pytestmark = pytest.mark.gui
@@ -39,7 +39,7 @@ def _decoding(
 
 @pytest.fixture
 def panel(qtbot):
-    from app.dashboard.views.decoding import DecodingPanel
+    from neurodeck.app.dashboard.views.decoding import DecodingPanel
 
     widget = DecodingPanel(FakeCore())
     qtbot.addWidget(widget)
@@ -48,7 +48,7 @@ def panel(qtbot):
 
 
 def test_no_model_shows_placeholder(panel) -> None:
-    from app.dashboard.views.decoding import NO_MODEL_TEXT
+    from neurodeck.app.dashboard.views.decoding import NO_MODEL_TEXT
 
     panel.render(CoreSnapshot(t=T_NOW))
     assert not panel.placeholder.isHidden()

@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pylsl
 import pytest
-
-from app.dashboard.snapshot import CalibrationView, CoreSnapshot
-from calibration.emotion import STIMULUS_FIXATION_PROMPT, STIMULUS_PROMPTS, SamRating
-from calibration.paradigm import PARADIGMS
-from common.types import MarkerEvent
+from neurodeck.app.dashboard.snapshot import CalibrationView, CoreSnapshot
+from neurodeck.calibration.emotion import STIMULUS_FIXATION_PROMPT, STIMULUS_PROMPTS, SamRating
+from neurodeck.calibration.paradigm import PARADIGMS
+from neurodeck.common.types import MarkerEvent
 
 pytestmark = pytest.mark.gui
 
@@ -39,7 +38,7 @@ def _grey(widget) -> np.ndarray:
 
 @pytest.fixture
 def display(qtbot):
-    from app.dashboard.views.calibration import CueDisplay
+    from neurodeck.app.dashboard.views.calibration import CueDisplay
 
     widget = CueDisplay()
     qtbot.addWidget(widget)
@@ -48,7 +47,7 @@ def display(qtbot):
 
 
 def test_the_prompt_is_shown_large_before_and_during_the_block(display) -> None:
-    from app.dashboard.views.calibration import RECALL_BEFORE, RECALL_DURING
+    from neurodeck.app.dashboard.views.calibration import RECALL_BEFORE, RECALL_DURING
 
     display.show_state(_cal("fixation", prompt=PROMPT, cue_duration_s=10.0, trial=1, n_trials=6))
     assert (display.current, display.title, display.instruction) == (
@@ -115,7 +114,7 @@ def test_an_unreadable_picture_says_so(display, tmp_path: Path) -> None:
 def test_a_video_without_qt_multimedia_names_the_file_and_what_to_install(
     display, monkeypatch, tmp_path: Path
 ) -> None:
-    import app.dashboard.views.calibration as views
+    import neurodeck.app.dashboard.views.calibration as views
 
     monkeypatch.setattr(views, "_MULTIMEDIA", "Videos need Qt Multimedia (test).")
     path = tmp_path / "neutral" / "clip.mp4"
@@ -129,7 +128,7 @@ def test_a_video_without_qt_multimedia_names_the_file_and_what_to_install(
 
 
 def test_the_real_multimedia_check_gives_modules_or_a_hint() -> None:
-    from app.dashboard.views.calibration import multimedia
+    from neurodeck.app.dashboard.views.calibration import multimedia
 
     result = multimedia()
     if isinstance(result, str):
@@ -206,7 +205,7 @@ class _Cues:
 
 
 def _job(tmp_path: Path, stimuli=None):
-    from app.dashboard.calibration_job import CalibrationJob
+    from neurodeck.app.dashboard.calibration_job import CalibrationJob
 
     info = pylsl.StreamInfo("eeg", "EEG", 4, 100.0, "float32", "job-test")
     job = CalibrationJob(info, EMO, tmp_path / "out", seed=3, stimuli=stimuli)
@@ -215,7 +214,7 @@ def _job(tmp_path: Path, stimuli=None):
 
 
 def test_the_job_view_carries_prompt_stimulus_and_rating_state(tmp_path: Path) -> None:
-    from calibration.emotion import load_stimuli, trial_classes
+    from neurodeck.calibration.emotion import load_stimuli, trial_classes
 
     job = _job(tmp_path)
     first = trial_classes(EMO.schedule(3))[0]
@@ -253,8 +252,8 @@ def test_the_job_view_carries_prompt_stimulus_and_rating_state(tmp_path: Path) -
 
 
 def test_stimuli_need_an_affective_paradigm(tmp_path: Path) -> None:
-    from app.dashboard.calibration_job import load_job_stimuli
-    from common.types import ConfigError
+    from neurodeck.app.dashboard.calibration_job import load_job_stimuli
+    from neurodeck.common.types import ConfigError
 
     assert load_job_stimuli(None, PARADIGMS["mi-lr"]) is None
     with pytest.raises(ConfigError, match="Stimuli need an affective paradigm; 'mi-lr'"):

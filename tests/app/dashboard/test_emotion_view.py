@@ -6,11 +6,11 @@ import dataclasses
 
 import numpy as np
 import pytest
+from neurodeck.app.dashboard.affect import affect_axes, smooth_probabilities
+from neurodeck.app.dashboard.analysis import SpectrumAnalyzer
+from neurodeck.app.dashboard.snapshot import BANDS, CoreSnapshot, DecodingView, SpectrumView
+from neurodeck.common.types import AFFECTIVE, MOTOR_IMAGERY
 
-from app.dashboard.affect import affect_axes, smooth_probabilities
-from app.dashboard.analysis import SpectrumAnalyzer
-from app.dashboard.snapshot import BANDS, CoreSnapshot, DecodingView, SpectrumView
-from common.types import AFFECTIVE, MOTOR_IMAGERY
 from tests.app.dashboard.fakes import FakeCore
 
 pytestmark = pytest.mark.gui
@@ -55,7 +55,7 @@ def _affective(
 
 @pytest.fixture
 def panel(qtbot):
-    from app.dashboard.views.emotion import EmotionPanel
+    from neurodeck.app.dashboard.views.emotion import EmotionPanel
 
     widget = EmotionPanel(FakeCore())
     qtbot.addWidget(widget)
@@ -74,7 +74,7 @@ def spectrum() -> SpectrumView:
 
 
 def test_without_an_affective_decoder_it_says_what_to_do(panel) -> None:
-    from app.dashboard.views.emotion import NO_AFFECTIVE_TEXT
+    from neurodeck.app.dashboard.views.emotion import NO_AFFECTIVE_TEXT
 
     panel.render(CoreSnapshot(t=T_NOW))
     assert panel.stack.currentWidget() is panel.placeholder
@@ -202,8 +202,8 @@ def test_the_panel_paints_something(panel, spectrum, qtbot) -> None:
 
 
 def test_the_window_has_an_emotion_tab_and_decoding_points_there(qtbot, tmp_path) -> None:
-    from app.dashboard.gui_settings import GuiSettings
-    from app.dashboard.window import TABS, MainWindow
+    from neurodeck.app.dashboard.gui_settings import GuiSettings
+    from neurodeck.app.dashboard.window import TABS, MainWindow
 
     core = FakeCore(CoreSnapshot(t=T_NOW, decoding=_affective()))
     win = MainWindow(core, GuiSettings(out_dir=str(tmp_path)), tmp_path / "s.toml", frame_ms=0)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-
-from app.dashboard.gui_settings import (
+from neurodeck.app.dashboard.gui_settings import (
     GuiSettings,
     dumps_gui_settings,
     load_gui_settings,
     save_gui_settings,
 )
-from common.types import ConfigError
+from neurodeck.common.types import ConfigError
 
 
 def test_settings_round_trip_through_toml(tmp_path) -> None:

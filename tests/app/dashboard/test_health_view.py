@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from neurodeck.app.dashboard.snapshot import CoreSnapshot, HealthView
 
-from app.dashboard.snapshot import CoreSnapshot, HealthView
 from tests.app.dashboard.fakes import FakeCore
 
 pytestmark = pytest.mark.gui
@@ -40,7 +40,7 @@ def _health(**changes) -> HealthView:
 
 @pytest.fixture
 def panel(qtbot):
-    from app.dashboard.views.health import HealthPanel
+    from neurodeck.app.dashboard.views.health import HealthPanel
 
     widget = HealthPanel(FakeCore())
     qtbot.addWidget(widget)
@@ -52,7 +52,7 @@ def _texts(panel) -> dict[str, str]:
 
 
 def test_not_connected(panel) -> None:
-    from app.dashboard.views.health import FIELD_CAPTIONS, GREY
+    from neurodeck.app.dashboard.views.health import FIELD_CAPTIONS, GREY
 
     panel.render(CoreSnapshot(t=1.0))
     texts = _texts(panel)
@@ -63,7 +63,7 @@ def test_not_connected(panel) -> None:
 
 
 def test_running_figures(panel) -> None:
-    from app.dashboard.views.health import AMBER, GREEN
+    from neurodeck.app.dashboard.views.health import AMBER, GREEN
 
     panel.render(CoreSnapshot(t=1.0, connection="connected", health=_health()))
     texts = _texts(panel)
@@ -104,7 +104,7 @@ def test_inference_figures_are_missing_while_not_decoding(panel) -> None:
 
 
 def test_lost_state_is_red_with_its_message(panel) -> None:
-    from app.dashboard.views.health import RED
+    from neurodeck.app.dashboard.views.health import RED
 
     message = "stream lost: no samples for 5.0 s; check the headset and reconnect"
     panel.render(
@@ -122,7 +122,7 @@ def test_lost_state_is_red_with_its_message(panel) -> None:
 
 
 def test_rate_far_from_nominal_is_flagged(panel) -> None:
-    from app.dashboard.views.health import AMBER
+    from neurodeck.app.dashboard.views.health import AMBER
 
     panel.render(CoreSnapshot(t=1.0, health=_health(rate_hz=200.0)))
     assert panel.colour_of("rate") == AMBER

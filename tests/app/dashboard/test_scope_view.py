@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PyQt6 import QtCore, QtGui
-
-from app.dashboard.snapshot import ChannelQuality, CoreSnapshot, SignalView, SpectrumView
-from app.dashboard.views.scope import (
+from neurodeck.app.dashboard.snapshot import ChannelQuality, CoreSnapshot, SignalView, SpectrumView
+from neurodeck.app.dashboard.views.scope import (
     AUTO_FILL,
     CLIP_LANES,
     FLAG_COLOURS,
@@ -15,6 +13,8 @@ from app.dashboard.views.scope import (
     ScopeView,
     peak_decimate,
 )
+from PyQt6 import QtCore, QtGui
+
 from tests.app.dashboard.fakes import FakeCore
 
 pytestmark = pytest.mark.gui

@@ -9,9 +9,9 @@ import sys
 import time
 
 import pytest
+from neurodeck.app.dashboard.sources import is_replayable, start_replay
+from neurodeck.common.types import ConfigError, RecordingError
 
-from app.dashboard.sources import is_replayable, start_replay
-from common.types import ConfigError, RecordingError
 from tests.conftest import REPO
 
 
@@ -36,7 +36,7 @@ PARENT = """
 import sys, time
 sys.path.insert(0, {repo!r})
 from pathlib import Path
-from app.dashboard.sources import start_simulator
+from neurodeck.app.dashboard.sources import start_simulator
 child = start_simulator(8, 250.0, Path({logs!r}))
 print(child.proc.pid, flush=True)
 time.sleep(60)

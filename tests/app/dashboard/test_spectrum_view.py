@@ -6,10 +6,10 @@ import dataclasses
 
 import numpy as np
 import pytest
+from neurodeck.app.dashboard.analysis import SpectrumAnalyzer
+from neurodeck.app.dashboard.snapshot import BANDS, CoreSnapshot, SpectrumView
+from neurodeck.app.dashboard.views.spectrum import FREQ_RANGE_HZ, NO_MAP, SpectrumPanel
 
-from app.dashboard.analysis import SpectrumAnalyzer
-from app.dashboard.snapshot import BANDS, CoreSnapshot, SpectrumView
-from app.dashboard.views.spectrum import FREQ_RANGE_HZ, NO_MAP, SpectrumPanel
 from tests.app.dashboard.fakes import FakeCore
 
 pytestmark = pytest.mark.gui

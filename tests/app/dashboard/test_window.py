@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from neurodeck.app.dashboard.gui_settings import GuiSettings, load_gui_settings
+from neurodeck.app.dashboard.snapshot import CalibrationView, CoreSnapshot
+from neurodeck.app.dashboard.window import MainWindow
 from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PyQt6.QtGui import QDropEvent
 
-from app.dashboard.gui_settings import GuiSettings, load_gui_settings
-from app.dashboard.snapshot import CalibrationView, CoreSnapshot
-from app.dashboard.window import MainWindow
 from tests.app.dashboard.fakes import FakeCore
 
 pytestmark = pytest.mark.gui
@@ -143,7 +143,8 @@ def test_frames_are_measured(window) -> None:
 @pytest.mark.data
 def test_the_dashboard_decodes_a_real_replay(qtbot, make_core, eegbci_profile) -> None:
     """End to end: the window over the real core, EEGBCI run 12 replayed on LSL, decoded live."""
-    from streaming.recording_io import eegbci_run_files
+    from neurodeck.streaming.recording_io import eegbci_run_files
+
     from tests.conftest import SHARED_DATA
 
     core = make_core()
