@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from neurodeck.control.children import Child, die_with_parent, replay_args, spawn
 
 #: Models measured by default: shipped checkpoints, the decoder a calibrated profile runs by
 #: default (``mi_profile``), and two reference sizes (random weights).
@@ -113,9 +114,9 @@ def build_bench_model(name: str, channels: tuple[str, ...], window_s: float) -> 
     if name == "mi_profile":
         return _profile_model(channels, window_s)
     if name in SHIPPED:
-        from neurodeck.app.demo import repo_root
+        from neurodeck.common.paths import pretrained_path
 
-        model, meta = load_checkpoint(repo_root() / "models" / "pretrained" / f"{name}.safetensors")
+        model, meta = load_checkpoint(pretrained_path(name))
         if hasattr(model, "with_channels") and model.channel_agnostic:
             model = model.with_channels(channels)
         sfreq, window = meta.sfreq, meta.window_s
@@ -143,7 +144,7 @@ def build_bench_model(name: str, channels: tuple[str, ...], window_s: float) -> 
 
 def _profile_model(channels: tuple[str, ...], window_s: float) -> BenchModel:
     """The ensemble a default calibration of mi_shallow64 decodes with (its compute cost)."""
-    from neurodeck.app.calibrate_command import DEFAULT_ENCODER
+    from neurodeck.calibration.defaults import DEFAULT_ENCODER
     from neurodeck.calibration.riemann import fit_tangent_space_lr
     from neurodeck.models.checkpoint import load_checkpoint
     from neurodeck.models.ensemble import ProbabilityEnsemble
@@ -161,26 +162,16 @@ def _profile_model(channels: tuple[str, ...], window_s: float) -> BenchModel:
     )
 
 
-def _replay(
-    files: list[Path], chunk_s: float, markers: bool = True
-) -> tuple[subprocess.Popen, str]:
+def _replay(files: list[Path], chunk_s: float, markers: bool = True) -> tuple[Child, str]:
     """``neurodeck replay --loop`` of ``files`` in a child process; returns it and the source_id.
 
     ``markers=False`` publishes the EEG stream alone (``--no-markers``).
     """
-    from neurodeck.app.dashboard.sources import repo_root
-
     name = f"bench-{uuid.uuid4().hex[:8]}"
-    cmd = [sys.executable, "-m", "neurodeck", "replay", *map(str, files), "--name", name,
-           "--source-id", name, "--loop", "--wait-for-consumer", "30",
-           "--chunk-s", f"{chunk_s}"]  # fmt: skip
-    if not markers:
-        cmd.append("--no-markers")
-    env = {**os.environ, "NEURODECK_PARENT_PID": str(os.getpid())}
-    proc = subprocess.Popen(
-        cmd, cwd=repo_root(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    args = replay_args(
+        files, speed=1.0, name=name, source_id=name, loop=True, chunk_s=chunk_s, markers=markers
     )
-    return proc, name
+    return spawn(args), name
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
@@ -339,21 +330,21 @@ def _mne_lsl_in_child(
     name: str, channels: tuple[str, ...], window_s: float, stream: str, args, device: str
 ) -> dict:
     """Run :func:`run_mne_lsl` in a child process (one liblsl per process) and read its JSON."""
-    from neurodeck.app.dashboard.sources import repo_root
-
     job = json.dumps([name, list(channels), window_s, stream, args.seconds, device])
-    out = subprocess.run(
-        [sys.executable, "-m", "neurodeck.app.bench_command", job],
-        cwd=repo_root(),
-        capture_output=True,
-        text=True,
-        timeout=args.seconds + 120,
+    child = spawn(
+        [job], module="neurodeck.app.bench_command", pipe_output=True, command="mne-lsl bench"
     )
-    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-    if out.returncode != 0 or not lines:
-        tail = out.stderr.strip().splitlines()[-1:] or [f"exit {out.returncode}"]
-        return {"n": 0, "error": tail[0]}
-    return json.loads(lines[-1])
+    try:
+        text, _ = child.proc.communicate(timeout=args.seconds + 120)
+    except subprocess.TimeoutExpired:
+        child.stop()
+        return {"n": 0, "error": f"no result within {args.seconds + 120:g} s"}
+    lines = text.splitlines()
+    results = [ln for ln in lines if ln.startswith("{")]
+    if child.proc.returncode != 0 or not results:
+        other = [ln.strip() for ln in lines if ln.strip() and "ERR|" not in ln]
+        return {"n": 0, "error": (other[-1:] or [f"exit {child.proc.returncode}"])[0]}
+    return json.loads(results[-1])
 
 
 def run_model_only(bm: BenchModel, device: str, repeats: int = 300) -> dict:
@@ -401,7 +392,7 @@ def _histogram(results: list[dict], path: Path) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark and print the table."""
     import torch
-    from neurodeck.app.demo import candidate_roots
+    from neurodeck.common.paths import data_roots
     from neurodeck.common.types import RecordingError
     from neurodeck.models.device import select_device
     from neurodeck.streaming.lsl_io import resolve_stream
@@ -409,7 +400,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     device = str(select_device(args.device))
     files = None
-    for root in candidate_roots(args.data):
+    for root in data_roots(args.data):
         try:
             files = eegbci_run_files(root, 1, [12])
             break
@@ -447,8 +438,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                     else:  # its own process: mne-lsl bundles a second liblsl
                         row = _mne_lsl_in_child(name, channels, window_s, stream, args, device)
                 finally:
-                    proc.terminate()
-                    proc.wait(10)
+                    proc.stop(10.0)
                 rows.append({"pipeline": pipeline, **row})
             torch.set_num_threads(1)
             for r in rows:
@@ -487,6 +477,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 if __name__ == "__main__":  # the mne-lsl row's child process
     from neurodeck.streaming.lsl_env import use_machine_scope
 
+    die_with_parent()
     use_machine_scope()
     _name, _channels, _window, _stream, _seconds, _device = json.loads(sys.argv[1])
     import torch

@@ -18,21 +18,12 @@ The core is imported inside the handler, after the LSL configuration is chosen.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from neurodeck.app.options import add_choice_options
 from neurodeck.common.types import AFFECTIVE, MOTOR_IMAGERY, ConfigError
-
-_PRETRAINED = Path(__file__).resolve().parents[1] / "models" / "pretrained"
-#: The cross-subject motor-imagery network for the 64-channel EEGBCI montage (mi_shallow64).
-DEFAULT_ENCODER = _PRETRAINED / "mi_shallow64.safetensors"
-#: The same recipe with channel-subset training, for any other montage (mi_shallow_any).
-DEFAULT_ANY_MONTAGE_ENCODER = _PRETRAINED / "mi_shallow_any.safetensors"
-#: The encoder affective calibration (emotion, mental state) fine-tunes.
-DEFAULT_AFFECTIVE_ENCODER = _PRETRAINED / "gmss.safetensors"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -104,35 +95,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_calibrate)
 
 
-def default_mi_encoder(channel_names: Sequence[str]) -> Path:
-    """The shipped motor-imagery network for a montage.
-
-    The 64-channel EEGBCI network when the recording has every one of its channels, otherwise
-    the network that reads any subset of named electrodes.
-    """
-    from neurodeck.models.checkpoint import read_checkpoint_meta
-    from neurodeck.models.shallow_any import channel_key
-
-    have = {channel_key(c) for c in channel_names}
-    needed = read_checkpoint_meta(DEFAULT_ENCODER).channel_names
-    if all(channel_key(c) in have for c in needed):
-        return DEFAULT_ENCODER
-    return DEFAULT_ANY_MONTAGE_ENCODER
-
-
-def add_choice_options(p: argparse.ArgumentParser) -> None:
-    """``--choose`` (calibrate, loop, demo)."""
-    p.add_argument(
-        "--choose",
-        default="default",
-        metavar="RULE",
-        help="which decoder the profile uses: default (the rule measured best: "
-        "benchmarks/results/chooser.md), cv (highest cross-validated accuracy on the "
-        "calibration), or always:NAME with NAME zeroshot, finetuned, reference or an ensemble "
-        "such as zeroshot+finetuned+reference",
-    )
-
-
 def parse_classes(pairs: list[str]) -> dict[str, str]:
     """``["T1=left", "T2=right"]`` -> ``{"T1": "left", "T2": "right"}``."""
     split = [c.split("=", 1) for c in pairs]
@@ -141,51 +103,8 @@ def parse_classes(pairs: list[str]) -> dict[str, str]:
     return dict(split)  # type: ignore[arg-type]
 
 
-def calibration_settings(
-    cv_folds: int,
-    epochs: int | None,
-    mode: str | None = None,
-    seed: int = 0,
-    paradigm: Any = None,
-    family: str = MOTOR_IMAGERY,
-    augment: Sequence[str] | None = None,
-    chooser: str = "default",
-) -> Any:
-    """The fitting settings the command-line options ask for.
-
-    With a paradigm, the encoder's training windows end inside its imagery period. The
-    affective family fits long blocks (:func:`calibration.fitting.affective_settings`).
-    Fine-tuning follows the network's recipe unless ``epochs``, ``mode`` or ``augment``
-    (motor-imagery augmentations, :mod:`offline_training.label_augment`) say otherwise.
-    """
-    from neurodeck.calibration.fitting import CalibrationSettings, affective_settings
-
-    if family == AFFECTIVE:
-        if augment:
-            raise ConfigError(
-                "'--augment' is for motor-imagery calibration (it mirrors left/right "
-                "hemispheres); leave it out for affective paradigms."
-            )
-        epoch = paradigm.epoch_s if paradigm is not None else (5.0, 60.0)
-        s = affective_settings(tuple(epoch), cv_folds, seed, epochs)
-        adapt = dataclasses.replace(s.adapt, mode=mode or s.adapt.mode)
-        return dataclasses.replace(s, adapt=adapt, chooser=chooser)
-    s = CalibrationSettings(
-        cv_folds=cv_folds,
-        seed=seed,
-        epochs=epochs,
-        mode=mode,
-        augment=None if augment is None else tuple(augment),
-        chooser=chooser,
-    )
-    if paradigm is not None:
-        first, last, hop = s.ends_s
-        end = min(last, paradigm.epoch_s[1])
-        s = dataclasses.replace(s, ends_s=(min(first, end), end, hop))
-    return s
-
-
 def _default_meta() -> Any:
+    from neurodeck.calibration.defaults import DEFAULT_ENCODER
     from neurodeck.models.checkpoint import read_checkpoint_meta
 
     return read_checkpoint_meta(DEFAULT_ENCODER)
@@ -286,10 +205,15 @@ def _record(
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Record or load the calibration, fit, report, write the profile."""
-    from neurodeck.app.cli import write_json
     from neurodeck.calibration.calibrate import calibrate_recordings, load_base_encoder
+    from neurodeck.calibration.defaults import (
+        DEFAULT_AFFECTIVE_ENCODER,
+        calibration_settings,
+        default_mi_encoder,
+    )
     from neurodeck.calibration.paradigm import load_paradigm
     from neurodeck.calibration.trials import load_calibration_source
+    from neurodeck.common.jsonio import write_json
 
     if args.from_markers and not args.stream:
         raise ConfigError("'--from-markers' needs '--stream'.")

@@ -7,25 +7,28 @@ Commands import the core lazily, after the LSL configuration has been chosen (li
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from neurodeck.app.options import (
+    add_config_option,
+    add_data_option,
+    add_loop_options,
+)
+from neurodeck.common.paths import EEGBCI_SHARED_SUBJECTS
+from neurodeck.control.children import EXIT_ORPHANED, die_with_parent
+
 logger = logging.getLogger("neurodeck")
 
 EXIT_USER_ERROR = 2
-#: The EEGBCI subjects in ../shared/data.
-EEGBCI_SHARED_SUBJECTS = [*range(1, 15), *range(16, 20)]
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = EXIT_ORPHANED
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
-    if not any("--config" in a.option_strings for a in p._actions):
-        p.add_argument("--config", type=Path, help="settings TOML (see app/settings.py)")
     p.add_argument(
         "--local",
         action="store_true",
@@ -40,12 +43,6 @@ def _add_publisher(p: argparse.ArgumentParser) -> None:
         default=0.0,
         metavar="S",
         help="wait up to S seconds for a consumer before publishing (default 0)",
-    )
-
-
-def _add_data(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--data", type=Path, help="data root (default: $NEURODECK_DATA or ../shared/data)"
     )
 
 
@@ -107,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
         "either way)",
     )
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the stream")
+    add_config_option(p)
 
     from neurodeck.app import bench_command, calibrate_command, gui_command, loop, record_commands
 
@@ -121,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
         help="online MI evaluation (EEGBCI) or rest-vs-arithmetic state evaluation (EEGMAT), "
         "subjects held out (JSON out)",
     )
-    _add_data(p)
+    add_data_option(p)
     p.add_argument(
         "--task",
         choices=("mi", "eegmat"),
@@ -187,7 +185,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="recipe TOML (configs/pretrain/*.toml), or gmss for the affective encoder",
     )
-    _add_data(p)
+    add_data_option(p)
     p.add_argument("--subjects", type=int, nargs="+", help="default: the recipe's, else all")
     p.add_argument(
         "--out", type=Path, help="checkpoint (default models/pretrained/NAME.safetensors)"
@@ -198,9 +196,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the training summary as JSON")
 
     p = sub.add_parser("demo", help="replay a real recording and decode it live")
-    _add_data(p)
+    add_data_option(p)
     p.add_argument("--subject", type=int, default=1, help="EEGBCI subject (default 1)")
-    loop.add_loop_options(p, speed=4.0)
+    add_loop_options(p, speed=4.0)
     p.add_argument("--headless", action="store_true", help="no dashboard even with a display")
     p.add_argument("--json", type=Path, help="write the summary as JSON")
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="where logs and models go")
@@ -219,44 +217,18 @@ def _setup(args: argparse.Namespace) -> None:
         use_machine_scope(force=args.command == "demo" and "LSLAPICFG" not in os.environ)
 
 
-def write_json(path: Path | None, payload: dict) -> None:
-    """Write ``payload`` as indented JSON when a path is given."""
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
-        print(f"wrote {path}")
-
-
 def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
-    from neurodeck.app import commands, train_commands
+    from neurodeck.app import commands, demo, train_commands
 
     return {
         "streams": commands.cmd_streams,
         "replay": commands.cmd_replay,
         "simulate": commands.cmd_simulate,
         "decode": commands.cmd_decode,
-        "demo": commands.cmd_demo,
+        "demo": demo.run_demo,
         "evaluate": train_commands.cmd_evaluate,
         "pretrain": train_commands.cmd_pretrain,
     }
-
-
-def die_with_parent() -> None:
-    """A child started by the dashboard ends when the dashboard dies, even by SIGKILL (Linux).
-
-    The parent sets ``NEURODECK_PARENT_PID``; the child asks the kernel for SIGTERM when its
-    parent goes, so that a looping replay is never left publishing on its own.
-    """
-    parent = os.environ.pop("NEURODECK_PARENT_PID", None)
-    if parent is None or not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import signal
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-    if os.getppid() != int(parent):  # the parent died before the request took effect
-        sys.exit(EXIT_INTERRUPTED)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import time
-from pathlib import Path
 
-from neurodeck.app.cli import write_json
-from neurodeck.app.settings import load_settings
 from neurodeck.app.status import StatusPrinter, summary_dict, summary_text
-from neurodeck.common.types import ConfigError
+from neurodeck.calibration.decoders import load_decoder_spec
+from neurodeck.common.jsonio import write_json
+from neurodeck.control.children import check_speed
+from neurodeck.control.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -115,60 +115,6 @@ def _publish(streamer, args: argparse.Namespace, label: str, sfreq: float) -> in
     return 0
 
 
-def check_speed(speed: float) -> None:
-    """Validate a replay speed factor."""
-    if not 0 < speed <= 1000:
-        raise ConfigError(f"'--speed' must be > 0 and <= 1000; got {speed}.")
-
-
-def load_decoder_spec(path: Path, decoder: str | None = None):
-    """Load a subject profile's decoder (or a checkpoint) into a :class:`DecoderSpec`.
-
-    Parameters
-    ----------
-    path : Path
-        A profile folder written by ``neurodeck calibrate`` or a ``.safetensors`` checkpoint.
-    decoder : str, optional
-        With a profile: ``finetuned`` or ``reference`` (default: the profile's choice).
-    """
-    from neurodeck.calibration.profile import is_profile, load_profile
-    from neurodeck.models.checkpoint import load_checkpoint
-    from neurodeck.streaming.session import DecoderSpec
-
-    if is_profile(path):
-        path = load_profile(path).checkpoint(decoder)
-        logger.info("profile decoder: %s", path)
-    elif decoder:
-        raise ConfigError(
-            f"'--decoder' chooses among a profile's decoders, but {path} is not a profile.",
-            "Give the folder `neurodeck calibrate --out` wrote, or leave '--decoder' out.",
-        )
-    model, meta = load_checkpoint(path)
-    stage = meta.training.get("stage")
-    if stage == "ssl":
-        raise ConfigError(
-            f"{path} is a self-supervised encoder without a trained classifier head.",
-            "Fine-tune it on calibration trials first (neurodeck calibrate), then decode.",
-        )
-    if stage == "supervised":
-        logger.warning(
-            "%s is a cross-subject model that was not calibrated to this person; it was trained "
-            "on data re-centred per subject, and its accuracy without calibration is not "
-            "validated. Calibrate it for real use.",
-            path.name,
-        )
-    return DecoderSpec(
-        model=model,
-        channel_names=tuple(meta.channel_names),
-        sfreq=meta.sfreq,
-        window_s=meta.window_s,
-        class_names=tuple(meta.class_names),
-        preprocessing=dict(meta.preprocessing),
-        marker_classes=dict(meta.training.get("marker_classes", {})),
-        family=meta.family,
-    ), meta
-
-
 def run_session(session, duration_s: float | None, printer: StatusPrinter | None = None) -> dict:
     """Run a started session until ``duration_s`` passes or Ctrl-C; return the summary."""
     printer = printer or StatusPrinter()
@@ -231,10 +177,3 @@ def cmd_decode(args: argparse.Namespace) -> int:
     print(summary_text(summary))
     write_json(args.json, summary)
     return 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    """Replay a real recording and decode it live."""
-    from neurodeck.app.demo import run_demo
-
-    return run_demo(args)

@@ -6,7 +6,9 @@ import argparse
 import uuid
 from pathlib import Path
 
-from neurodeck.app.demo import _start_simulator, decode_replay
+from neurodeck.app.replay_loop import decode_replay
+from neurodeck.common.jsonio import write_json
+from neurodeck.control.children import simulate_args, spawn
 
 SIM_CHANNELS = 32
 CALIBRATION_S = 150.0
@@ -39,6 +41,12 @@ def run_simulated_demo(args: argparse.Namespace, out: Path) -> int:
         f"(cross-validated accuracy {meta.metrics['cv_accuracy']:.2f}) -> {path}"
     )
     name = f"neurodeck-demo-sim-{uuid.uuid4().hex[:6]}"
-    proc = _start_simulator(args.speed, name, LIVE_S, out / "simulator.log")
+    args_ = simulate_args(
+        name=name, channels=SIM_CHANNELS, speed=args.speed, duration_s=LIVE_S, seed=7
+    )
+    child = spawn(args_, log=out / "simulator.log")
     print(f"simulated headset '{name}' at x{args.speed:g}; decoding live:")
-    return decode_replay(args, path, name, proc, out, "built-in simulator (synthetic EEG)")
+    origin = "built-in simulator (synthetic EEG)"
+    summary = decode_replay(args, path, name, child, out, origin, n_samples=None)
+    write_json(args.json, {"data": origin, **summary})
+    return 0

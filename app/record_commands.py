@@ -139,7 +139,7 @@ def _record_until_done(recorder: Any, duration_s: float | None) -> str:
 
 def cmd_record(args: argparse.Namespace) -> int:
     """Record an EEG stream (and its markers) to a session folder until stopped."""
-    from neurodeck.app.cli import write_json
+    from neurodeck.common.jsonio import write_json
     from neurodeck.streaming.lsl_io import resolve_stream
     from neurodeck.streaming.recorder import SessionRecorder, check_out_dir
 
@@ -181,7 +181,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Convert a session folder to FIF or EDF."""
-    from neurodeck.app.cli import write_json
+    from neurodeck.common.jsonio import write_json
     from neurodeck.streaming.recorded_session import (
         check_export_target,
         export_session,

@@ -7,8 +7,8 @@ import sys
 import time
 from typing import TextIO
 
-from neurodeck.app.dashboard.affect import DEFAULT_AFFECTIVE_SMOOTHING_S, AffectTracker
 from neurodeck.common.types import AFFECTIVE, MOTOR_IMAGERY
+from neurodeck.control.affect import DEFAULT_AFFECTIVE_SMOOTHING_S, AffectTracker
 from neurodeck.streaming.session import SessionSnapshot
 
 

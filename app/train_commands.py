@@ -7,18 +7,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from neurodeck.app.cli import EEGBCI_SHARED_SUBJECTS, write_json
+from neurodeck.common.jsonio import write_json
+from neurodeck.common.paths import EEGBCI_SHARED_SUBJECTS, PRETRAINED_DIR
 from neurodeck.common.types import ConfigError
 
 RECIPE_DIR = Path(__file__).resolve().parents[1] / "configs" / "pretrain"
-PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "models" / "pretrained"
 
 
 def data_root(explicit: Path | None) -> Path:
     """The first existing data root (``--data``, ``$NEURODECK_DATA``, ``../shared/data``)."""
-    from neurodeck.app.demo import candidate_roots
+    from neurodeck.common.paths import data_roots
 
-    root = next((r for r in candidate_roots(explicit) if r.is_dir()), None)
+    root = next((r for r in data_roots(explicit) if r.is_dir()), None)
     if root is None:
         raise ConfigError("No data root found.", "Pass --data DIR or set NEURODECK_DATA.")
     return root
@@ -166,7 +166,7 @@ def _histories(run_dir: Path) -> dict[str, Any]:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Online MI evaluation: classical references per subject, networks through calibration."""
     from neurodeck.common.montages import montage
-    from neurodeck.offline_training.evaluation import evaluate
+    from neurodeck.evaluation.classical import evaluate
 
     if args.task == "eegmat":
         return _evaluate_eegmat(args)
@@ -206,8 +206,8 @@ def _recipe(name: str) -> Any:
 def _evaluate_encoder(
     args: argparse.Namespace, root: Path, recipe: Any, channels: Any
 ) -> dict[str, Any]:
-    from neurodeck.app.calibrate_command import calibration_settings
-    from neurodeck.offline_training.deep_evaluation import evaluate_calibrated
+    from neurodeck.calibration.defaults import calibration_settings
+    from neurodeck.evaluation.calibrated import evaluate_calibrated
 
     settings = calibration_settings(args.cv_folds, None, chooser=args.choose)
     print(

@@ -496,8 +496,9 @@ class WindowVerifier:
 
 def _consume_neurodeck(spec: RunSpec, events: RunEvents) -> Record:
     """Acquisition on its own thread; the main thread reads new samples and checks them."""
-    from neurodeck.streaming.acquisition import Acquisition, AcquisitionSettings
+    from neurodeck.streaming.acquisition import Acquisition
     from neurodeck.streaming.lsl_io import resolve_stream
+    from neurodeck.streaming.settings import AcquisitionSettings
 
     info = resolve_stream(source_id=spec.source_id, timeout_s=CONNECT_TIMEOUT_S)
     settings = AcquisitionSettings(buffer_s=spec.nd_buffer_s)

@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +41,8 @@ use_machine_scope(force=True)
 
 import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
-from neurodeck.app.dashboard.snapshot import CoreSnapshot  # noqa: E402
+from neurodeck.control.children import Child, spawn  # noqa: E402
+from neurodeck.control.snapshot import CoreSnapshot  # noqa: E402
 from PyQt6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PyQt6.QtWidgets import QApplication, QWidget  # noqa: E402
 
@@ -112,13 +112,12 @@ def measure(window, seconds: float, stop=None) -> dict:
     return out
 
 
-def start_finetune(out: Path, data: Path | None) -> subprocess.Popen | None:
+def start_finetune(out: Path, data: Path | None) -> Child | None:
     """``neurodeck calibrate`` on EEGBCI S1 runs 4+8 in a child, as the dashboard runs it."""
+    from neurodeck.common.paths import data_roots
     from neurodeck.streaming.recording_io import eegbci_run_files
 
-    roots = [data] if data else []
-    roots.append(REPO.parent / "shared" / "data")
-    for root in roots:
+    for root in data_roots(data):
         try:
             runs = eegbci_run_files(root, 1, [4, 8])
             break
@@ -126,12 +125,8 @@ def start_finetune(out: Path, data: Path | None) -> subprocess.Popen | None:
             continue
     else:
         return None
-    cmd = [sys.executable, "-m", "neurodeck", "calibrate", "--recording", *map(str, runs)]
-    cmd += ["--out", str(out), "--cv-folds", "3"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    return subprocess.Popen(
-        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    args = ["calibrate", "--recording", *map(str, runs), "--out", str(out), "--cv-folds", "3"]
+    return spawn(args, single_thread=True)
 
 
 def row(name: str, s: dict) -> str:
@@ -153,16 +148,18 @@ def main() -> int:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
-    from neurodeck.app.dashboard.core import CoreSettings, DashboardCore
-    from neurodeck.app.dashboard.gui_settings import GuiSettings
     from neurodeck.app.dashboard.window import MainWindow
+    from neurodeck.control.core import CoreSettings, DashboardCore
+    from neurodeck.control.settings import DashboardSettings, Settings
 
     _timed_paint()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     pg.setConfigOptions(antialias=False, background="w", foreground="k")
     tmp = Path(tempfile.mkdtemp(prefix="neurodeck-bench-"))
     core = DashboardCore(CoreSettings(scope_s=max(20.0, args.span), out_dir=tmp))
-    window = MainWindow(core, GuiSettings(scope_s=args.span, out_dir=str(tmp)))
+    window = MainWindow(
+        core, Settings(dashboard=DashboardSettings(scope_s=args.span, out_dir=str(tmp)))
+    )
     window.resize(1600, 1000)
     window.show()
     core.simulate(args.channels, args.sfreq)
@@ -185,13 +182,13 @@ def main() -> int:
     results["naive"] = measure(window, args.seconds)
     window.tabs.setCurrentIndex(0)
     pump(1.0)
-    proc = start_finetune(tmp / "profile", args.data)
-    if proc is not None:
+    child = start_finetune(tmp / "profile", args.data)
+    if child is not None:
         pump(3.0)  # past the child's start-up, into the fine-tuning
-        results["finetune"] = measure(window, args.finetune_s, stop=lambda: proc.poll() is not None)
-        results["finetune"]["child_exit"] = proc.poll()
-        if proc.poll() is None:
-            proc.terminate()
+        results["finetune"] = measure(window, args.finetune_s, stop=lambda: not child.running)
+        results["finetune"]["child_exit"] = child.proc.poll()
+        if child.running:
+            child.stop()
     window.close()
     shape = f"{args.channels} ch x {args.span:g} s at {args.sfreq:g} Hz"
     print(f"dashboard benchmark: {shape}; Qt platform {app.platformName()}")

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -38,6 +37,7 @@ use_machine_scope()
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 import torch  # noqa: E402
+from neurodeck.control.children import Child, replay_args, spawn  # noqa: E402
 from neurodeck.streaming.inference import ModelRunner  # noqa: E402
 from neurodeck.streaming.lsl_io import resolve_stream  # noqa: E402
 from neurodeck.streaming.preprocessing import PreprocessingConfig  # noqa: E402
@@ -78,29 +78,10 @@ def _spec(model: torch.nn.Module, channels: tuple[str, ...]) -> DecoderSpec:
 
 def _start_replay(
     files: list[Path], speed: float, loop: bool, chunk_s: float = 0.02
-) -> tuple[subprocess.Popen, str]:
+) -> tuple[Child, str]:
     name = f"bench-{uuid.uuid4().hex[:8]}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "neurodeck",
-        "replay",
-        *map(str, files),
-        "--name",
-        name,
-        "--source-id",
-        name,
-        "--speed",
-        str(speed),
-        "--wait-for-consumer",
-        "30",
-        "--chunk-s",
-        str(chunk_s),
-    ]
-    if loop:
-        cmd.append("--loop")
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc, name
+    args = replay_args(files, speed=speed, name=name, source_id=name, loop=loop, chunk_s=chunk_s)
+    return spawn(args), name
 
 
 def run_case(
@@ -119,8 +100,7 @@ def run_case(
         snap = session.snapshot()
         session.stop()
     finally:
-        proc.terminate()
-        proc.wait(10)
+        proc.stop(10.0)
     lat = snap.worker.latency
     row = {
         "case": label,
@@ -220,8 +200,7 @@ def soak(args: argparse.Namespace, files: list[Path], channels) -> dict:
             )
         session.stop()
     finally:
-        proc.terminate()
-        proc.wait(10)
+        proc.stop(10.0)
     growth = (marks[args.minutes] - marks[1]) / marks[1] * 100
     print(
         f"RSS growth from minute 1 to {args.minutes}: {growth:+.2f} % (goal < 5 %); "

@@ -40,3 +40,14 @@ def write_text_atomic(path: Path, text: str) -> Path:
 def write_json_atomic(path: Path, payload: Any) -> Path:
     """Write JSON to ``path`` durably (see :func:`write_text_atomic`)."""
     return write_text_atomic(path, json.dumps(payload, indent=2) + "\n")
+
+
+def write_json(path: Path | None, payload: dict[str, Any]) -> None:
+    """Write a command's summary as indented JSON when a path is given, and say so.
+
+    Values JSON cannot hold (paths, numpy scalars) are written as their text.
+    """
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, json.dumps(payload, indent=2, default=str) + "\n")
+        print(f"wrote {path}")

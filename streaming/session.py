@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 import pylsl
 import torch
 from neurodeck.common.types import MOTOR_IMAGERY, ChannelMappingError, Prediction, StreamMeta
-from neurodeck.streaming.acquisition import Acquisition, AcquisitionSettings, AcquisitionStatus
+from neurodeck.streaming.acquisition import Acquisition, AcquisitionStatus
 from neurodeck.streaming.inference import InferenceWorker, ModelRunner, PredictionSink, WorkerStatus
 from neurodeck.streaming.lsl_io import unit_scale_to_uv
 from neurodeck.streaming.markers import MarkerReceiver
 from neurodeck.streaming.preprocessing import PreprocessingConfig, Preprocessor
 from neurodeck.streaming.scheduler import WindowScheduler, WindowSpec
+from neurodeck.streaming.settings import AcquisitionSettings
 
 logger = logging.getLogger(__name__)
 

@@ -32,14 +32,6 @@ from collections import deque
 from pathlib import Path
 
 import numpy as np
-from neurodeck.app.dashboard.gui_settings import (
-    DEFAULT_PATH,
-    GuiSettings,
-    load_gui_settings,
-    save_gui_settings,
-)
-from neurodeck.app.dashboard.snapshot import CoreCommands, CoreSnapshot, empty_snapshot
-from neurodeck.app.dashboard.sources import is_replayable
 from neurodeck.app.dashboard.views.calibration import CalibrationPanel
 from neurodeck.app.dashboard.views.decoding import DecodingPanel
 from neurodeck.app.dashboard.views.emotion import EmotionPanel
@@ -48,6 +40,15 @@ from neurodeck.app.dashboard.views.scope import ScopeView
 from neurodeck.app.dashboard.views.spectrum import SpectrumPanel
 from neurodeck.app.dashboard.views.streams import StreamsPanel
 from neurodeck.common.types import NeurodeckError
+from neurodeck.control.settings import (
+    DEFAULT_CONFIG,
+    DashboardSettings,
+    Settings,
+    load_settings,
+    save_settings,
+)
+from neurodeck.control.snapshot import CoreCommands, CoreSnapshot, empty_snapshot
+from neurodeck.control.sources import is_replayable
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PyQt6.QtWidgets import (
@@ -135,10 +136,13 @@ class MainWindow(QMainWindow):
     Parameters
     ----------
     core : CoreCommands
-        :class:`~app.dashboard.core.DashboardCore` (or a fake in tests).
-    settings : GuiSettings, optional
+        :class:`~neurodeck.control.core.DashboardCore` (or a fake in tests).
+    settings : Settings, optional
+        The settings tree; the window shows and edits its ``[dashboard]`` section and saves the
+        whole tree, so that the other sections survive File > Save settings.
     settings_path : Path, optional
-        Where File > Save settings writes (default :data:`DEFAULT_PATH`).
+        Where File > Save settings writes (default: the file the settings came from, else
+        :data:`~neurodeck.control.settings.DEFAULT_CONFIG`).
     frame_ms : int
         Frame period; 0 leaves the timer stopped (tests call :meth:`frame`).
     """
@@ -146,14 +150,15 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         core: CoreCommands,
-        settings: GuiSettings | None = None,
+        settings: Settings | None = None,
         settings_path: Path | None = None,
         frame_ms: int = FRAME_MS,
     ) -> None:
         super().__init__()
         self.core = core
-        self.settings = settings or GuiSettings()
-        self.settings_path = settings_path or DEFAULT_PATH
+        self.tree = settings or Settings()
+        self.settings: DashboardSettings = self.tree.dashboard
+        self.settings_path = settings_path or self.tree.source or DEFAULT_CONFIG
         self.stats = FrameStats()
         self.snap: CoreSnapshot = empty_snapshot()
         self.setWindowTitle("neurodeck")
@@ -329,7 +334,7 @@ class MainWindow(QMainWindow):
         self.scope.filter_check.toggle()
 
     # -- settings -------------------------------------------------------------------------------
-    def apply_settings(self, settings: GuiSettings) -> None:
+    def apply_settings(self, settings: DashboardSettings) -> None:
         """Show ``settings`` in the views."""
         self.settings = settings
         scope = self.scope
@@ -344,7 +349,7 @@ class MainWindow(QMainWindow):
             combo.addItem(settings.paradigm)  # a paradigm TOML file
         combo.setCurrentIndex(combo.findText(settings.paradigm))
 
-    def current_settings(self) -> GuiSettings:
+    def current_settings(self) -> DashboardSettings:
         """The settings as the views show them now."""
         scope = self.scope
         hidden = self.settings.hidden_channels
@@ -364,7 +369,8 @@ class MainWindow(QMainWindow):
         path = path or self.settings_path
         try:
             self.settings = self.current_settings()
-            written = save_gui_settings(self.settings, path)
+            self.tree = self.tree.replace(dashboard=self.settings)
+            written = save_settings(self.tree, path)
         except (OSError, NeurodeckError) as exc:
             self.status_label.setText(f"Could not save the settings to {path}: {exc}")
             return None
@@ -386,12 +392,13 @@ class MainWindow(QMainWindow):
                 return False
             path = Path(name)
         try:
-            settings = load_gui_settings(path)
+            tree = load_settings(path)
         except NeurodeckError as exc:
             self.status_label.setText(f"{exc.problem} {exc.hint}".strip())
             return False
         self.settings_path = path
-        self.apply_settings(settings)
+        self.tree = tree
+        self.apply_settings(tree.dashboard)
         self.status_label.setText(f"settings loaded from {path}")
         return True
 

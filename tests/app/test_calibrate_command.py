@@ -7,8 +7,8 @@ import threading
 
 import numpy as np
 import pytest
-from neurodeck.app.calibrate_command import DEFAULT_ENCODER
 from neurodeck.app.cli import main
+from neurodeck.calibration.defaults import DEFAULT_ENCODER
 from neurodeck.calibration.profile import load_profile
 from neurodeck.streaming.recorded_session import load_session
 
@@ -121,8 +121,8 @@ def test_stimuli_are_checked_before_anything_is_recorded(tmp_path, capsys) -> No
 
 
 def test_augment_reaches_the_fine_tuning_settings_and_is_refused_for_affect() -> None:
-    from neurodeck.app.calibrate_command import calibration_settings
     from neurodeck.calibration.calibrate import load_base_encoder
+    from neurodeck.calibration.defaults import calibration_settings
     from neurodeck.common.types import AFFECTIVE, ConfigError
 
     base = load_base_encoder(DEFAULT_ENCODER)
@@ -138,7 +138,7 @@ def test_augment_reaches_the_fine_tuning_settings_and_is_refused_for_affect() ->
 
 
 def test_the_default_network_follows_the_montage() -> None:
-    from neurodeck.app.calibrate_command import DEFAULT_ANY_MONTAGE_ENCODER, default_mi_encoder
+    from neurodeck.calibration.defaults import DEFAULT_ANY_MONTAGE_ENCODER, default_mi_encoder
     from neurodeck.common.montages import montage
     from neurodeck.models.checkpoint import read_checkpoint_meta
 

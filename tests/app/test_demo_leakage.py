@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from neurodeck.app.calibrate_command import DEFAULT_ANY_MONTAGE_ENCODER, DEFAULT_ENCODER
 from neurodeck.app.cli import _parser as build_parser
-from neurodeck.app.loop import leakage_note
+from neurodeck.app.replay_loop import leakage_note
+from neurodeck.calibration.defaults import DEFAULT_ANY_MONTAGE_ENCODER, DEFAULT_ENCODER
 from neurodeck.models.checkpoint import read_checkpoint_meta
 
 

@@ -11,9 +11,9 @@ from neurodeck.calibration.calibrate import calibrate_recordings
 from neurodeck.calibration.candidates import DEFAULT_CHOOSER, check_chooser, choose
 from neurodeck.calibration.fitting import BaseEncoder, CalibrationSettings
 from neurodeck.common.types import ConfigError
+from neurodeck.evaluation.calibrated import compare_choosers
 from neurodeck.models.checkpoint import ModelMeta, load_checkpoint
 from neurodeck.models.registry import build_model
-from neurodeck.offline_training.deep_evaluation import compare_choosers
 from neurodeck.offline_training.finetune import AdaptSettings, predict_proba
 from neurodeck.offline_training.trainer import TrainSettings
 from neurodeck.streaming.preprocessing import PreprocessingConfig

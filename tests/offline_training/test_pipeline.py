@@ -47,8 +47,8 @@ def test_recipe_errors_name_the_problem(tmp_path: Path) -> None:
 def test_a_held_out_subject_is_scored_on_what_calibration_builds(tmp_path: Path) -> None:
     """``neurodeck evaluate`` calibrates as ``neurodeck calibrate`` and decodes the profile."""
     from neurodeck.calibration.fitting import CalibrationSettings
-    from neurodeck.offline_training.deep_evaluation import score_subject
-    from neurodeck.offline_training.evaluation import evaluate_subject
+    from neurodeck.evaluation.calibrated import score_subject
+    from neurodeck.evaluation.classical import evaluate_subject
 
     from tests.calibration.test_candidates import FAST, _untrained_network
 

@@ -6,8 +6,9 @@ import time
 
 import numpy as np
 import pytest
-from neurodeck.streaming.acquisition import Acquisition, AcquisitionSettings
+from neurodeck.streaming.acquisition import Acquisition
 from neurodeck.streaming.lsl_io import resolve_stream
+from neurodeck.streaming.settings import AcquisitionSettings
 
 from tests.lsl_helpers import IndexedOutlet, wait_until
 

@@ -22,12 +22,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from neurodeck.app.dashboard.snapshot import (
-    FROM_MARKERS,
-    CalibrationView,
-    CoreCommands,
-    CoreSnapshot,
-)
 from neurodeck.calibration.emotion import (
     SAM_MAX,
     SAM_MIN,
@@ -46,6 +40,12 @@ from neurodeck.calibration.paradigm import (
     class_of_marker,
 )
 from neurodeck.common.types import AFFECTIVE
+from neurodeck.control.snapshot import (
+    FROM_MARKERS,
+    CalibrationView,
+    CoreCommands,
+    CoreSnapshot,
+)
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 logger = logging.getLogger(__name__)

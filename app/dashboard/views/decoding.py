@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from neurodeck.app.dashboard.snapshot import CoreCommands, CoreSnapshot, CueSpan, DecodingView
 from neurodeck.common.types import AFFECTIVE
+from neurodeck.control.snapshot import CoreCommands, CoreSnapshot, CueSpan, DecodingView
 from numpy.typing import NDArray
 from PyQt6 import QtCore, QtGui, QtWidgets
 

@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from neurodeck.app.dashboard.affect import AffectAxes, affect_axes, frontal_alpha_asymmetry
-from neurodeck.app.dashboard.snapshot import (
+from neurodeck.app.dashboard.views.scalp import ScalpMapPlot
+from neurodeck.common.types import AFFECTIVE
+from neurodeck.control.affect import AffectAxes, affect_axes, frontal_alpha_asymmetry
+from neurodeck.control.snapshot import (
     BANDS,
     CoreCommands,
     CoreSnapshot,
     DecodingView,
     SpectrumView,
 )
-from neurodeck.app.dashboard.views.scalp import ScalpMapPlot
-from neurodeck.common.types import AFFECTIVE
 from numpy.typing import NDArray
 from PyQt6 import QtCore, QtWidgets
 

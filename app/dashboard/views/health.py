@@ -5,7 +5,7 @@ problem in words.
 
 from __future__ import annotations
 
-from neurodeck.app.dashboard.snapshot import CoreCommands, CoreSnapshot, HealthView
+from neurodeck.control.snapshot import CoreCommands, CoreSnapshot, HealthView
 from PyQt6 import QtCore, QtWidgets
 
 #: Field name -> caption, in display order (two figures per grid row).

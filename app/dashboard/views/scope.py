@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from neurodeck.app.dashboard.snapshot import CoreCommands, CoreSnapshot, SignalView, SpectrumView
+from neurodeck.control.snapshot import CoreCommands, CoreSnapshot, SignalView, SpectrumView
 from numpy.typing import NDArray
 from PyQt6 import QtCore, QtGui, QtWidgets
 

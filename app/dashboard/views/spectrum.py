@@ -17,8 +17,8 @@ import warnings
 
 import numpy as np
 import pyqtgraph as pg
-from neurodeck.app.dashboard.snapshot import BANDS, CoreCommands, CoreSnapshot, SpectrumView
 from neurodeck.app.dashboard.views.scalp import COLOURMAP, ScalpMapPlot, head_outline
+from neurodeck.control.snapshot import BANDS, CoreCommands, CoreSnapshot, SpectrumView
 from numpy.typing import NDArray
 from PyQt6 import QtCore, QtWidgets
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from neurodeck.app.dashboard.snapshot import CoreCommands, CoreSnapshot, StreamRow
+from neurodeck.control.snapshot import CoreCommands, CoreSnapshot, StreamRow
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QAbstractItemView,

@@ -1,71 +1,11 @@
-"""Dashboard test fixtures: the real core on loopback LSL, and a small EEGBCI profile."""
+"""Dashboard view fixtures: a fake core for the views, and the real core's fixtures."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
 import pytest
-from neurodeck.app.dashboard.core import CoreSettings, DashboardCore
-from neurodeck.app.dashboard.snapshot import CoreSnapshot
 
 from tests.app.dashboard.fakes import FakeCore
-
-
-def wait_for(
-    core: DashboardCore, check: Callable[[CoreSnapshot], object], timeout_s: float = 20.0
-) -> CoreSnapshot:
-    """Poll snapshots until ``check(snap)`` is truthy; fail with the last snapshot's state."""
-    deadline = time.monotonic() + timeout_s
-    snap = core.snapshot()
-    while time.monotonic() < deadline:
-        snap = core.snapshot()
-        if check(snap):
-            return snap
-        time.sleep(0.05)
-    pytest.fail(
-        f"condition not met in {timeout_s} s: connection={snap.connection} status={snap.status!r} "
-        f"errors={snap.errors} calibration={snap.calibration.phase} {snap.calibration.message!r}"
-    )
-
-
-@pytest.fixture
-def make_core(tmp_path: Path) -> Iterator[Callable[..., DashboardCore]]:
-    """Build real cores writing under ``tmp_path``; all are closed after the test."""
-    cores: list[DashboardCore] = []
-
-    def make(**settings) -> DashboardCore:
-        core = DashboardCore(CoreSettings(out_dir=tmp_path / "dash", **settings), resolve_s=0.5)
-        cores.append(core)
-        return core
-
-    yield make
-    for core in cores:
-        core.close()
-
-
-@pytest.fixture(scope="session")
-def eegbci_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A subject profile of EEGBCI subject 1, fitted on runs 4 and 8 (skips without the data)."""
-    from tests.conftest import has_eegbci
-
-    if not has_eegbci():
-        pytest.skip("shared EEG data not found (set NEURODECK_DATA)")
-    from neurodeck.app.cli import main
-    from neurodeck.streaming.recording_io import eegbci_run_files
-
-    from tests.calibration.synthetic import save_tiny_encoder
-    from tests.conftest import SHARED_DATA
-
-    root = tmp_path_factory.mktemp("profile")
-    runs = eegbci_run_files(SHARED_DATA, 1, [4, 8])
-    encoder = save_tiny_encoder(root / "enc.safetensors")
-    out = root / "S001"
-    code = main(["calibrate", "--recording", *map(str, runs), "--out", str(out),
-                 "--model", str(encoder), "--cv-folds", "0", "--epochs", "1"])  # fmt: skip
-    assert code == 0
-    return out
+from tests.control.conftest import eegbci_profile, make_core, wait_for  # noqa: F401
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neurodeck.app.dashboard.snapshot import CoreSnapshot, empty_snapshot
+from neurodeck.control.snapshot import CoreSnapshot, empty_snapshot
 
 
 class FakeCore:

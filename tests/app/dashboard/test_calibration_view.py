@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from neurodeck.app.dashboard.snapshot import CalibrationView, CoreSnapshot
+from neurodeck.control.snapshot import CalibrationView, CoreSnapshot
 
 from tests.conftest import REPO
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from neurodeck.app.dashboard.snapshot import CoreSnapshot, CueSpan, DecodingView
+from neurodeck.control.snapshot import CoreSnapshot, CueSpan, DecodingView
 
 from tests.app.dashboard.fakes import FakeCore
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pylsl
 import pytest
-from neurodeck.app.dashboard.snapshot import CalibrationView, CoreSnapshot
 from neurodeck.calibration.emotion import STIMULUS_FIXATION_PROMPT, STIMULUS_PROMPTS, SamRating
 from neurodeck.calibration.paradigm import PARADIGMS
 from neurodeck.common.types import MarkerEvent
+from neurodeck.control.snapshot import CalibrationView, CoreSnapshot
 
 pytestmark = pytest.mark.gui
 
@@ -205,7 +205,7 @@ class _Cues:
 
 
 def _job(tmp_path: Path, stimuli=None):
-    from neurodeck.app.dashboard.calibration_job import CalibrationJob
+    from neurodeck.control.calibration_job import CalibrationJob
 
     info = pylsl.StreamInfo("eeg", "EEG", 4, 100.0, "float32", "job-test")
     job = CalibrationJob(info, EMO, tmp_path / "out", seed=3, stimuli=stimuli)
@@ -252,8 +252,8 @@ def test_the_job_view_carries_prompt_stimulus_and_rating_state(tmp_path: Path) -
 
 
 def test_stimuli_need_an_affective_paradigm(tmp_path: Path) -> None:
-    from neurodeck.app.dashboard.calibration_job import load_job_stimuli
     from neurodeck.common.types import ConfigError
+    from neurodeck.control.calibration_job import load_job_stimuli
 
     assert load_job_stimuli(None, PARADIGMS["mi-lr"]) is None
     with pytest.raises(ConfigError, match="Stimuli need an affective paradigm; 'mi-lr'"):

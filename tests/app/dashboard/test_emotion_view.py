@@ -6,10 +6,10 @@ import dataclasses
 
 import numpy as np
 import pytest
-from neurodeck.app.dashboard.affect import affect_axes, smooth_probabilities
-from neurodeck.app.dashboard.analysis import SpectrumAnalyzer
-from neurodeck.app.dashboard.snapshot import BANDS, CoreSnapshot, DecodingView, SpectrumView
 from neurodeck.common.types import AFFECTIVE, MOTOR_IMAGERY
+from neurodeck.control.affect import affect_axes, smooth_probabilities
+from neurodeck.control.analysis import SpectrumAnalyzer
+from neurodeck.control.snapshot import BANDS, CoreSnapshot, DecodingView, SpectrumView
 
 from tests.app.dashboard.fakes import FakeCore
 
@@ -202,11 +202,16 @@ def test_the_panel_paints_something(panel, spectrum, qtbot) -> None:
 
 
 def test_the_window_has_an_emotion_tab_and_decoding_points_there(qtbot, tmp_path) -> None:
-    from neurodeck.app.dashboard.gui_settings import GuiSettings
     from neurodeck.app.dashboard.window import TABS, MainWindow
+    from neurodeck.control.settings import DashboardSettings, Settings
 
     core = FakeCore(CoreSnapshot(t=T_NOW, decoding=_affective()))
-    win = MainWindow(core, GuiSettings(out_dir=str(tmp_path)), tmp_path / "s.toml", frame_ms=0)
+    win = MainWindow(
+        core,
+        Settings(dashboard=DashboardSettings(out_dir=str(tmp_path))),
+        tmp_path / "s.toml",
+        frame_ms=0,
+    )
     qtbot.addWidget(win)
     assert TABS[-1] == "Emotion" and win.tabs.tabText(4) == "Emotion"
     assert win.tabs.widget(4) is win.emotion

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from neurodeck.app.dashboard.snapshot import CoreSnapshot, HealthView
+from neurodeck.control.snapshot import CoreSnapshot, HealthView
 
 from tests.app.dashboard.fakes import FakeCore
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from neurodeck.app.dashboard.snapshot import ChannelQuality, CoreSnapshot, SignalView, SpectrumView
 from neurodeck.app.dashboard.views.scope import (
     AUTO_FILL,
     CLIP_LANES,
@@ -13,6 +12,7 @@ from neurodeck.app.dashboard.views.scope import (
     ScopeView,
     peak_decimate,
 )
+from neurodeck.control.snapshot import ChannelQuality, CoreSnapshot, SignalView, SpectrumView
 from PyQt6 import QtCore, QtGui
 
 from tests.app.dashboard.fakes import FakeCore

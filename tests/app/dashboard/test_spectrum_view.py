@@ -6,9 +6,9 @@ import dataclasses
 
 import numpy as np
 import pytest
-from neurodeck.app.dashboard.analysis import SpectrumAnalyzer
-from neurodeck.app.dashboard.snapshot import BANDS, CoreSnapshot, SpectrumView
 from neurodeck.app.dashboard.views.spectrum import FREQ_RANGE_HZ, NO_MAP, SpectrumPanel
+from neurodeck.control.analysis import SpectrumAnalyzer
+from neurodeck.control.snapshot import BANDS, CoreSnapshot, SpectrumView
 
 from tests.app.dashboard.fakes import FakeCore
 

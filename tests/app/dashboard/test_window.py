@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from neurodeck.app.dashboard.gui_settings import GuiSettings, load_gui_settings
-from neurodeck.app.dashboard.snapshot import CalibrationView, CoreSnapshot
 from neurodeck.app.dashboard.window import MainWindow
+from neurodeck.control.settings import DashboardSettings, Settings, load_settings
+from neurodeck.control.snapshot import CalibrationView, CoreSnapshot
 from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PyQt6.QtGui import QDropEvent
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.gui
 @pytest.fixture
 def window(qtbot, tmp_path):
     fake = FakeCore()
-    win = MainWindow(fake, GuiSettings(), settings_path=tmp_path / "dash.toml", frame_ms=0)
+    win = MainWindow(fake, Settings(), settings_path=tmp_path / "dash.toml", frame_ms=0)
     qtbot.addWidget(win)
     win.fake = fake
     return win
@@ -117,7 +117,7 @@ def test_settings_are_saved_and_loaded_as_toml(window, tmp_path) -> None:
         window.calibration.paradigm_combo.findText("mi-4")
     )
     path = window.save_settings()
-    saved = load_gui_settings(path)
+    saved = load_settings(path).dashboard
     assert saved.scale_uv == 20.0 and not saved.filter and saved.paradigm == "mi-4"
     other = tmp_path / "other.toml"
     other.write_text('[dashboard]\nscale_uv = 100.0\nfilter = true\nparadigm = "mi-lr"\n')
@@ -148,7 +148,7 @@ def test_the_dashboard_decodes_a_real_replay(qtbot, make_core, eegbci_profile) -
     from tests.conftest import SHARED_DATA
 
     core = make_core()
-    win = MainWindow(core, GuiSettings(replay_speed=4.0))
+    win = MainWindow(core, Settings(dashboard=DashboardSettings(replay_speed=4.0)))
     qtbot.addWidget(win)
     win.show()
     win.replay(eegbci_run_files(SHARED_DATA, 1, [12]))

@@ -6,13 +6,13 @@ import math
 
 import numpy as np
 import pytest
-from neurodeck.app.dashboard.affect import (
+from neurodeck.common.types import ConfigError, Prediction
+from neurodeck.control.affect import (
     AffectTracker,
     affect_axes,
     frontal_alpha_asymmetry,
     smooth_probabilities,
 )
-from neurodeck.common.types import ConfigError, Prediction
 
 
 def test_three_valence_classes_give_expected_valence_and_no_arousal() -> None:

@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from neurodeck.app.dashboard.snapshot import BANDS, ChannelQuality, SpectrumView
+from neurodeck.control.snapshot import BANDS, ChannelQuality, SpectrumView
 from neurodeck.models.electrodes import ELECTRODE_TABLE, electrode_row, montage_positions
 from numpy.typing import NDArray
 from scipy import signal as sp_signal

@@ -13,7 +13,7 @@ from neurodeck.streaming.lsl_io import meta_from_info, resolve_stream
 from neurodeck.streaming.simulator import SimulationConfig, Simulator
 
 from tests.app.affective import EMOTION_CLASSES, save_affective_checkpoint
-from tests.app.dashboard.conftest import wait_for
+from tests.control.conftest import wait_for
 
 pytestmark = pytest.mark.lsl
 

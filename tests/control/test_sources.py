@@ -9,8 +9,8 @@ import sys
 import time
 
 import pytest
-from neurodeck.app.dashboard.sources import is_replayable, start_replay
 from neurodeck.common.types import ConfigError, RecordingError
+from neurodeck.control.sources import is_replayable, start_replay
 
 from tests.conftest import REPO
 
@@ -36,7 +36,7 @@ PARENT = """
 import sys, time
 sys.path.insert(0, {repo!r})
 from pathlib import Path
-from neurodeck.app.dashboard.sources import start_simulator
+from neurodeck.control.sources import start_simulator
 child = start_simulator(8, 250.0, Path({logs!r}))
 print(child.proc.pid, flush=True)
 time.sleep(60)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from neurodeck.streaming.simulator import SimulationConfig, Simulator
 
-from tests.app.dashboard.conftest import wait_for
+from tests.control.conftest import wait_for
 
 pytestmark = pytest.mark.lsl
 
@@ -224,7 +224,7 @@ def test_a_stalled_stream_shows_as_a_status_not_a_freeze(make_core, unique_id) -
 @pytest.mark.data
 def test_calibration_on_a_replays_own_markers(make_core, tmp_path, data_root) -> None:
     """EEGBCI runs 4+8 replayed at x10: trials from their T1/T2 markers, fitted, then decoded."""
-    from neurodeck.app.dashboard.snapshot import FROM_MARKERS
+    from neurodeck.control.snapshot import FROM_MARKERS
     from neurodeck.streaming.recording_io import eegbci_run_files
 
     from tests.calibration.synthetic import save_tiny_encoder
@@ -246,7 +246,7 @@ def test_calibration_on_a_replays_own_markers(make_core, tmp_path, data_root) ->
 
 
 def test_marker_calibration_needs_a_marker_stream(make_core, unique_id) -> None:
-    from neurodeck.app.dashboard.snapshot import FROM_MARKERS
+    from neurodeck.control.snapshot import FROM_MARKERS
 
     from tests.lsl_helpers import IndexedOutlet
 

@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -33,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import pylsl
-from neurodeck.app.dashboard.snapshot import FROM_MARKERS, CalibrationView
 from neurodeck.calibration.emotion import (
     STIMULUS_FIXATION_PROMPT,
     StimulusSet,
@@ -62,6 +59,8 @@ from neurodeck.calibration.paradigm import (
     class_of_marker,
 )
 from neurodeck.common.types import AFFECTIVE, ConfigError, MarkerEvent, NeurodeckError
+from neurodeck.control.children import spawn
+from neurodeck.control.snapshot import FROM_MARKERS, CalibrationView
 from neurodeck.streaming.lsl_io import local_clock
 from neurodeck.streaming.markers import MarkerReceiver
 
@@ -426,40 +425,21 @@ class CalibrationJob:
     def _fit(self, recording: Path) -> None:
         """Run ``neurodeck calibrate --recording`` in a child process and follow its progress."""
         self._set(phase="fitting", message="fitting the decoders (fine-tuning in the background)")
-        cmd = [
-            sys.executable,
-            "-m",
-            "neurodeck",
-            "calibrate",
-            "--recording",
-            str(recording),
-        ]
-        cmd += ["--out", str(self.out_dir), "--cv-folds", str(self.cv_folds)]
-        cmd += ["--seed", str(self.seed)]
+        args = ["calibrate", "--recording", str(recording)]
+        args += ["--out", str(self.out_dir), "--cv-folds", str(self.cv_folds)]
+        args += ["--seed", str(self.seed)]
         if self.model is not None:
-            cmd += ["--model", str(self.model)]
+            args += ["--model", str(self.model)]
         if self.paradigm.family == AFFECTIVE and self.marker_info is None:
             # the fitting follows the recording's family and epoch: hand it the paradigm
             spec = self.out_dir / "paradigm.toml"
             spec.write_text(self.paradigm.to_toml(), encoding="utf-8")
-            cmd += ["--paradigm", str(spec)]
+            args += ["--paradigm", str(spec)]
         if self.marker_info is not None and self._cues is not None:
             seen = {e.label for e in self._cues.events()} & set(STREAM_CUE_CLASSES)
-            cmd += ["--classes", *(f"{m}={STREAM_CUE_CLASSES[m]}" for m in sorted(seen))]
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        from neurodeck.app.dashboard.sources import repo_root
-
+            args += ["--classes", *(f"{m}={STREAM_CUE_CLASSES[m]}" for m in sorted(seen))]
         t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            bufsize=1,
-            cwd=repo_root(),
-            env=env,
-        )
+        proc = spawn(args, pipe_output=True, single_thread=True).proc
         self._proc = proc
         assert proc.stdout is not None
         for raw in proc.stdout:

@@ -9,8 +9,7 @@ from neurodeck.calibration.fitting import CalibrationSettings, reference_trials
 from neurodeck.calibration.scoring import cued_windows
 from neurodeck.calibration.trials import ContinuousEEG, build_trials
 from neurodeck.common.types import MarkerEvent
-from neurodeck.models.checkpoint import ModelMeta
-from neurodeck.offline_training.evaluation import (
+from neurodeck.evaluation.classical import (
     CLASS_NAMES,
     MARKER_CLASSES,
     REFERENCE_PREPROCESSING,
@@ -22,6 +21,7 @@ from neurodeck.offline_training.evaluation import (
     per_trial_windows,
     reference_data,
 )
+from neurodeck.models.checkpoint import ModelMeta
 from neurodeck.streaming.simulator import SimulationConfig, SyntheticEEG
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from neurodeck.app.dashboard.analysis import (
+from neurodeck.control.analysis import (
     MIN_CHANNELS_FOR_MAPS,
     ScalpInterpolator,
     SpectrumAnalyzer,
@@ -13,7 +13,7 @@ from neurodeck.app.dashboard.analysis import (
     head_positions,
     welch_psd,
 )
-from neurodeck.app.dashboard.snapshot import BANDS
+from neurodeck.control.snapshot import BANDS
 
 SFREQ = 250.0
 NAMES_10_20 = (

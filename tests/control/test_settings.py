@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from neurodeck.app.settings import Settings, load_settings
 from neurodeck.common.types import ConfigError
+from neurodeck.control.settings import Settings, load_settings
 
 
 def test_defaults_without_a_file(monkeypatch, tmp_path) -> None:
     monkeypatch.delenv("NEURODECK_CONFIG", raising=False)
-    monkeypatch.setattr("neurodeck.app.settings.DEFAULT_CONFIG", tmp_path / "absent.toml")
+    monkeypatch.setattr("neurodeck.control.settings.DEFAULT_CONFIG", tmp_path / "absent.toml")
     assert load_settings() == Settings()
 
 

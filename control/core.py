@@ -31,14 +31,16 @@ from typing import Any
 
 import numpy as np
 import pylsl
-from neurodeck.app.dashboard.affect import (
+from neurodeck.common.types import AFFECTIVE, MOTOR_IMAGERY, NeurodeckError, Prediction, StreamMeta
+from neurodeck.control.affect import (
     DEFAULT_AFFECTIVE_SMOOTHING_S,
     affect_axes,
     smooth_probabilities,
 )
-from neurodeck.app.dashboard.analysis import SpectrumAnalyzer
-from neurodeck.app.dashboard.calibration_job import STREAM_TRIALS, CalibrationJob
-from neurodeck.app.dashboard.snapshot import (
+from neurodeck.control.analysis import SpectrumAnalyzer
+from neurodeck.control.calibration_job import STREAM_TRIALS, CalibrationJob
+from neurodeck.control.settings import DecodeSettings, Settings
+from neurodeck.control.snapshot import (
     FROM_MARKERS,
     CalibrationView,
     CoreSnapshot,
@@ -49,12 +51,12 @@ from neurodeck.app.dashboard.snapshot import (
     SpectrumView,
     StreamRow,
 )
-from neurodeck.app.dashboard.sources import ChildSource, start_replay, start_simulator
-from neurodeck.common.types import AFFECTIVE, MOTOR_IMAGERY, NeurodeckError, Prediction, StreamMeta
-from neurodeck.streaming.acquisition import Acquisition, AcquisitionSettings
+from neurodeck.control.sources import ChildSource, start_replay, start_simulator
+from neurodeck.streaming.acquisition import Acquisition
 from neurodeck.streaming.lsl_io import local_clock, poll_resolver, resolve_stream
 from neurodeck.streaming.markers import MarkerReceiver
 from neurodeck.streaming.preprocessing import PreprocessingConfig, Preprocessor
+from neurodeck.streaming.settings import AcquisitionSettings
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +97,8 @@ class CoreSettings:
     encoder : Path or None
         Pretrained encoder that calibrations fine-tune (None: the shipped default).
     acquisition : AcquisitionSettings
+    decode : DecodeSettings
+        Hop, device and deadline of live decoding: the same as ``neurodeck decode`` reads.
     """
 
     scope_s: float = 20.0
@@ -111,6 +115,21 @@ class CoreSettings:
     out_dir: Path = Path("runs/dashboard")
     encoder: Path | None = None
     acquisition: AcquisitionSettings = dataclasses.field(default_factory=AcquisitionSettings)
+    decode: DecodeSettings = dataclasses.field(default_factory=DecodeSettings)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> CoreSettings:
+        """The core's settings from the user's settings tree (``overrides`` win)."""
+        dash = settings.dashboard
+        values: dict[str, Any] = {
+            "notch_hz": dash.notch_hz or None,
+            "cv_folds": dash.cv_folds,
+            "out_dir": Path(dash.out_dir).expanduser().resolve(),
+            "affective_smoothing_s": dash.affective_smoothing_s,
+            "acquisition": settings.acquisition,
+            "decode": settings.decode,
+        }
+        return cls(**{**values, **overrides})
 
 
 def display_preprocessor(meta: StreamMeta, settings: CoreSettings) -> tuple[Preprocessor, str]:
@@ -630,7 +649,7 @@ class DashboardCore:
             source.stop()
 
     def _do_load_model(self, path: Path, decoder: str | None) -> None:
-        from neurodeck.app.commands import load_decoder_spec
+        from neurodeck.calibration.decoders import load_decoder_spec
         from neurodeck.streaming.session import DecodeSession
         from neurodeck.streaming.sinks import LSLPredictionOutlet, default_outlet_name
 
@@ -655,6 +674,9 @@ class DashboardCore:
                 sinks=[holder.sink, out],
                 marker_info=conn.marker_info,
                 settings=self.settings.acquisition,
+                hop_s=self.settings.decode.hop_s,
+                device=self.settings.decode.device,
+                deadline_s=self.settings.decode.deadline_s,
             ).start()
         except Exception:
             out.close()
@@ -682,8 +704,8 @@ class DashboardCore:
     def _do_start_calibration(
         self, paradigm_name: str, out_dir: Path | None, stimuli: Path | None = None
     ) -> None:
-        from neurodeck.app.dashboard.calibration_job import load_job_stimuli
         from neurodeck.calibration.paradigm import load_paradigm
+        from neurodeck.control.calibration_job import load_job_stimuli
 
         conn = self._conn
         if conn is None:

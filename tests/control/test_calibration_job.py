@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from neurodeck.app.dashboard.calibration_job import fit_fraction
+from neurodeck.control.calibration_job import fit_fraction
 
 
 def test_fit_fraction_follows_the_calibrate_progress_lines() -> None:

@@ -28,8 +28,8 @@ from neurodeck.calibration.calibrate import calibrate_recordings
 from neurodeck.calibration.candidates import ALL_CANDIDATES, choose, members
 from neurodeck.calibration.fitting import BaseEncoder, CalibrationSettings
 from neurodeck.calibration.scoring import cued_windows, trial_scores
+from neurodeck.evaluation.classical import CLASS_NAMES, MARKER_CLASSES, load_runs
 from neurodeck.models.checkpoint import load_checkpoint
-from neurodeck.offline_training.evaluation import CLASS_NAMES, MARKER_CLASSES, load_runs
 from neurodeck.offline_training.finetune import predict_proba
 from neurodeck.offline_training.pipeline import Recipe, adapt_table, cross_subject_model
 from neurodeck.streaming.recording_io import eegbci_run_files

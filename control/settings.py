@@ -1,0 +1,240 @@
+"""One settings tree for every command and the dashboard, read once from one TOML file.
+
+Example ``~/.config/neurodeck/settings.toml`` (File > Save settings in the dashboard writes it)::
+
+    [data]
+    root = "/data/eeg"            # holds MNE-eegbci-data/...
+
+    [acquisition]                 # the acquisition thread (streaming.acquisition)
+    buffer_s = 30.0
+    stall_s = 1.5
+
+    [decode]                      # live decoding: `neurodeck decode`, the demo, the dashboard
+    hop_s = 0.25
+    device = "auto"
+    deadline_s = 0.5
+
+    [dashboard]                   # what the dashboard remembers between sessions
+    scope_s = 10.0                # seconds shown by the scope
+    scale_uv = 100.0              # microvolts per channel lane
+    filter = true                 # the scope shows the display-filtered signal
+    hidden_channels = ["EOG1"]
+    notch_hz = 50.0               # mains notch of the filtered view; 0 for none
+    paradigm = "mi-lr"            # calibration paradigm (mi-lr, mi-4 or a TOML file)
+    cv_folds = 5
+    affective_smoothing_s = 4.0   # time constant of the Emotion tab's smoothed state
+    replay_speed = 1.0
+    replay_loop = false
+    last_profile = "runs/dashboard/profiles/S01"
+    out_dir = "runs/dashboard"
+
+The file is found from ``--config FILE``, else ``$NEURODECK_CONFIG``, else
+``~/.config/neurodeck/settings.toml`` when it exists; otherwise the defaults apply. Every section
+is optional. Unknown sections, unknown keys and out-of-range values are refused with their names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neurodeck.common.jsonio import write_text_atomic
+from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.streaming.settings import AcquisitionSettings
+
+DEFAULT_CONFIG = Path.home() / ".config" / "neurodeck" / "settings.toml"
+CONFIG_ENV = "NEURODECK_CONFIG"
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    """Live decoding settings (hop between windows, device, staleness deadline)."""
+
+    hop_s: float = 0.25
+    device: str = "auto"
+    deadline_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        check_positive("decode.hop_s", self.hop_s, unit="s")
+        check_positive("decode.deadline_s", self.deadline_s, unit="s")
+        if self.device != "auto" and self.device != "cpu" and not self.device.startswith("cuda"):
+            raise ConfigError(
+                f"'decode.device' must be auto, cpu or cuda[:N]; got {self.device!r}."
+            )
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """Where recordings live (``None``: ``$NEURODECK_DATA``, then ``../shared/data``)."""
+
+    root: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.root is not None:
+            object.__setattr__(self, "root", Path(self.root).expanduser())
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    """What the dashboard remembers between sessions (see the module docstring)."""
+
+    scope_s: float = 10.0
+    scale_uv: float = 100.0
+    filter: bool = True
+    hidden_channels: tuple[str, ...] = ()
+    notch_hz: float = 50.0
+    paradigm: str = "mi-lr"
+    cv_folds: int = 5
+    affective_smoothing_s: float = 4.0
+    replay_speed: float = 1.0
+    replay_loop: bool = False
+    last_profile: str = ""
+    out_dir: str = "runs/dashboard"
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.scope_s <= 60:
+            raise ConfigError(f"'scope_s' must be 0.5 to 60 s; got {self.scope_s}.")
+        if not 0 < self.scale_uv <= 1e5:
+            raise ConfigError(f"'scale_uv' must be > 0 and <= 1e5 uV; got {self.scale_uv}.")
+        if not (self.notch_hz == 0 or 1 <= self.notch_hz <= 1000):
+            raise ConfigError(f"'notch_hz' must be 0 (none) or 1 to 1000 Hz; got {self.notch_hz}.")
+        if not 0 <= self.cv_folds <= 20 or self.cv_folds == 1:
+            raise ConfigError(f"'cv_folds' must be 0 (skip) or 2 to 20; got {self.cv_folds}.")
+        if not 0.1 <= self.affective_smoothing_s <= 120:
+            raise ConfigError(
+                f"'affective_smoothing_s' must be 0.1 to 120 s; got {self.affective_smoothing_s}."
+            )
+        if not 0 < self.replay_speed <= 1000:
+            raise ConfigError(f"'replay_speed' must be > 0 and <= 1000; got {self.replay_speed}.")
+        object.__setattr__(self, "hidden_channels", tuple(map(str, self.hidden_channels)))
+
+    def replace(self, **changes: Any) -> DashboardSettings:
+        """A validated copy with ``changes``."""
+        return dataclasses.replace(self, **changes)
+
+
+#: The tree's sections, in file order.
+SECTIONS: dict[str, type] = {
+    "data": DataSettings,
+    "acquisition": AcquisitionSettings,
+    "decode": DecodeSettings,
+    "dashboard": DashboardSettings,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All user settings: one section per :data:`SECTIONS` entry, and the file they came from."""
+
+    data: DataSettings = field(default_factory=DataSettings)
+    acquisition: AcquisitionSettings = field(default_factory=AcquisitionSettings)
+    decode: DecodeSettings = field(default_factory=DecodeSettings)
+    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
+    source: Path | None = None
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with whole sections replaced (``dashboard=...``)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _section(cls: type, name: str, values: Any) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"[{name}] must be a table of settings; got {values!r}.")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(
+            f"Unknown setting(s) in [{name}]: {', '.join(unknown)}.",
+            f"Known settings: {', '.join(sorted(known))}.",
+        )
+    return cls(**values)
+
+
+def config_path(path: Path | None = None) -> Path | None:
+    """The settings file to read: ``path``, ``$NEURODECK_CONFIG``, or the default if it exists."""
+    if path is not None:
+        return Path(path)
+    if CONFIG_ENV in os.environ:
+        return Path(os.environ[CONFIG_ENV])
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read the settings tree (see the module docstring for where the file is looked up).
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing (if named explicitly), is not valid TOML, or holds unknown
+        sections, unknown keys or out-of-range values.
+    """
+    path = config_path(path)
+    if path is None:
+        return Settings()
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"Settings file {path} does not exist.", "Give an existing TOML file with --config."
+        ) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"Settings file {path} is not valid TOML ({exc}).",
+            "Fix the file, or delete it to start from the defaults.",
+        ) from None
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(
+            f"Unknown section(s) in {path}: {', '.join(unknown)}.",
+            f"Known sections: {', '.join(SECTIONS)}.",
+        )
+    try:
+        parts = {key: _section(cls, key, raw.get(key, {})) for key, cls in SECTIONS.items()}
+    except TypeError as exc:
+        raise ConfigError(f"Bad value in {path}: {exc}.") from None
+    return Settings(**parts, source=Path(path))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ConfigError(f"Cannot save a non-finite setting ({value}).")
+        return repr(value)
+    if isinstance(value, Path):
+        value = str(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise ConfigError(f"Cannot save setting value {value!r} as TOML.")
+
+
+def dumps_settings(settings: Settings) -> str:
+    """The TOML text of the whole tree (a setting that is None is left out: its default)."""
+    blocks = []
+    for name in SECTIONS:
+        section = getattr(settings, name)
+        lines = [f"[{name}]"]
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            if value is not None:
+                lines.append(f"{f.name} = {_toml_value(value)}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write the tree as TOML (atomically: a crash leaves the old file or the new one)."""
+    path = Path(path or settings.source or DEFAULT_CONFIG)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_text_atomic(path, dumps_settings(settings))

@@ -1,0 +1,60 @@
+"""Settings of the acquisition thread: a plain validated dataclass (no LSL), so that the
+settings tree and the views can hold it without loading liblsl."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neurodeck.common.types import ConfigError, check_positive
+
+
+@dataclass(frozen=True)
+class AcquisitionSettings:
+    """Settings of the acquisition thread.
+
+    Parameters
+    ----------
+    buffer_s : float
+        Seconds of signal kept in each ring buffer.
+    wait_s : float
+        Longest wait inside liblsl for the first new sample (the GIL is released meanwhile);
+        everything else already available is then taken with ``timeout=0``. The thread wakes as
+        soon as data arrive and costs nothing while waiting. 0 switches to polling.
+    poll_s : float
+        With ``wait_s = 0``: sleep between pulls when no sample was available.
+    stall_s : float
+        A stream that delivers nothing for this long is reported as stalled (at most 2 s).
+    gap_tolerance : float
+        A timestamp step larger than this many sample periods is a gap.
+    settle_s : float
+        After a gap, a reset or invalid samples, windows must start this much later (settling).
+    clock_refresh_s : float
+        How often the clock offset is refreshed.
+    max_chunk : int
+        Most samples pulled per call.
+    """
+
+    buffer_s: float = 30.0
+    wait_s: float = 0.05
+    poll_s: float = 0.001
+    stall_s: float = 1.5
+    gap_tolerance: float = 1.5
+    settle_s: float = 0.5
+    clock_refresh_s: float = 5.0
+    max_chunk: int = 8192
+
+    def __post_init__(self) -> None:
+        check_positive("buffer_s", self.buffer_s, unit="s")
+        check_positive("poll_s", self.poll_s, upper=0.1, unit="s")
+        if not 0 <= self.wait_s <= 0.5:
+            raise ConfigError(f"'wait_s' must be between 0 and 0.5 s; got {self.wait_s}.")
+        check_positive("stall_s", self.stall_s, upper=2.0, unit="s")
+        check_positive("clock_refresh_s", self.clock_refresh_s, unit="s")
+        if self.gap_tolerance < 1.0:
+            raise ConfigError(
+                f"'gap_tolerance' must be >= 1 sample period; got {self.gap_tolerance}."
+            )
+        if self.settle_s < 0:
+            raise ConfigError(f"'settle_s' must be >= 0; got {self.settle_s}.")
+        if self.max_chunk < 1:
+            raise ConfigError(f"'max_chunk' must be >= 1; got {self.max_chunk}.")
