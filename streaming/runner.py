@@ -15,7 +15,7 @@ CUDA, for the fixed live window shape ``(batch, n_channels, n_samples)``:
   match float32 on the same check windows within ``tolerance`` (largest absolute difference) and
   with the same decisions; otherwise fp16 is tried, then float32 is kept. :attr:`ModelRunner.check`
   records what was compared;
-- **batches**: several due windows (several streams) go through one call; each batch size up to
+- **batches**: several windows go through one call; each batch size up to
   ``max_batch`` gets its own graph, larger batches are split.
 
 Nothing here is specific to a model: any module mapping ``(batch, n_channels, n_samples)`` float32
