@@ -4,9 +4,10 @@ For each model (the shipped encoders, an EEGNet-size and a LaBraM-Base-size netw
 window length, a real recording (EEGBCI run 12, 64 channels at 160 Hz) is replayed on LSL at real
 speed from a child process, and the same model decodes it four ways:
 
-- ``neurodeck``: the live path (:class:`~streaming.session.DecodeSession`): acquisition thread,
-  causal streaming preprocessing, ring buffer, window scheduler, :class:`~streaming.runner.
-  ModelRunner` (one CPU thread; on CUDA pinned buffers, graphs, checked bf16);
+- ``neurodeck``: the live path (:class:`~neurodeck.streaming.session.DecodeSession`): acquisition
+  thread, causal streaming preprocessing, ring buffer, window scheduler,
+  :class:`~neurodeck.streaming.runner.ModelRunner` (one CPU thread; on CUDA pinned buffers, graphs,
+  checked bf16);
 - ``naive``: the textbook loop, on one thread: poll the inlet, keep the samples in a growing
   list, cut the window, preprocess it, run the model eagerly (torch's default threads, pageable
   copies, one window at a time, no warm-up);
@@ -17,10 +18,10 @@ speed from a child process, and the same model decodes it four ways:
 - ``model-only``: the model alone on windows of the live shape (what the pipeline adds shows
   against it).
 
-Latency is DESIGN.md's end-to-end latency, ``t_out - t_last``: from the moment the window's last
-sample was stamped by the source to the moment its probabilities exist on the host. A replay
-stamps every sample when it is due, so this includes the source's own chunking (``--chunk-s``,
-20 ms by default as a headset driver would send; 1 sample isolates the pipeline).
+Latency is the end-to-end latency of docs/architecture.md, ``t_out - t_last``: from the moment
+the window's last sample was stamped by the source to the moment its probabilities exist on the
+host. A replay stamps every sample when it is due, so this includes the source's own chunking
+(``--chunk-s``, 20 ms by default as a headset driver would send; 1 sample isolates the pipeline).
 
 Each row decodes for ``--duration-s`` seconds (one window per 0.25 s hop, the first few dropped as
 connection backlog); the ``n`` column says how many windows the row's figures come from.

@@ -10,9 +10,9 @@ Three sources of trials, one fitting path:
   cues itself) until it ends;
 - ``--recording PATH ...``: reuse session folders or EDF/FIF files instead of recording again.
 
-Then :func:`calibration.calibrate.calibrate_recordings` fine-tunes the shipped encoder, fits the
-Riemannian reference, cross-validates both and writes the profile ``decode --model OUT`` loads.
-The core is imported inside the handler, after the LSL configuration is chosen.
+Then :func:`neurodeck.calibration.calibrate.calibrate_recordings` fine-tunes the shipped encoder,
+fits the Riemannian reference, cross-validates both and writes the profile ``decode --model OUT``
+loads. The core is imported inside the handler, after the LSL configuration is chosen.
 """
 
 from __future__ import annotations

@@ -178,12 +178,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("pretrain", help="rebuild a shipped encoder from its recipe (TOML)")
     p.add_argument(
-        "--config",
         "--recipe",
-        dest="config",
         required=True,
         type=Path,
-        help="recipe TOML (configs/pretrain/*.toml), or gmss for the affective encoder",
+        help="a recipe name in configs/pretrain (mi_shallow64...), a recipe TOML, or gmss for "
+        "the affective encoder",
     )
     add_data_option(p)
     p.add_argument("--subjects", type=int, nargs="+", help="default: the recipe's, else all")

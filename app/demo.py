@@ -29,10 +29,11 @@ from neurodeck.control.settings import load_settings
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
     check_speed(args.speed)
+    settings = load_settings(args.config)  # a wrong setting stops here, before any work
     gui = not args.headless and bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    data = find_data(args.data or load_settings(args.config).data.root, args.subject)
+    data = find_data(args.data or settings.data.root, args.subject)
     if data is None:
         print(
             "No EEGBCI data found and none could be downloaded: the demo falls back to "

@@ -1,8 +1,9 @@
 """``neurodeck record`` and ``neurodeck export``: crash-safe session recording and conversion.
 
 ``record`` writes an EEG stream and its markers to a session folder as they arrive (see
-:mod:`streaming.recorder`); ``export`` turns such a folder into a FIF or EDF file with the markers
-as annotations. The core is imported inside the handlers, after the LSL configuration is chosen.
+:mod:`neurodeck.streaming.recorder`); ``export`` turns such a folder into a FIF or EDF file with the
+markers as annotations. The core is imported inside the handlers, after the LSL configuration is
+chosen.
 """
 
 from __future__ import annotations

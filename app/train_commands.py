@@ -45,10 +45,10 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     """Run a recipe on all its subjects and write the checkpoint it describes."""
     from neurodeck.offline_training.pipeline import Recipe, run_recipe, save_stage
 
-    if str(args.config) == "gmss":
+    if str(args.recipe) == "gmss":
         return _pretrain_gmss(args)
 
-    recipe = Recipe.from_toml(find_recipe(args.config))
+    recipe = Recipe.from_toml(find_recipe(args.recipe))
     root = data_root(args.data or (Path(recipe.data_root) if recipe.data_root else None))
     subjects = list(args.subjects or recipe.subjects or EEGBCI_SHARED_SUBJECTS)
     run_dir = args.run_dir / recipe.name

@@ -2,7 +2,8 @@
 
 For each configuration (channels x rate) the script runs, one after the other:
 
-1. a publisher process + a neurodeck consumer process (:class:`streaming.acquisition.Acquisition`);
+1. a publisher process + a neurodeck consumer process
+   (:class:`neurodeck.streaming.acquisition.Acquisition`);
 2. a fresh publisher process + an mne-lsl consumer process (``mne_lsl.stream.StreamLSL``);
 
 plus, once, an idle baseline process that imports the same libraries and sleeps. The publisher

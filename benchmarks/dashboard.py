@@ -149,8 +149,8 @@ def main() -> int:
     args = ap.parse_args()
 
     from neurodeck.app.dashboard.window import MainWindow
-    from neurodeck.control.core import CoreSettings, DashboardCore
-    from neurodeck.control.settings import DashboardSettings, Settings
+    from neurodeck.control.core import DashboardCore
+    from neurodeck.control.settings import CoreSettings, DashboardSettings, Settings
 
     _timed_paint()
     app = QApplication.instance() or QApplication(sys.argv[:1])

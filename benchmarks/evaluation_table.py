@@ -4,12 +4,15 @@ Usage::
 
     python benchmarks/evaluation_table.py            # print the tables (markdown)
     python benchmarks/evaluation_table.py --write    # also rewrite benchmarks/results/
-                                                     # evaluate-calibrated.md and README's table
+                                                     # evaluate-calibrated.md, docs/results.md's
+                                                     # table and the README's headline table
 
-The README's accuracy table sits between ``<!-- evaluation-table -->`` and
-``<!-- /evaluation-table -->`` and is this script's :func:`readme_table`, never typed by hand
-(a test checks it). Every figure is a mean over held-out subjects of the profile that
-``neurodeck calibrate`` builds, decoded on run 12 with the online protocol.
+``docs/results.md`` holds every evaluation between ``<!-- evaluation-table -->`` and
+``<!-- /evaluation-table -->`` (:func:`readme_table`); the README holds the shipped networks'
+leave-one-out rows between ``<!-- headline-table -->`` and ``<!-- /headline-table -->``
+(:func:`headline_table`). Neither is typed by hand (a test checks both). Every figure is a mean
+over held-out subjects of the profile that ``neurodeck calibrate`` builds, decoded on run 12 with
+the online protocol.
 """
 
 from __future__ import annotations
@@ -37,6 +40,11 @@ FILES = (
     "evaluate-mi_shallow64-drift.json",
 )
 MARKERS = ("<!-- evaluation-table -->", "<!-- /evaluation-table -->")
+HEADLINE_MARKERS = ("<!-- headline-table -->", "<!-- /headline-table -->")
+#: The networks calibration uses by default: the README's headline rows.
+SHIPPED = ("mi_shallow64", "mi_shallow_any")
+RESULTS_DOC = REPO / "docs" / "results.md"
+README = REPO / "README.md"
 SINGLES = ("zeroshot", "finetuned", "reference")
 
 
@@ -80,14 +88,20 @@ def _column(label: str, res: dict[str, Any]) -> str:
     return f"{res['recipe']}, {channels} ch, {split}"
 
 
-def readme_table(results: list[tuple[str, dict[str, Any]]]) -> str:
-    """The profile's accuracy against the reference, per network, montage and split."""
+def readme_table(results: list[tuple[str, dict[str, Any]]], headline: bool = False) -> str:
+    """The profile's accuracy against the reference, per network, montage and split.
+
+    With ``headline``, only the shipped networks (:data:`SHIPPED`) left out one subject at a time.
+    """
     lines = [
         "| network | channels | split | profile (chosen decoder) | TS+LR | difference, "
         "subjects better, Wilcoxon p | zeroshot | finetuned |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for _, label, res in runs(results):
+        loso = len(res["folds"]) == len(res["per_subject"])
+        if headline and not (loso and res["recipe"] in SHIPPED):
+            continue
         mean = res["mean"]
         v = mean["chosen"].get("vs_reference")
         paired = (
@@ -204,26 +218,34 @@ def report(results: list[tuple[str, dict[str, Any]]]) -> str:
     return "\n".join(parts)
 
 
-def write_readme(table: str, readme: Path = REPO / "README.md") -> None:
-    """Replace the block between the README's markers by ``table``."""
-    text = readme.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(MARKERS[0]) + ".*?" + re.escape(MARKERS[1]), re.S)
+def headline_table(results: list[tuple[str, dict[str, Any]]]) -> str:
+    """The README's rows: the shipped networks, each subject left out of their training."""
+    return readme_table(results, headline=True)
+
+
+def write_block(path: Path, markers: tuple[str, str], table: str) -> None:
+    """Replace the block between ``markers`` in the Markdown file ``path`` by ``table``."""
+    text = path.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(markers[0]) + ".*?" + re.escape(markers[1]), re.S)
     if not pattern.search(text):
-        raise SystemExit(f"{readme} has no {MARKERS[0]} ... {MARKERS[1]} block")
-    block = f"{MARKERS[0]}\n{table}\n{MARKERS[1]}"
-    readme.write_text(pattern.sub(lambda _m: block, text), encoding="utf-8")
+        raise SystemExit(f"{path} has no {markers[0]} ... {markers[1]} block")
+    block = f"{markers[0]}\n{table}\n{markers[1]}"
+    path.write_text(pattern.sub(lambda _m: block, text), encoding="utf-8")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--write", action="store_true", help="rewrite the .md file and the README")
+    ap.add_argument(
+        "--write", action="store_true", help="rewrite the .md files and the README's table"
+    )
     args = ap.parse_args()
     results = load()
     text = report(results)
     print(text)
     if args.write:
         (RESULTS / "evaluate-calibrated.md").write_text(text, encoding="utf-8")
-        write_readme(readme_table(results))
+        write_block(RESULTS_DOC, MARKERS, readme_table(results))
+        write_block(README, HEADLINE_MARKERS, headline_table(results))
 
 
 if __name__ == "__main__":

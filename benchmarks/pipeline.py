@@ -1,7 +1,7 @@
 """Pipeline latency and memory benchmark (prints figures; not a test).
 
 A recording is replayed on LSL from a separate process (``neurodeck replay``), and this process
-decodes it through the live path (:class:`streaming.session.DecodeSession`), with:
+decodes it through the live path (:class:`neurodeck.streaming.session.DecodeSession`), with:
 
 - ``null``: a model that returns constant logits. Its end-to-end latency is what the pipeline
   (transport, acquisition, preprocessing, scheduling, window copy, sinks) adds without a model;

@@ -10,8 +10,8 @@ Order of work, so that a usable model exists as early as possible:
    counts from the end of the recording);
 3. fine-tune the network (``finetuned``);
 4. cross-validate every candidate on the same folds, write the report, and set the profile to
-   the decoder the chooser picks (:mod:`calibration.candidates`): single decoders or the mean of
-   their probabilities.
+   the decoder the chooser picks (:mod:`neurodeck.calibration.candidates`): single decoders or the
+   mean of their probabilities.
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ def calibrate_recordings(
 ) -> tuple[SubjectProfile, dict[str, Any]]:
     """Build the candidate decoders on the cued trials of ``recordings``, choose, write a profile.
 
-    See the module docstring for the order of work; :mod:`calibration.candidates` for the
+    See the module docstring for the order of work; :mod:`neurodeck.calibration.candidates` for the
     candidates and the choice (``settings.chooser``).
 
     Parameters

@@ -11,9 +11,10 @@ The stream header carries the paradigm (``desc/paradigm_json``), so a consumer k
 trials and the classes without being told (:func:`paradigm_from_info`), and the seed, so it can
 tell which class the next block has (the affective displays show its prompt before its cue).
 
-Markers that are not scheduled, such as the self-assessment ratings of :mod:`calibration.emotion`,
-go out on the same stream through :meth:`CuePlayer.push_marker` (or :meth:`CuePlayer.rate`), from
-any thread, so that they are recorded with the cues.
+Markers that are not scheduled, such as the self-assessment ratings of
+:mod:`neurodeck.calibration.emotion`, go out on the same stream through
+:meth:`CuePlayer.push_marker` (or :meth:`CuePlayer.rate`), from any thread, so that they are
+recorded with the cues.
 """
 
 from __future__ import annotations

@@ -50,9 +50,9 @@ def calibration_settings(
     """The fitting settings the command-line options ask for.
 
     With a paradigm, the encoder's training windows end inside its imagery period. The
-    affective family fits long blocks (:func:`calibration.fitting.affective_settings`).
+    affective family fits long blocks (:func:`neurodeck.calibration.fitting.affective_settings`).
     Fine-tuning follows the network's recipe unless ``epochs``, ``mode`` or ``augment``
-    (motor-imagery augmentations, :mod:`offline_training.label_augment`) say otherwise.
+    (motor-imagery augmentations, :mod:`neurodeck.offline_training.label_augment`) say otherwise.
     """
     if family == AFFECTIVE:
         if augment:

@@ -1,10 +1,10 @@
 """Emotion calibration: self-assessment ratings as markers, the user's own stimuli, and the
 per-block ratings of a recording.
 
-The ``emotion-recall`` paradigm (:mod:`calibration.paradigm`, "Emotion recall") asks the person to
-rate each block on two Self-Assessment Manikin scales (Bradley & Lang 1994): valence (1 unhappy ..
-9 happy) and arousal (1 calm .. 9 excited). A rating travels as a string marker on the cue stream,
-so that it is recorded with the EEG and the cues::
+The ``emotion-recall`` paradigm (:mod:`neurodeck.calibration.paradigm`, "Emotion recall") asks the
+person to rate each block on two Self-Assessment Manikin scales (Bradley & Lang 1994): valence (1
+unhappy .. 9 happy) and arousal (1 calm .. 9 excited). A rating travels as a string marker on the
+cue stream, so that it is recorded with the EEG and the cues::
 
     sam valence=7 arousal=3
 
@@ -417,7 +417,7 @@ def self_assessment_report(recordings: Sequence[Any]) -> dict[str, Any] | None:
     ----------
     recordings : sequence
         Objects with ``markers`` (sequence of MarkerEvent) and ``source`` (str), such as
-        :class:`calibration.trials.ContinuousEEG`.
+        :class:`neurodeck.calibration.trials.ContinuousEEG`.
 
     Returns
     -------

@@ -6,7 +6,7 @@
    square root of the calibration windows' mean covariance (Euclidean alignment), and its input
    statistics are measured on them. No label is used and nothing is trained.
 2. **Fine-tuned network** (:func:`fit_encoder`). The same, then adapted with
-   :func:`offline_training.finetune.adapt` with the network's recipe settings
+   :func:`neurodeck.offline_training.finetune.adapt` with the network's recipe settings
    (:meth:`CalibrationSettings.for_base`): layer-wise learning rates (or a frozen encoder for a
    linear probe), label-aware augmentation, early stopping on held-back whole trials. It trains
    on the windows a live decoder sees: windows of the model's length ending 1 to 4 s after each
@@ -17,7 +17,7 @@
    so the two decode the same window and can be averaged (:func:`shares_window`).
 4. **Cross-validation** (:func:`cross_validate`). Stratified k-fold over trials, the same folds
    for every candidate; each fold repeats the fine-tuning and the reference on its training
-   trials. Which candidate the profile uses is :mod:`calibration.candidates`' choice.
+   trials. Which candidate the profile uses is :mod:`neurodeck.calibration.candidates`' choice.
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
 """Record a calibration session from a live stream: generated cues, or the stream's own markers.
 
-Both ways record with :class:`streaming.recorder.SessionRecorder` (EEG and markers to disk as they
-arrive; a crash loses at most the last second) into a session folder that
-:func:`calibration.trials.load_calibration_source` reads back, so calibrating from a live stream
-and from a recording run exactly the same code afterwards.
+Both ways record with :class:`neurodeck.streaming.recorder.SessionRecorder` (EEG and markers to disk
+as they arrive; a crash loses at most the last second) into a session folder that
+:func:`neurodeck.calibration.trials.load_calibration_source` reads back, so calibrating from a live
+stream and from a recording run exactly the same code afterwards.
 
-- :func:`record_paradigm`: a :class:`~calibration.cues.CuePlayer` publishes the paradigm's cues
-  on an LSL marker stream; the recorder and a :class:`~calibration.cues.TerminalCueDisplay` both
-  read them from there (so does the dashboard).
+- :func:`record_paradigm`: a :class:`~neurodeck.calibration.cues.CuePlayer` publishes the paradigm's
+  cues on an LSL marker stream; the recorder and a
+  :class:`~neurodeck.calibration.cues.TerminalCueDisplay` both read them from there (so does the
+  dashboard).
 - :func:`record_from_markers`: trials come from a marker stream that already exists (a replayed
   EEGBCI run publishes its T0/T1/T2 annotations), recorded until the stream ends, enough trials
   arrived, or the time is up.
@@ -156,7 +157,7 @@ def record_paradigm(
     eeg_info : pylsl.StreamInfo
         The resolved EEG stream.
     out_dir : path
-        Session folder (see :mod:`streaming.recorder`).
+        Session folder (see :mod:`neurodeck.streaming.recorder`).
     paradigm : Paradigm
     seed : int
         Seed of the cue order and breaks.
@@ -179,7 +180,7 @@ def record_paradigm(
         affective paradigms the terminal also asks for the self-assessments on stdin when it
         is a terminal.
     stimuli : StimulusSet, optional
-        The user's stimuli, one per block (see :class:`~calibration.cues.CuePlayer`).
+        The user's stimuli, one per block (see :class:`~neurodeck.calibration.cues.CuePlayer`).
 
     Returns
     -------

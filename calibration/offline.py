@@ -1,9 +1,10 @@
 """The classical reference from annotated recordings alone, as one checkpoint (no network).
 
 What the simulator demo and the pipeline benchmark decode with: the tangent-space reference
-fitted by :func:`calibration.fitting.fit_reference` on trials cut by
-:func:`calibration.trials.build_trials`, the code subject profiles use, with its cross-validated
-accuracy in the checkpoint's metrics. ``neurodeck decode`` loads it like any other model.
+fitted by :func:`neurodeck.calibration.fitting.fit_reference` on trials cut by
+:func:`neurodeck.calibration.trials.build_trials`, the code subject profiles use, with its
+cross-validated accuracy in the checkpoint's metrics. ``neurodeck decode`` loads it like any other
+model.
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ def fit_reference_recordings(
     -------
     model : TangentSpaceLR
     meta : ModelMeta
-        Ready for :func:`models.checkpoint.save_checkpoint`; canonical channel names, so any
-        stream with those electrodes maps by name. ``metrics.cv_accuracy`` is the trials'
+        Ready for :func:`neurodeck.models.checkpoint.save_checkpoint`; canonical channel names, so
+        any stream with those electrodes maps by name. ``metrics.cv_accuracy`` is the trials'
         cross-validated accuracy.
     """
     settings = settings or CalibrationSettings()

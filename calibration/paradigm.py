@@ -3,8 +3,8 @@
 A :class:`Paradigm` describes a calibration session of one decoding family (motor imagery, or
 affective: emotion recall); :meth:`Paradigm.schedule` turns it into a list of timed :class:`Cue`
 markers, balanced across classes and shuffled by a seed.
-The markers go out on an LSL marker stream (:class:`calibration.cues.CuePlayer`) from which the
-recorder, the dashboard's cue display and the terminal display all read.
+The markers go out on an LSL marker stream (:class:`neurodeck.calibration.cues.CuePlayer`) from
+which the recorder, the dashboard's cue display and the terminal display all read.
 
 Marker vocabulary (string markers, one per LSL sample, timestamp = the moment it refers to):
 
@@ -23,7 +23,8 @@ marker                meaning
                       during the block (SAM valence and arousal, 1-9) while the break runs.
 ``sam ...``           A rating, ``sam valence=V arousal=A`` (V and A in 1..9); not scheduled:
                       pushed when the person submits it (timestamp = that moment). It belongs to
-                      the block of the latest ``self_assessment`` (:mod:`calibration.emotion`).
+                      the block of the latest ``self_assessment``
+                      (:mod:`neurodeck.calibration.emotion`).
 ``stimulus PATH``     With the user's own stimuli: pushed right after ``cue_<class>``, same
                       timestamp; PATH is the file relative to the stimuli folder
                       (``negative/a.jpg``).
@@ -119,8 +120,8 @@ from its ``fixation`` marker::
 - The order is random, so a session may end on a negative block: let the person rest, or recall
   something pleasant, afterwards (a judgement call, not a measurement).
 
-With the user's own stimuli (``--stimuli FOLDER``, :mod:`calibration.emotion`), each block shows
-one picture or video of its class instead of a recall prompt; the timing is the same.
+With the user's own stimuli (``--stimuli FOLDER``, :mod:`neurodeck.calibration.emotion`), each block
+shows one picture or video of its class instead of a recall prompt; the timing is the same.
 
 References
 ----------

@@ -1,7 +1,7 @@
 """Fit the classical Riemannian decoder (tangent space + logistic regression) on calibration trials.
 
-Covariances and tangent vectors come from :class:`models.tangent_space.TangentSpaceLR` itself, so
-training and live inference share one code path. The result reproduces pyriemann's
+Covariances and tangent vectors come from :class:`neurodeck.models.tangent_space.TangentSpaceLR`
+itself, so training and live inference share one code path. The result reproduces pyriemann's
 ``make_pipeline(Covariances("oas"), TangentSpace(), LogisticRegression(C=C_reg, max_iter=1000))``.
 """
 

@@ -106,9 +106,10 @@ def cued_windows(
     """The windows a live decoder with this checkpoint decodes around each cue.
 
     The recordings go through the checkpoint's own causal chain over their whole length (as
-    live, :func:`streaming.session.build_preprocessor`), trials are cut by
-    :func:`calibration.trials.build_trials` (the cutter calibration uses) and windows by
-    :meth:`calibration.trials.TrialSet.sliding_windows` (the windows calibration trains on).
+    live, :func:`neurodeck.streaming.session.build_preprocessor`), trials are cut by
+    :func:`neurodeck.calibration.trials.build_trials` (the cutter calibration uses) and windows by
+    :meth:`neurodeck.calibration.trials.TrialSet.sliding_windows` (the windows calibration trains
+    on).
 
     Returns
     -------

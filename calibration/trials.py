@@ -2,10 +2,11 @@
 
 A calibration recording (a crash-safe session folder written while the person followed the cues,
 or an EDF/FIF file whose annotations mark the cues) becomes a :class:`TrialSet`: one epoch per cue,
-preprocessed causally over the whole recording by the same :class:`~streaming.preprocessing.
-Preprocessor` the live path uses, then cut at the sample each cue's timestamp falls on. Trials
-are dropped, each with a logged warning, when the EEG does not cover them, when samples are
-missing inside them (a gap in the timestamps), or when they hold non-finite values.
+preprocessed causally over the whole recording by the same
+:class:`~neurodeck.streaming.preprocessing.Preprocessor` the live path uses, then cut at the
+sample each cue's timestamp falls on. Trials are dropped, each with a logged warning, when the EEG
+does not cover them, when samples are missing inside them (a gap in the timestamps), or when they
+hold non-finite values.
 
 The epoch spans ``span_s`` around each cue; models then take sub-windows of it
 (:meth:`TrialSet.crop`, :meth:`TrialSet.sliding_windows`).
@@ -82,7 +83,8 @@ class ContinuousEEG:
 
     @classmethod
     def from_recording(cls, rec: Recording) -> ContinuousEEG:
-        """A file read by :func:`~streaming.recording_io.load_recording`; annotations as markers."""
+        """A file read by :func:`~neurodeck.streaming.recording_io.load_recording`; annotations as
+        markers."""
         times = np.arange(rec.n_samples, dtype=np.float64) / rec.sfreq
         markers = tuple(MarkerEvent(float(onset), str(desc)) for onset, _, desc in rec.annotations)
         return cls(
@@ -97,7 +99,8 @@ class ContinuousEEG:
 
     @classmethod
     def from_session(cls, session) -> ContinuousEEG:  # streaming.recorded_session.RecordedSession
-        """A crash-safe session folder loaded by :func:`streaming.recorded_session.load_session`."""
+        """A crash-safe session folder loaded by
+        :func:`neurodeck.streaming.recorded_session.load_session`."""
         return cls(
             session.data,
             np.asarray(session.timestamps, dtype=np.float64),

@@ -1,9 +1,9 @@
 """Named channel subsets: the montages of common headsets, drawn from the 10-10 system.
 
 One table for the whole application: channel-subset training draws from it
-(:mod:`offline_training.channel_subsets`), ``neurodeck evaluate --channels NAME`` scores decoders
-on it, and tests use it. Every montage here is a subset of the 64 EEGBCI electrodes, so it can be
-cut from the shared recordings. Names are canonical (``FC3``, ``Cz``); look-ups by name are
+(:mod:`neurodeck.offline_training.channel_subsets`), ``neurodeck evaluate --channels NAME`` scores
+decoders on it, and tests use it. Every montage here is a subset of the 64 EEGBCI electrodes, so it
+can be cut from the shared recordings. Names are canonical (``FC3``, ``Cz``); look-ups by name are
 case-insensitive elsewhere.
 """
 

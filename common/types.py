@@ -144,7 +144,7 @@ class MarkerEvent:
 
 @dataclass(frozen=True)
 class Prediction:
-    """Class probabilities for one window, with the latency fields of DESIGN.md.
+    """Class probabilities for one window, with the latency fields of docs/architecture.md.
 
     Parameters
     ----------

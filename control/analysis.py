@@ -1,7 +1,7 @@
 """Spectra, band powers, channel flags and scalp maps for the dashboard (numpy and scipy only).
 
 The core's analysis thread (2-4 times a second) feeds the last seconds of signal to a
-:class:`SpectrumAnalyzer`, which returns the :class:`~app.dashboard.snapshot.SpectrumView` the
+:class:`SpectrumAnalyzer`, which returns the :class:`~control.snapshot.SpectrumView` the
 spectrum panel and the scope draw. Everything here is pure: no Qt, no LSL, no torch; MNE is
 imported lazily, once, for the 10-05 electrode positions only.
 
@@ -117,11 +117,11 @@ def head_positions(
     """2-D head coordinates of the channels that have a 10-05 position.
 
     Positions come from MNE's standard 10-05 montage; names match case-insensitively, with the
-    clean-ups of :func:`models.electrodes.electrode_row` (dots, ``'EEG '`` prefixes, ``'-REF'``
-    suffixes) and the old names T3/T4/T5/T6 read as T7/T8/P7/P8. The projection is azimuthal
-    equidistant about the vertex: a point's distance from the origin is its polar angle divided
-    by that of the head outline (the ring Fpz-T7-Oz-T8, close to 90°) at the same azimuth, so
-    the outline is the unit circle, Cz is near the origin, the nose points to +y and the right
+    clean-ups of :func:`neurodeck.models.electrodes.electrode_row` (dots, ``'EEG '`` prefixes,
+    ``'-REF'`` suffixes) and the old names T3/T4/T5/T6 read as T7/T8/P7/P8. The projection is
+    azimuthal equidistant about the vertex: a point's distance from the origin is its polar angle
+    divided by that of the head outline (the ring Fpz-T7-Oz-T8, close to 90°) at the same azimuth,
+    so the outline is the unit circle, Cz is near the origin, the nose points to +y and the right
     ear to +x; sites below the ring (T9, Iz) land outside the unit circle.
 
     Parameters
@@ -440,7 +440,7 @@ def channel_quality(
 
 
 class SpectrumAnalyzer:
-    """Builds :class:`~app.dashboard.snapshot.SpectrumView` objects for one stream.
+    """Builds :class:`~control.snapshot.SpectrumView` objects for one stream.
 
     Electrode positions and the scalp interpolator are computed once, here; :meth:`compute`
     only runs Welch, the band sums, the channel flags and one matrix product.

@@ -1,10 +1,10 @@
 """A calibration run from the dashboard: cues and recording, then fitting in a child process.
 
-1. **Cues** (thread in this process): :func:`calibration.live.record_paradigm` plays the paradigm on
-   the ``neurodeck-cues`` LSL stream and records the EEG and the cues crash-safe into
+1. **Cues** (thread in this process): :func:`neurodeck.calibration.live.record_paradigm` plays the
+   paradigm on the ``neurodeck-cues`` LSL stream and records the EEG and the cues crash-safe into
    ``OUT/recording``; the job reads the cues back from that stream (as the terminal display does)
    to tell the cue view what to draw. Pause, resume and abort go through a
-   :class:`~calibration.live.CalibrationControl`.
+   :class:`~neurodeck.calibration.live.CalibrationControl`.
 2. **Fitting** (child process): ``neurodeck calibrate --recording OUT/recording --out OUT``, the
    very command a user would type, with one torch thread, so that fine-tuning never competes with
    the dashboard for the GIL or for more than one core. Its progress lines are read as they come.
@@ -12,7 +12,7 @@
 
 Affective paradigms (``emotion-recall``): the view carries each block's prompt (or the user's
 stimulus), and the self-assessment the person submits (:meth:`CalibrationJob.rate`) goes through
-the :class:`~calibration.live.CalibrationControl` to the cue stream, where it is recorded.
+the :class:`~neurodeck.calibration.live.CalibrationControl` to the cue stream, where it is recorded.
 
 Nothing recorded is lost: an abort or a failure keeps ``OUT/recording``, and the message says how to
 fit it later.
@@ -60,6 +60,7 @@ from neurodeck.calibration.paradigm import (
 )
 from neurodeck.common.types import AFFECTIVE, ConfigError, MarkerEvent, NeurodeckError
 from neurodeck.control.children import spawn
+from neurodeck.control.settings import STREAM_TRIALS
 from neurodeck.control.snapshot import FROM_MARKERS, CalibrationView
 from neurodeck.streaming.lsl_io import local_clock
 from neurodeck.streaming.markers import MarkerReceiver
@@ -83,8 +84,6 @@ STREAM_CUE_CLASSES = {
     **{c: c for c in ("left", "right", "feet", "tongue")},
     **{f"cue_{c}": c for c in ("left", "right", "feet", "rest", "tongue")},
 }
-#: Trials recorded from a stream's markers before fitting (EEGBCI runs 4 + 8 hold 30).
-STREAM_TRIALS = 30
 
 
 def fit_fraction(line: str, previous: float | None) -> float | None:
@@ -115,7 +114,7 @@ def load_job_stimuli(
     ------
     ConfigError
         The calibration takes the stream's own markers, the paradigm is not affective, or the
-        folder is refused by :func:`calibration.emotion.load_stimuli`.
+        folder is refused by :func:`neurodeck.calibration.emotion.load_stimuli`.
     """
     if folder is None:
         return None

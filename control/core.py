@@ -13,200 +13,42 @@ The GUI thread calls two kinds of methods here:
 Threads while connected: the monitor's acquisition thread (every channel, raw and through the
 display filter, for the scope), the analysis thread (spectra, band power, channel flags, scalp
 maps, 2 Hz), the marker receiver of the stream's own markers, and while decoding a
-:class:`~streaming.session.DecodeSession` (its own inlet, acquisition and inference threads: the
-acquisition never waits for the model, and the model never waits for the dashboard).
+:class:`~neurodeck.streaming.session.DecodeSession` (its own inlet, acquisition and inference
+threads: the acquisition never waits for the model, and the model never waits for the dashboard).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pylsl
-from neurodeck.common.types import AFFECTIVE, MOTOR_IMAGERY, NeurodeckError, Prediction, StreamMeta
-from neurodeck.control.affect import (
-    DEFAULT_AFFECTIVE_SMOOTHING_S,
-    affect_axes,
-    smooth_probabilities,
-)
+from neurodeck.common.types import NeurodeckError
 from neurodeck.control.analysis import SpectrumAnalyzer
-from neurodeck.control.calibration_job import STREAM_TRIALS, CalibrationJob
-from neurodeck.control.settings import DecodeSettings, Settings
+from neurodeck.control.calibration_job import CalibrationJob
+from neurodeck.control.command_queue import CommandQueue
+from neurodeck.control.connection import Connection, row_of
+from neurodeck.control.decoding import LiveDecoder, decoder_label
+from neurodeck.control.settings import CoreSettings
 from neurodeck.control.snapshot import (
     FROM_MARKERS,
     CalibrationView,
     CoreSnapshot,
-    CueSpan,
-    DecodingView,
-    HealthView,
-    SignalView,
     SpectrumView,
     StreamRow,
 )
 from neurodeck.control.sources import ChildSource, start_replay, start_simulator
-from neurodeck.streaming.acquisition import Acquisition
 from neurodeck.streaming.lsl_io import local_clock, poll_resolver, resolve_stream
 from neurodeck.streaming.markers import MarkerReceiver
-from neurodeck.streaming.preprocessing import PreprocessingConfig, Preprocessor
-from neurodeck.streaming.settings import AcquisitionSettings
 
 logger = logging.getLogger(__name__)
 
-#: Imagery length assumed for a replayed cue when the model does not say (EEGBCI: about 4.1 s).
-DEFAULT_CUE_S = 4.0
-
-
-@dataclasses.dataclass(frozen=True)
-class CoreSettings:
-    """Settings of the core (the dashboard's TOML file fills them).
-
-    Parameters
-    ----------
-    scope_s : float
-        Seconds of signal kept for the scope (the longest span it can show).
-    display_band : (float, float)
-        Band-pass of the scope's filtered view, Hz (the upper edge is lowered below Nyquist).
-    notch_hz : float or None
-        Mains notch of the filtered view (50 or 60), None for none.
-    analysis_s : float
-        Seconds of signal behind the spectra and flags.
-    analysis_period_s : float
-        How often they are recomputed.
-    history_s : float
-        Span of the prediction timeline.
-    smoothing_s : float
-        Time constant of the probability bars and the cursor (motor imagery).
-    affective_smoothing_s : float
-        Time constant of the smoothed state of affective decoders (a mood changes over seconds).
-    cv_folds : int
-        Cross-validation folds after a dashboard calibration.
-    cue_speed : float
-        Schedule compression of dashboard calibrations (1 for a person).
-    stream_trials : int
-        Cues recorded when calibrating on the stream's own markers.
-    out_dir : Path
-        Where profiles, recordings and child logs go.
-    encoder : Path or None
-        Pretrained encoder that calibrations fine-tune (None: the shipped default).
-    acquisition : AcquisitionSettings
-    decode : DecodeSettings
-        Hop, device and deadline of live decoding: the same as ``neurodeck decode`` reads.
-    """
-
-    scope_s: float = 20.0
-    display_band: tuple[float, float] = (1.0, 40.0)
-    notch_hz: float | None = 50.0
-    analysis_s: float = 4.0
-    analysis_period_s: float = 0.5
-    history_s: float = 30.0
-    smoothing_s: float = 1.0
-    affective_smoothing_s: float = DEFAULT_AFFECTIVE_SMOOTHING_S
-    cv_folds: int = 5
-    cue_speed: float = 1.0
-    stream_trials: int = STREAM_TRIALS
-    out_dir: Path = Path("runs/dashboard")
-    encoder: Path | None = None
-    acquisition: AcquisitionSettings = dataclasses.field(default_factory=AcquisitionSettings)
-    decode: DecodeSettings = dataclasses.field(default_factory=DecodeSettings)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> CoreSettings:
-        """The core's settings from the user's settings tree (``overrides`` win)."""
-        dash = settings.dashboard
-        values: dict[str, Any] = {
-            "notch_hz": dash.notch_hz or None,
-            "cv_folds": dash.cv_folds,
-            "out_dir": Path(dash.out_dir).expanduser().resolve(),
-            "affective_smoothing_s": dash.affective_smoothing_s,
-            "acquisition": settings.acquisition,
-            "decode": settings.decode,
-        }
-        return cls(**{**values, **overrides})
-
-
-def display_preprocessor(meta: StreamMeta, settings: CoreSettings) -> tuple[Preprocessor, str]:
-    """The scope's causal display filter for a stream, and its label for the toggle's tooltip."""
-    from neurodeck.streaming.session import scale_to_uv
-
-    nyquist = meta.sfreq / 2
-    low, high = settings.display_band
-    high = min(high, 0.9 * nyquist)
-    notch = settings.notch_hz if settings.notch_hz and settings.notch_hz < 0.9 * nyquist else None
-    cfg = PreprocessingConfig(bandpass=(low, high), filter_order=2, notch_hz=notch)
-    label = f"{low:g}-{high:g} Hz band-pass" + (f", {notch:g} Hz notch" if notch else "")
-    pre = Preprocessor(cfg, meta.channel_names, meta.sfreq, in_scale_to_uv=scale_to_uv(meta))
-    return pre, label
-
-
-def row_of(info: pylsl.StreamInfo) -> StreamRow:
-    """A browser row for a resolved stream."""
-    return StreamRow(
-        info.name(),
-        info.type(),
-        info.channel_count(),
-        info.nominal_srate(),
-        info.hostname(),
-        info.source_id(),
-    )
-
-
-class _Connection:
-    """The connected stream: monitor acquisition, its markers and the display filter label."""
-
-    def __init__(self, info: pylsl.StreamInfo, settings: CoreSettings) -> None:
-        self.info = info
-        self.row = row_of(info)
-        label: list[str] = []
-
-        def factory(meta: StreamMeta) -> Preprocessor:
-            pre, text = display_preprocessor(meta, settings)
-            label.append(text)
-            return pre
-
-        acq_settings = dataclasses.replace(
-            settings.acquisition, buffer_s=max(settings.acquisition.buffer_s, settings.scope_s)
-        )
-        self.acquisition = Acquisition(info, acq_settings, preprocessor_factory=factory)
-        self.filter_label = label[0] if label else ""
-        self.meta = self.acquisition.meta
-        from neurodeck.streaming.session import scale_to_uv
-
-        self.raw_scale = scale_to_uv(self.meta)
-        self.markers: MarkerReceiver | None = None
-        self.marker_info: pylsl.StreamInfo | None = None
-        self.acquisition.start()
-
-    def stop(self) -> None:
-        self.acquisition.stop()
-        if self.markers is not None:
-            self.markers.stop()
-
-
-class _Decoder:
-    """A running decode session, its prediction history and the prediction outlet."""
-
-    def __init__(self, session: Any, spec: Any, label: str, outlet: Any, history: int) -> None:
-        self.session, self.spec, self.label, self.outlet = session, spec, label, outlet
-        self.predictions: deque[Prediction] = deque(maxlen=history)
-
-    def sink(self, prediction: Prediction) -> None:
-        self.predictions.append(prediction)  # deque.append is atomic: no lock on this thread
-
-    def stop(self) -> None:
-        self.session.stop()
-        self.outlet.close()
-
 
 class DashboardCore:
-    """Implements :class:`app.dashboard.snapshot.CoreCommands`.
+    """Implements :class:`control.snapshot.CoreCommands`.
 
     Parameters
     ----------
@@ -219,70 +61,64 @@ class DashboardCore:
         self.settings = settings or CoreSettings()
         self.resolve_s = resolve_s
         self._lock = threading.Lock()
-        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._streams: tuple[StreamRow, ...] = ()
         self._infos: dict[str, pylsl.StreamInfo] = {}
         self._browsing = False
         self._connecting = False
-        self._conn: _Connection | None = None
-        self._decoder: _Decoder | None = None
+        self._conn: Connection | None = None
+        self._decoder: LiveDecoder | None = None
         self._source: ChildSource | None = None
         self._job: CalibrationJob | None = None
         self._spectrum: SpectrumView | None = None
-        self._status = (
-            "Not connected: pick a stream, open a recording (Ctrl+O) or start the simulator."
-        )
-        self._errors: list[str] = []
         self._resolver: pylsl.ContinuousResolver | None = None
         self._closed = threading.Event()
-        self._worker = threading.Thread(
-            target=self._run_commands, name="core-commands", daemon=True
+        self._commands = CommandQueue(
+            "Not connected: pick a stream, open a recording (Ctrl+O) or start the simulator."
         )
         self._analysis = threading.Thread(
             target=self._run_analysis, name="core-analysis", daemon=True
         )
-        self._worker.start()
         self._analysis.start()
 
     # -- commands (return at once) --------------------------------------------------------------
     def refresh_streams(self) -> None:
         """Search for LSL streams again."""
         self._browsing = True
-        self._submit(self._flagged("browsing", self._do_refresh))
+        self._commands.submit(self._flagged("browsing", self._do_refresh))
 
     def connect(self, key: str) -> None:
         """Connect to a stream of the latest search by :attr:`StreamRow.key`."""
         self._connecting = True
-        self._submit(self._flagged("connecting", lambda: self._do_connect_key(key)))
+        self._commands.submit(self._flagged("connecting", lambda: self._do_connect_key(key)))
 
     def disconnect(self) -> None:
         """Stop decoding and disconnect."""
-        self._submit(self._do_disconnect)
+        self._commands.submit(self._do_disconnect)
 
     def replay(self, paths: Sequence[Path], speed: float = 1.0, loop: bool = False) -> None:
         """Replay recordings in a child process and connect to them."""
         self._connecting = True
         paths = [Path(p) for p in paths]
         start = lambda log: start_replay(paths, speed, loop, log)  # noqa: E731
-        self._submit(self._flagged("connecting", lambda: self._do_source(start)))
+        self._commands.submit(self._flagged("connecting", lambda: self._do_source(start)))
 
     def simulate(self, n_channels: int = 32, sfreq: float = 250.0) -> None:
         """Start the simulator in a child process and connect to it."""
         self._connecting = True
         start = lambda log: start_simulator(n_channels, sfreq, log)  # noqa: E731
-        self._submit(self._flagged("connecting", lambda: self._do_source(start)))
+        self._commands.submit(self._flagged("connecting", lambda: self._do_source(start)))
 
     def stop_source(self) -> None:
         """Stop the replay or simulator started here."""
-        self._submit(self._do_stop_source)
+        self._commands.submit(self._do_stop_source)
 
     def load_model(self, path: Path, decoder: str | None = None) -> None:
         """Decode the connected stream with a profile folder or a checkpoint."""
-        self._submit(lambda: self._do_load_model(Path(path), decoder))
+        self._commands.submit(lambda: self._do_load_model(Path(path), decoder))
 
     def stop_decoding(self) -> None:
         """Stop decoding; the stream stays connected."""
-        self._submit(self._do_stop_decoding)
+        self._commands.submit(self._do_stop_decoding)
 
     def start_calibration(
         self, paradigm: str = "mi-lr", out_dir: Path | None = None, stimuli: Path | None = None
@@ -293,7 +129,7 @@ class DashboardCore:
         trials from the stream's own marker stream (a replay, the simulator). ``stimuli``: a
         folder of the user's own stimuli for an affective paradigm (checked on the core thread).
         """
-        self._submit(lambda: self._do_start_calibration(paradigm, out_dir, stimuli))
+        self._commands.submit(lambda: self._do_start_calibration(paradigm, out_dir, stimuli))
 
     def pause_calibration(self) -> None:
         """Hold the cues after the current trial."""
@@ -317,7 +153,7 @@ class DashboardCore:
         """
         job = self._job
         if job is None or job.finished:
-            self._error(
+            self._commands.error(
                 "No calibration is running, so there is no block to rate.",
                 "Start an affective calibration (emotion-recall) first.",
             )
@@ -325,28 +161,26 @@ class DashboardCore:
         try:
             job.rate(valence, arousal)
         except NeurodeckError as exc:
-            self._error(exc.problem, exc.hint)
+            self._commands.error(exc.problem, exc.hint)
 
     def use_profile(self) -> None:
         """Decode with the profile the last calibration wrote."""
         job = self._job
         if job is None or job.profile_path is None:
-            self._error("There is no calibrated profile yet.", "Run a calibration first.")
+            self._commands.error("There is no calibrated profile yet.", "Run a calibration first.")
             return
         self.load_model(job.profile_path)
 
     def dismiss_errors(self) -> None:
         """Forget the errors shown so far."""
-        with self._lock:
-            self._errors.clear()
+        self._commands.dismiss()
 
     def close(self) -> None:
         """Stop every thread and child process (blocks up to a few seconds)."""
         if self._closed.is_set():
             return
         self._closed.set()
-        self._queue.put(None)
-        self._worker.join(5.0)
+        self._commands.close(5.0)
         if self._job is not None:
             self._job.abort()
             self._job.join(5.0)
@@ -357,7 +191,7 @@ class DashboardCore:
     def wait_idle(self, timeout_s: float = 30.0) -> bool:
         """Block until every queued command ran (tests and scripts; never from the GUI)."""
         done = threading.Event()
-        self._submit(done.set)
+        self._commands.submit(done.set)
         return done.wait(timeout_s)
 
     # -- snapshot -------------------------------------------------------------------------------
@@ -366,8 +200,8 @@ class DashboardCore:
         now = local_clock()
         with self._lock:
             conn, decoder, source, job = self._conn, self._decoder, self._source, self._job
-            streams, status, errors = self._streams, self._status, tuple(self._errors)
-            spectrum = self._spectrum
+            streams, spectrum = self._streams, self._spectrum
+        status, errors = self._commands.messages()
         connection = "disconnected"
         signal = health = None
         if self._connecting:
@@ -375,8 +209,9 @@ class DashboardCore:
         if conn is not None:
             acq = (decoder.session.acquisition if decoder else conn.acquisition).status()
             connection = {"stalled": "stalled", "stopped": "lost"}.get(acq.state, "connected")
-            signal = self._signal(conn)
-            health = self._health(conn, acq, decoder)
+            signal = conn.signal(self.settings.scope_s)
+            worker = decoder.session.worker.status() if decoder else None
+            health = conn.health(acq, worker, self.settings.acquisition.stall_s)
         return CoreSnapshot(
             t=now,
             streams=streams,
@@ -386,177 +221,12 @@ class DashboardCore:
             signal=signal,
             spectrum=spectrum if conn else None,
             health=health,
-            decoding=self._decoding(decoder, conn, now) if decoder and conn else None,
+            decoding=decoder.view(conn, now, self.settings) if decoder and conn else None,
             calibration=job.view() if job else CalibrationView(),
             source=source.view() if source else None,
             status=status,
             errors=errors,
         )
-
-    def _signal(self, conn: _Connection, seconds: float | None = None) -> SignalView | None:
-        """The newest ``seconds`` (default: the scope span) of raw and filtered samples."""
-        acq = conn.acquisition
-        n = int((seconds or self.settings.scope_s) * conn.meta.sfreq)
-        raw, stamps, end = acq.raw.latest(n)
-        assert acq.processed is not None
-        filtered, _, end_f = acq.processed.latest(n)
-        k = min(raw.shape[1], filtered.shape[1])
-        if k == 0:
-            return None
-        # the processed buffer is written after the raw one; align on the older end
-        if end_f < end:
-            raw, stamps = (
-                raw[:, : raw.shape[1] - (end - end_f)],
-                stamps[: len(stamps) - (end - end_f)],
-            )
-        k = min(raw.shape[1], filtered.shape[1])
-        raw = raw[:, raw.shape[1] - k :] * np.float32(conn.raw_scale)
-        return SignalView(
-            channel_names=conn.meta.channel_names,
-            sfreq=conn.meta.sfreq,
-            raw=raw,
-            filtered=filtered[:, filtered.shape[1] - k :],
-            t_end=float(stamps[-1]) if len(stamps) else 0.0,
-            n_written=min(end, end_f),
-            filter_label=conn.filter_label,
-        )
-
-    def _health(self, conn: _Connection, acq: Any, decoder: _Decoder | None) -> HealthView:
-        fields: dict[str, Any] = {}
-        message = acq.message
-        if decoder is not None:
-            w = decoder.session.worker.status()
-            lat = w.latency
-            fields = {
-                "decoding": True,
-                "predictions": w.n_predictions,
-                "dropped_skipped": w.dropped_skipped,
-                "dropped_stale": w.dropped_stale,
-                "dropped_invalid": w.dropped_invalid,
-                "e2e_p50_ms": lat.e2e_p50_ms,
-                "e2e_p99_ms": lat.e2e_p99_ms,
-                "compute_p50_ms": lat.compute_p50_ms,
-                "compute_p99_ms": lat.compute_p99_ms,
-                "device": w.device,
-                "runner": w.runner,
-            }
-            message = message or w.message
-        if acq.state == "stalled":  # say what to do, not only what happened
-            message = (
-                f"No samples from '{conn.meta.name}' for over {self.settings.acquisition.stall_s:g}"
-                " s: check the headset and its driver; neurodeck re-attaches when it comes back."
-            )
-        return HealthView(
-            state=acq.state,
-            rate_hz=0.0 if acq.state == "stalled" else acq.rate_hz,
-            nominal_hz=conn.meta.sfreq * conn.meta.replay_speed,
-            n_samples=acq.n_samples,
-            lost_samples=acq.lost_samples,
-            n_gaps=acq.n_gaps,
-            overruns=acq.overruns,
-            n_nonfinite=acq.n_nonfinite,
-            n_stalls=acq.n_stalls,
-            message=message,
-            **fields,
-        )
-
-    def _decoding(self, decoder: _Decoder, conn: _Connection, now: float) -> DecodingView:
-        spec = decoder.spec
-        n_classes = len(spec.class_names)
-        preds = list(decoder.predictions)
-        horizon = now - self.settings.history_s
-        preds = [p for p in preds if p.t_last >= horizon]
-        times = np.array([p.t_last for p in preds], np.float64)
-        probs = np.array([p.probabilities for p in preds], np.float64).reshape(-1, n_classes)
-        family = getattr(spec, "family", MOTOR_IMAGERY)
-        affective = family == AFFECTIVE
-        smoothing_s = (
-            self.settings.affective_smoothing_s if affective else self.settings.smoothing_s
-        )
-        tau = smoothing_s / max(conn.meta.replay_speed, 1e-6)
-        history = smooth_probabilities(times, probs, tau)  # (n, n_classes)
-        smoothed = history[-1] if len(times) else np.full(n_classes, 1.0 / n_classes)
-        names = spec.class_names
-        valence = arousal = workload = None
-        if affective:
-            valence, arousal, workload = affect_axes(tuple(names)).expected(smoothed)
-        feedback = None
-        if "left" in names and "right" in names:
-            feedback = float(smoothed[names.index("right")] - smoothed[names.index("left")])
-        return DecodingView(
-            class_names=tuple(names),
-            decoder=decoder.label,
-            times=times,
-            probabilities=probs,
-            smoothed=smoothed,
-            feedback=feedback,
-            cues=self._cue_spans(conn, dict(spec.marker_classes), horizon),
-            history_s=self.settings.history_s,
-            smoothing_s=smoothing_s,
-            family=family,
-            smoothed_history=history,
-            valence=valence,
-            arousal=arousal,
-            workload=workload,
-        )
-
-    def _cue_spans(
-        self, conn: _Connection, marker_classes: dict[str, str], horizon: float
-    ) -> tuple[CueSpan, ...]:
-        """True cues of the stream's markers (and of a running calibration) in the timeline."""
-        from neurodeck.calibration.paradigm import class_of_marker
-
-        events = conn.markers.events() if conn.markers is not None else []
-        length = DEFAULT_CUE_S / max(conn.meta.replay_speed, 1e-6)
-        spans = []
-        for e in events:
-            if e.timestamp < horizon - length:
-                continue
-            label = marker_classes.get(e.label) or class_of_marker(e.label)
-            if label:
-                spans.append(CueSpan(e.timestamp, e.timestamp + length, label))
-        return tuple(spans)
-
-    # -- the command thread ---------------------------------------------------------------------
-    def _submit(self, fn: Callable[[], None]) -> None:
-        if not self._closed.is_set():
-            self._queue.put(fn)
-
-    def _flagged(self, flag: str, fn: Callable[[], None]) -> Callable[[], None]:
-        """``fn`` that clears ``self._<flag>`` when it ends (views show it as busy until then)."""
-
-        def run() -> None:
-            try:
-                fn()
-            finally:
-                setattr(self, f"_{flag}", False)
-
-        return run
-
-    def _run_commands(self) -> None:
-        while True:
-            fn = self._queue.get()
-            if fn is None:
-                return
-            try:
-                fn()
-            except NeurodeckError as exc:
-                self._error(exc.problem, exc.hint)
-            except Exception as exc:  # a command must never kill the core
-                logger.exception("dashboard command failed")
-                self._error(f"Unexpected error: {exc!r}.", "See the log; please report it.")
-
-    def _error(self, problem: str, hint: str = "") -> None:
-        text = f"{problem} {hint}".strip()
-        logger.warning("%s", text)
-        with self._lock:
-            self._errors.append(text)
-            del self._errors[:-5]
-            self._status = problem
-
-    def _say(self, status: str) -> None:
-        with self._lock:
-            self._status = status
 
     def _do_refresh(self, wait: bool = True) -> None:
         """Update the stream list from the continuous resolver (which listens all the time)."""
@@ -571,7 +241,7 @@ class DashboardCore:
             self._infos = {k: i for k, (_, i) in rows.items()}
         if wait:
             eeg = sum(r.stream_type != "Markers" for r in self._streams)
-            self._say(f"{len(self._streams)} streams found ({eeg} signal streams).")
+            self._commands.say(f"{len(self._streams)} streams found ({eeg} signal streams).")
 
     def _do_connect_key(self, key: str) -> None:
         info = self._infos.get(key) or next(
@@ -593,8 +263,8 @@ class DashboardCore:
                 "Connect to the headset's EEG stream; its markers are picked up by themselves.",
             )
         self._do_disconnect()
-        self._say(f"connecting to '{info.name()}'...")
-        conn = _Connection(info, self.settings)
+        self._commands.say(f"connecting to '{info.name()}'...")
+        conn = Connection(info, self.settings)
         try:
             conn.marker_info = resolve_stream(
                 name=f"{info.name()}-markers", stream_type="Markers", timeout_s=0.5
@@ -607,14 +277,14 @@ class DashboardCore:
             self._spectrum = None
         m = conn.meta
         extra = f", replay x{m.replay_speed:g}" if m.replay_speed != 1 else ""
-        self._say(f"connected to '{m.name}': {m.n_channels} ch at {m.sfreq:g} Hz{extra}")
+        self._commands.say(f"connected to '{m.name}': {m.n_channels} ch at {m.sfreq:g} Hz{extra}")
 
     def _do_disconnect(self) -> None:
         self._do_stop_decoding()
         with self._lock:
             conn, self._conn, self._spectrum = self._conn, None, None
         if conn is not None:
-            self._say(f"disconnected from '{conn.meta.name}'")
+            self._commands.say(f"disconnected from '{conn.meta.name}'")
             conn.stop()
 
     def _do_source(self, start: Callable[[Path], ChildSource]) -> None:
@@ -622,7 +292,7 @@ class DashboardCore:
         source = start(self.settings.out_dir / "logs")
         with self._lock:
             self._source = source
-        self._say(f"starting the {source.kind} ({source.label})...")
+        self._commands.say(f"starting the {source.kind} ({source.label})...")
         deadline = time.monotonic() + 30.0
         while time.monotonic() < deadline:
             if not source.running:
@@ -650,8 +320,6 @@ class DashboardCore:
 
     def _do_load_model(self, path: Path, decoder: str | None) -> None:
         from neurodeck.calibration.decoders import load_decoder_spec
-        from neurodeck.streaming.session import DecodeSession
-        from neurodeck.streaming.sinks import LSLPredictionOutlet, default_outlet_name
 
         conn = self._conn
         if conn is None:
@@ -659,40 +327,15 @@ class DashboardCore:
                 "No stream is connected, so there is nothing to decode.",
                 "Connect to a stream (or open a recording) first, then load the profile.",
             )
-        self._say(f"loading {path.name}...")
+        self._commands.say(f"loading {path.name}...")
         spec, _ = load_decoder_spec(path, decoder)
         self._do_stop_decoding()
-        outlet_name = default_outlet_name(spec.family)  # neurodeck-predictions or -emotion
-        out = LSLPredictionOutlet(
-            spec.class_names, outlet_name, f"{outlet_name}-{conn.row.key}", family=spec.family
-        )
-        holder = _Decoder(None, spec, "", out, history=4096)
-        try:
-            session = DecodeSession(
-                conn.info,
-                spec,
-                sinks=[holder.sink, out],
-                marker_info=conn.marker_info,
-                settings=self.settings.acquisition,
-                hop_s=self.settings.decode.hop_s,
-                device=self.settings.decode.device,
-                deadline_s=self.settings.decode.deadline_s,
-            ).start()
-        except Exception:
-            out.close()
-            raise
-        holder.session = session
-        label = f"{path.name}"
-        from neurodeck.calibration.profile import is_profile, load_profile
-
-        if is_profile(path):
-            label += f" ({decoder or load_profile(path).decoder} decoder)"
-        holder.label = label
+        live = LiveDecoder.start(conn, spec, decoder_label(path, decoder), self.settings)
         with self._lock:
-            self._decoder = holder
-        self._say(
-            f"decoding '{conn.meta.name}' with {label} ({', '.join(spec.class_names)}); "
-            f"probabilities on LSL stream '{outlet_name}'"
+            self._decoder = live
+        self._commands.say(
+            f"decoding '{conn.meta.name}' with {live.label} ({', '.join(spec.class_names)}); "
+            f"probabilities on LSL stream '{live.outlet.name}'"
         )
 
     def _do_stop_decoding(self) -> None:
@@ -742,16 +385,27 @@ class DashboardCore:
         with self._lock:
             self._job = job
         job.start()
-        self._say(f"calibration: {paradigm.summary()}; recording into {out / 'recording'}")
+        self._commands.say(f"calibration: {paradigm.summary()}; recording into {out / 'recording'}")
+
+    def _flagged(self, flag: str, fn: Callable[[], None]) -> Callable[[], None]:
+        """``fn`` that clears ``self._<flag>`` when it ends (views show it as busy until then)."""
+
+        def run() -> None:
+            try:
+                fn()
+            finally:
+                setattr(self, f"_{flag}", False)
+
+        return run
 
     # -- the analysis thread --------------------------------------------------------------------
     def _run_analysis(self) -> None:
         analyzer: SpectrumAnalyzer | None = None
-        for_conn: _Connection | None = None
+        for_conn: Connection | None = None
         next_browse = time.monotonic()  # browse at once, then every 2 s
         while not self._closed.wait(self.settings.analysis_period_s):
             if time.monotonic() >= next_browse:
-                self._submit(lambda: self._do_refresh(wait=False))  # keep the list current
+                self._commands.submit(lambda: self._do_refresh(wait=False))  # keep the list current
                 next_browse = time.monotonic() + 2.0
             conn = self._conn
             if conn is None:
@@ -764,7 +418,7 @@ class DashboardCore:
                     )
                     for_conn = conn
                 assert analyzer is not None
-                signal = self._signal(conn, self.settings.analysis_s)
+                signal = conn.signal(self.settings.analysis_s)
                 if signal is None or signal.raw.shape[1] < int(conn.meta.sfreq):
                     continue  # less than a second so far
                 spectrum = analyzer.compute(signal.filtered, signal.raw)

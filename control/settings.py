@@ -45,7 +45,11 @@ from typing import Any
 
 from neurodeck.common.jsonio import write_text_atomic
 from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.control.affect import DEFAULT_AFFECTIVE_SMOOTHING_S
 from neurodeck.streaming.settings import AcquisitionSettings
+
+#: Trials recorded from a stream's own markers before fitting (EEGBCI runs 4 + 8 hold 30).
+STREAM_TRIALS = 30
 
 DEFAULT_CONFIG = Path.home() / ".config" / "neurodeck" / "settings.toml"
 CONFIG_ENV = "NEURODECK_CONFIG"
@@ -90,7 +94,7 @@ class DashboardSettings:
     notch_hz: float = 50.0
     paradigm: str = "mi-lr"
     cv_folds: int = 5
-    affective_smoothing_s: float = 4.0
+    affective_smoothing_s: float = DEFAULT_AFFECTIVE_SMOOTHING_S
     replay_speed: float = 1.0
     replay_loop: bool = False
     last_profile: str = ""
@@ -238,3 +242,71 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     path = Path(path or settings.source or DEFAULT_CONFIG)
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_text_atomic(path, dumps_settings(settings))
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    """Settings of the core (the dashboard's TOML file fills them).
+
+    Parameters
+    ----------
+    scope_s : float
+        Seconds of signal kept for the scope (the longest span it can show).
+    display_band : (float, float)
+        Band-pass of the scope's filtered view, Hz (the upper edge is lowered below Nyquist).
+    notch_hz : float or None
+        Mains notch of the filtered view (50 or 60), None for none.
+    analysis_s : float
+        Seconds of signal behind the spectra and flags.
+    analysis_period_s : float
+        How often they are recomputed.
+    history_s : float
+        Span of the prediction timeline.
+    smoothing_s : float
+        Time constant of the probability bars and the cursor (motor imagery).
+    affective_smoothing_s : float
+        Time constant of the smoothed state of affective decoders (a mood changes over seconds).
+    cv_folds : int
+        Cross-validation folds after a dashboard calibration.
+    cue_speed : float
+        Schedule compression of dashboard calibrations (1 for a person).
+    stream_trials : int
+        Cues recorded when calibrating on the stream's own markers.
+    out_dir : Path
+        Where profiles, recordings and child logs go.
+    encoder : Path or None
+        Pretrained encoder that calibrations fine-tune (None: the shipped default).
+    acquisition : AcquisitionSettings
+    decode : DecodeSettings
+        Hop, device and deadline of live decoding: the same as ``neurodeck decode`` reads.
+    """
+
+    scope_s: float = 20.0
+    display_band: tuple[float, float] = (1.0, 40.0)
+    notch_hz: float | None = 50.0
+    analysis_s: float = 4.0
+    analysis_period_s: float = 0.5
+    history_s: float = 30.0
+    smoothing_s: float = 1.0
+    affective_smoothing_s: float = DEFAULT_AFFECTIVE_SMOOTHING_S
+    cv_folds: int = 5
+    cue_speed: float = 1.0
+    stream_trials: int = STREAM_TRIALS
+    out_dir: Path = Path("runs/dashboard")
+    encoder: Path | None = None
+    acquisition: AcquisitionSettings = field(default_factory=AcquisitionSettings)
+    decode: DecodeSettings = field(default_factory=DecodeSettings)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> CoreSettings:
+        """The core's settings from the user's settings tree (``overrides`` win)."""
+        dash = settings.dashboard
+        values: dict[str, Any] = {
+            "notch_hz": dash.notch_hz or None,
+            "cv_folds": dash.cv_folds,
+            "out_dir": Path(dash.out_dir).expanduser().resolve(),
+            "affective_smoothing_s": dash.affective_smoothing_s,
+            "acquisition": settings.acquisition,
+            "decode": settings.decode,
+        }
+        return cls(**{**values, **overrides})

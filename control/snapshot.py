@@ -1,13 +1,13 @@
 """The contract between the dashboard's core and its views: immutable snapshots and commands.
 
-The core (:mod:`app.dashboard.core`) builds a :class:`CoreSnapshot` on request from whatever its
+The core (:mod:`control.core`) builds a :class:`CoreSnapshot` on request from whatever its
 threads last published; the GUI thread asks for one about 30 times a second and hands it to the
 views, which only draw it. Views never call LSL, torch or the file system; they send user actions
 to the core through the :class:`CoreCommands` protocol, whose methods return at once (the work
 runs on the core's threads and its outcome appears in a later snapshot).
 
-This module imports numpy and the leaf :mod:`common.types` only, so that views and tests can
-build snapshots by hand.
+This module imports numpy and the leaf :mod:`neurodeck.common.types` only, so that views and tests
+can build snapshots by hand.
 
 Conventions: samples in microvolts, timestamps on the local LSL clock in seconds (``t`` of the
 snapshot is "now" on that clock), arrays C-contiguous and never written to after publication.
@@ -139,7 +139,7 @@ class SpectrumView:
 
 @dataclass(frozen=True)
 class HealthView:
-    """Figures of the health panel (DESIGN.md "Health").
+    """Figures of the health panel (the Health dock).
 
     Parameters
     ----------
@@ -158,8 +158,8 @@ class HealthView:
     device : str
         Where the model runs (``cpu``, ``cuda:0``), or ``""``.
     runner : str
-        How it runs, :meth:`streaming.runner.ModelRunner.describe`: device, precision, CUDA
-        graphs, CPU threads (``"cpu fp32, 1 thread"``), or ``""``.
+        How it runs, :meth:`neurodeck.streaming.runner.ModelRunner.describe`: device, precision,
+        CUDA graphs, CPU threads (``"cpu fp32, 1 thread"``), or ``""``.
     message : str
         The latest problem in words (empty when healthy).
     """
@@ -225,10 +225,10 @@ class DecodingView:
         ``common.types.MOTOR_IMAGERY`` or ``AFFECTIVE``; the Emotion tab draws affective ones.
     smoothed_history : ndarray, shape (n, n_classes), or None
         ``smoothed`` as it was at each of ``times``
-        (:func:`~app.dashboard.affect.smooth_probabilities`); None when not computed.
+        (:func:`~control.affect.smooth_probabilities`); None when not computed.
     valence, arousal : float or None
         Expected circumplex coordinates in [-1, 1] under ``smoothed``
-        (:mod:`app.dashboard.affect`); None for motor imagery and for classes without one.
+        (:mod:`control.affect`); None for motor imagery and for classes without one.
     workload : float or None
         Expected workload index in [0, 1] under ``smoothed`` (rest vs arithmetic: P(arithmetic)).
     """

@@ -1,14 +1,14 @@
 """Leave-subjects-out evaluation of what ``neurodeck calibrate`` builds, under the online protocol.
 
 Subjects are split into folds. For each fold the recipe trains its cross-subject network on the
-*training* subjects only (:func:`offline_training.pipeline.cross_subject_model`, the code
+*training* subjects only (:func:`neurodeck.offline_training.pipeline.cross_subject_model`, the code
 ``neurodeck pretrain`` runs). Each held-out subject is then calibrated exactly as a user is:
-:func:`calibration.calibrate.calibrate_recordings` on its calibration runs (4 and 8: 30 trials)
-writes a subject profile, choosing a decoder with the calibration's chooser. Its test run (12)
-is decoded with the windows a live decoder sees (:func:`calibration.scoring.cued_windows`): the
-profile's chosen decoder from its checkpoint, and every other candidate for the comparison of
-choosers (ensembles as the mean of their members' window probabilities, which is what their
-checkpoint computes).
+:func:`neurodeck.calibration.calibrate.calibrate_recordings` on its calibration runs (4 and 8: 30
+trials) writes a subject profile, choosing a decoder with the calibration's chooser. Its test run
+(12) is decoded with the windows a live decoder sees
+(:func:`neurodeck.calibration.scoring.cued_windows`): the profile's chosen decoder from its
+checkpoint, and every other candidate for the comparison of choosers (ensembles as the mean of their
+members' window probabilities, which is what their checkpoint computes).
 
 Nothing a held-out subject recorded is seen before its own calibration, and its test run is used
 only for scoring.
@@ -126,10 +126,10 @@ def recentred_proba(
     """Probabilities of the cue windows with the alignment following the stream's drift.
 
     Every run goes through the checkpoint's chain; windows on the live grid (one every
-    ``hop_s``) update a :class:`streaming.recentring.RunningRecentring` that starts from the
-    calibration's alignment. Each cue window (those of :func:`calibration.scoring.cued_windows`,
-    in the same order) is decoded with the alignment of the newest grid window that ends no
-    later than it: nothing after a window is used.
+    ``hop_s``) update a :class:`neurodeck.streaming.recentring.RunningRecentring` that starts from
+    the calibration's alignment. Each cue window (those of
+    :func:`neurodeck.calibration.scoring.cued_windows`, in the same order) is decoded with the
+    alignment of the newest grid window that ends no later than it: nothing after a window is used.
 
     Returns
     -------

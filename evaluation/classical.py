@@ -7,9 +7,9 @@ the argmax of its windows' mean probability. Preprocessing is neurodeck's own ca
 
 The classical references here (CSP + LDA, tangent space + logistic regression) are fitted per
 subject. Epochs and windows come from the cutter calibration uses
-(:func:`calibration.trials.build_trials`, :meth:`~calibration.trials.TrialSet.sliding_windows`);
-the deep decoders are scored through calibration itself (:mod:`offline_training.
-deep_evaluation`).
+(:func:`neurodeck.calibration.trials.build_trials`,
+:meth:`~neurodeck.calibration.trials.TrialSet.sliding_windows`); the deep decoders are scored
+through calibration itself (:mod:`neurodeck.offline_training. deep_evaluation`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Band power and differential entropy (DE) of EEG windows, the features of the affective family.
 
 One implementation serves offline datasets, calibration and live decoding: the affective models
-(:class:`models.gmss.GMSS`, :class:`models.band_power_lr.BandPowerLR`) call :func:`band_power`
-inside their ``forward``, so a window from the live ring buffer and a window cut from a file go
-through exactly the same arithmetic. Every frame uses only the samples inside it, so the features
-of a window depend on nothing later than its last sample (causal).
+(:class:`neurodeck.models.gmss.GMSS`, :class:`neurodeck.models.band_power_lr.BandPowerLR`) call
+:func:`band_power` inside their ``forward``, so a window from the live ring buffer and a window cut
+from a file go through exactly the same arithmetic. Every frame uses only the samples inside it, so
+the features of a window depend on nothing later than its last sample (causal).
 
 Method (SEED / BCMI style, see ``../shared/reference/model_specs.md`` section 7): the window is
 split into non-overlapping frames of ``frame_s`` seconds (1 s by default, as SEED); each frame is

@@ -1,14 +1,15 @@
 """Band-power logistic regression: the classical reference decoder of the affective family.
 
-Log band power of every electrode in the five classical bands (:mod:`models.band_features`,
-1-s frames averaged over the window), standardised with the training mean and spread, then a
-multinomial logistic regression. This is the usual baseline of affective and workload EEG (for
-example alpha and theta power for mental arithmetic, Klimesch 1999) and the yardstick the deep
-affective models are compared against, in calibration reports and in ``neurodeck evaluate``.
+Log band power of every electrode in the five classical bands
+(:mod:`neurodeck.models.band_features`, 1-s frames averaged over the window), standardised with the
+training mean and spread, then a multinomial logistic regression. This is the usual baseline of
+affective and workload EEG (for example alpha and theta power for mental arithmetic, Klimesch 1999)
+and the yardstick the deep affective models are compared against, in calibration reports and in
+``neurodeck evaluate``.
 
 It is an ``nn.Module`` with buffers only, so it runs in the live inference worker and is saved as
 a checkpoint like the deep models; it is fitted with
-:func:`offline_training.affective.fit_band_power_lr`.
+:func:`neurodeck.offline_training.affective.fit_band_power_lr`.
 
 References
 ----------
@@ -44,7 +45,7 @@ class BandPowerLR(nn.Module):
     frame_s : float
         Band-power frame length in seconds.
     bands : sequence of (name, low, high), optional
-        Default :data:`models.band_features.BANDS`.
+        Default :data:`neurodeck.models.band_features.BANDS`.
 
     Attributes
     ----------

@@ -2,7 +2,7 @@
 
 A deep model maps a window of preprocessed EEG in microvolts, shape ``(batch, n_channels,
 n_times)``, to class logits ``(batch, n_outputs)``. It is built from keyword arguments only (so a
-checkpoint can rebuild it, see :mod:`models.registry`) and always takes these four:
+checkpoint can rebuild it, see :mod:`neurodeck.models.registry`) and always takes these four:
 
 ``channel_names``
     Canonical 10-20 / 10-10 names of the input rows, in order (mapping is by name, never by
@@ -187,9 +187,10 @@ class EEGModel(nn.Module):
     def fit_input_statistics(self, x: Tensor | Any) -> None:
         """Measure input statistics on a subject's windows before adapting (default: nothing).
 
-        Models whose input scaling is measured rather than learned (:class:`models.gmss.GMSS`)
-        override it; :func:`offline_training.finetune.adapt` calls it with the calibration
-        windows, shape (n_windows, n_channels, n_times).
+        Models whose input scaling is measured rather than learned
+        (:class:`neurodeck.models.gmss.GMSS`) override it;
+        :func:`neurodeck.offline_training.finetune.adapt` calls it with the calibration windows,
+        shape (n_windows, n_channels, n_times).
         """
 
     def set_alignment(self, matrix: Tensor) -> None:

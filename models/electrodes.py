@@ -1,8 +1,8 @@
 """Fixed, versioned table of electrode names that indexes the spatial embeddings of transformers.
 
-Transformer encoders (:mod:`models.labram`) learn one spatial embedding per electrode and look it
-up by the channel's *name*, so that a model pretrained on one montage can run on another. The row
-of an electrode is its position in :data:`ELECTRODE_TABLE`; since those rows are stored in
+Transformer encoders (:mod:`neurodeck.models.labram`) learn one spatial embedding per electrode and
+look it up by the channel's *name*, so that a model pretrained on one montage can run on another.
+The row of an electrode is its position in :data:`ELECTRODE_TABLE`; since those rows are stored in
 checkpoints, the table is a committed literal that only ever grows at its end (a new
 :data:`ELECTRODE_TABLE_VERSION`), never reorders.
 

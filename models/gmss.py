@@ -3,8 +3,8 @@
 After Li et al., "GMSS: Graph-based multi-task self-supervised learning for EEG emotion
 recognition" (IEEE TAFFC 14(3), 2023; code ``CHEN-XDU/GMSS``; facts in
 ``../shared/reference/model_specs.md`` section 4). Node features are the differential entropy of
-five bands at each electrode (:mod:`models.band_features`); one Chebyshev graph convolution over a
-graph of neighbouring electrodes mixes them; heads classify the result.
+five bands at each electrode (:mod:`neurodeck.models.band_features`); one Chebyshev graph
+convolution over a graph of neighbouring electrodes mixes them; heads classify the result.
 
 What is kept from the paper, and what differs (each difference has a reason):
 
@@ -34,8 +34,8 @@ What is kept from the paper, and what differs (each difference has a reason):
   neighbouring frames with a moving average or a linear dynamical system).
 
 The self-supervised pretext heads (frequency jigsaw, spatial jigsaw, contrastive projection) and
-their losses live in :mod:`offline_training.gmss_pretext`; only the encoder and the class head are
-in checkpoints.
+their losses live in :mod:`neurodeck.offline_training.gmss_pretext`; only the encoder and the class
+head are in checkpoints.
 
 References
 ----------
@@ -286,7 +286,7 @@ class GMSS(EEGModel):
     dropout : float
         Dropout of the heads (0.25 in GMSS).
     bands : sequence of (name, low, high), optional
-        Frequency bands (default :data:`models.band_features.BANDS`).
+        Frequency bands (default :data:`neurodeck.models.band_features.BANDS`).
 
     Notes
     -----

@@ -6,7 +6,7 @@ embedding indexed by the patch's position are added; a pre-LN transformer mixes 
 all channels. The same module serves three uses: classification (:class:`LaBraM`, registered
 ``"labram"``), masked EEG modelling (:meth:`LaBraM.forward_tokens` with a mask, see
 ``offline_training.mem``) and, with other settings, the encoder and decoder of the neural
-tokenizer (:mod:`models.labram_tokenizer`), which reuse :class:`NeuralTransformer`.
+tokenizer (:mod:`neurodeck.models.labram_tokenizer`), which reuse :class:`NeuralTransformer`.
 """
 
 from __future__ import annotations
@@ -97,12 +97,13 @@ def spatial_index(channel_names: Sequence[str]) -> Tensor:
     Parameters
     ----------
     channel_names : sequence of str, length n_channels
-        Electrode names (matched as :func:`models.electrodes.electrode_indices` does).
+        Electrode names (matched as :func:`neurodeck.models.electrodes.electrode_indices` does).
 
     Returns
     -------
     index : LongTensor, shape (n_channels,)
-        ``1 + row`` of each name in :data:`models.electrodes.ELECTRODE_TABLE` (row 0 is CLS).
+        ``1 + row`` of each name in :data:`neurodeck.models.electrodes.ELECTRODE_TABLE` (row 0 is
+        CLS).
 
     Raises
     ------
@@ -483,8 +484,8 @@ class LaBraM(EEGModel):
     The window (microvolts) is divided by 100 and cut into ``patch_size``-sample patches per
     channel; :class:`TemporalConv` makes a token of each patch; a learnable CLS token is
     prepended; each patch token gets the spatial embedding of its channel (looked up by name in
-    :data:`models.electrodes.ELECTRODE_TABLE`) and the temporal embedding of its position; a
-    stack of pre-LN blocks (QK-LayerNorm, no q/k/v bias, layer scale, stochastic depth, MLP ratio
+    :data:`neurodeck.models.electrodes.ELECTRODE_TABLE`) and the temporal embedding of its position;
+    a stack of pre-LN blocks (QK-LayerNorm, no q/k/v bias, layer scale, stochastic depth, MLP ratio
     4 with GELU, LayerNorm eps 1e-6) follows. Features are the LayerNorm'd mean of the patch
     tokens (CLS excluded); the head is linear.
 

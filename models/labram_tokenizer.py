@@ -92,7 +92,7 @@ def fourier_targets(patches: Tensor) -> tuple[Tensor, Tensor]:
     Parameters
     ----------
     patches : Tensor, shape (batch, n_channels, n_patches, patch_size)
-        Patches already scaled to 0.1 mV (:func:`models.labram.patchify`).
+        Patches already scaled to 0.1 mV (:func:`neurodeck.models.labram.patchify`).
 
     Returns
     -------
@@ -369,8 +369,8 @@ def code_perplexity(index: Tensor, n_codes: int) -> float:
 class NeuralTokenizer(nn.Module):
     """VQ neural spectrum prediction: EEG patches -> discrete codes -> Fourier amplitude/phase.
 
-    Encoder: a :class:`models.labram.NeuralTransformer` with the temporal-convolution stem, in
-    the tokenizer's configuration (q and v biases, no QK-LayerNorm, no layer scale), giving
+    Encoder: a :class:`neurodeck.models.labram.NeuralTransformer` with the temporal-convolution
+    stem, in the tokenizer's configuration (q and v biases, no QK-LayerNorm, no layer scale), giving
     ``fc_norm``-ed patch tokens; a task layer Linear(d, d) -> tanh -> Linear(d, D) maps them to
     the quantizer. Quantizer: :class:`VectorQuantizer` (cosine, EMA, straight-through; plus
     dead-code restarts, not in LaBraM, see ``dead_threshold``).
@@ -585,7 +585,7 @@ class NeuralTokenizer(nn.Module):
         x : Tensor, shape (batch, n_channels, n_times)
             Windows in microvolts, ``n_times`` a whole number of patches.
         channel_index : LongTensor, shape (n_channels,) or (batch, n_channels), optional
-            Spatial rows of another montage (:func:`models.labram.spatial_index`).
+            Spatial rows of another montage (:func:`neurodeck.models.labram.spatial_index`).
 
         Returns
         -------
@@ -628,7 +628,8 @@ class NeuralTokenizer(nn.Module):
         Returns
         -------
         codes : LongTensor, shape (batch, n_channels * n_patches)
-            Channel-major, as the patch tokens of :meth:`models.labram.LaBraM.forward_tokens`.
+            Channel-major, as the patch tokens of
+            :meth:`neurodeck.models.labram.LaBraM.forward_tokens`.
         """
         patches, index = self._patches_and_index(x, channel_index)
         return self.quantize(patches, index, update=False)[2]

@@ -3,9 +3,9 @@
 SeqCLR (Mohsenvand, Izadi & Maes 2020) learns a *channel-wise* encoder: every EEG channel (and,
 in pretraining, every difference of two channels) is an independent single-channel series that
 the encoder turns into 4 feature channels of the same length. Pretraining contrasts two augmented
-views of each series (see :mod:`offline_training.augment`) through a recurrent projector. For a
-downstream task all channels of a window are encoded, their 4-channel outputs are stacked into a
-``4 * n_channels``-feature sequence, and a recurrent summariser of the projector's architecture
+views of each series (see :mod:`neurodeck.offline_training.augment`) through a recurrent projector.
+For a downstream task all channels of a window are encoded, their 4-channel outputs are stacked into
+a ``4 * n_channels``-feature sequence, and a recurrent summariser of the projector's architecture
 followed by an MLP head gives the class logits.
 
 Only the convolutional channel encoder, SeqCLR-C, is implemented here.

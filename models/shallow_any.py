@@ -1,14 +1,14 @@
 """ShallowConvNet for any montage: spatial filters indexed by electrode name.
 
-The fixed-montage :class:`~models.shallow_convnet.ShallowConvNet` has one spatial weight per input
-row, so a checkpoint trained on EEGBCI's 64 channels reads only those 64 rows. This variant keeps
-one spatial weight per electrode of a *vocabulary* (the training montage's names) and reads any
-subset of it: the rows of a window are placed at their electrodes' positions, the absent
+The fixed-montage :class:`~neurodeck.models.shallow_convnet.ShallowConvNet` has one spatial weight
+per input row, so a checkpoint trained on EEGBCI's 64 channels reads only those 64 rows. This
+variant keeps one spatial weight per electrode of a *vocabulary* (the training montage's names) and
+reads any subset of it: the rows of a window are placed at their electrodes' positions, the absent
 electrodes are zero (their spatial weights are left out), and the whole is scaled by
 ``sqrt(n_vocabulary / n_present)`` so that a whitened (Euclidean-aligned) window of 8 channels
 carries as much power into the spatial filters as one of 64. Trained on random channel subsets
-(:mod:`offline_training.channel_subsets`), one checkpoint decodes the 64-channel EEGBCI montage
-and 8- to 32-channel consumer headsets.
+(:mod:`neurodeck.offline_training.channel_subsets`), one checkpoint decodes the 64-channel EEGBCI
+montage and 8- to 32-channel consumer headsets.
 
 Because the network sees a different spread of spatial-filter outputs on every montage, its
 BatchNorm statistics are measured again on each person's calibration windows
@@ -45,7 +45,7 @@ _STATS_BATCH = 256
 def channel_key(name: str) -> str:
     """Case-, dot- and alias-insensitive key of an electrode name (``T3`` is ``T7``).
 
-    The electrode's row in :data:`models.electrodes.ELECTRODE_TABLE`; labels that are no
+    The electrode's row in :data:`neurodeck.models.electrodes.ELECTRODE_TABLE`; labels that are no
     electrode keep their own (lower-case) spelling.
     """
     from neurodeck.models.electrodes import electrode_row
@@ -84,11 +84,11 @@ class ShallowConvNetAnyMontage(ShallowConvNet):
         The input montage: names of the rows of the windows it is given, in order; each must be
         in ``vocabulary``.
     sfreq, n_times, n_outputs
-        As :class:`~models.shallow_convnet.ShallowConvNet`.
+        As :class:`~neurodeck.models.shallow_convnet.ShallowConvNet`.
     vocabulary : sequence of str, optional
         Electrodes the spatial filters have weights for (default: ``channel_names``).
     **kwargs
-        The other arguments of :class:`~models.shallow_convnet.ShallowConvNet`.
+        The other arguments of :class:`~neurodeck.models.shallow_convnet.ShallowConvNet`.
 
     Notes
     -----

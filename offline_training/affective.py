@@ -13,8 +13,8 @@ The shipped affective encoder and its validation, built from the public data bes
   over all of the held-out subject's windows.
 
 No openly licensed emotion EEG can be shipped, so the emotion path (SEED / SEED-IV / DEAP
-loaders, :mod:`offline_training.affective_datasets`) is tested on generated files only; the real
-validation of the affective family is this rest-vs-workload task.
+loaders, :mod:`neurodeck.offline_training.affective_datasets`) is tested on generated files only;
+the real validation of the affective family is this rest-vs-workload task.
 """
 
 from __future__ import annotations
@@ -185,7 +185,8 @@ def fit_band_power_lr(
     sfreq: float,
     C: float = 1.0,
 ) -> BandPowerLR:
-    """Fit :class:`~models.band_power_lr.BandPowerLR` with scikit-learn's logistic regression.
+    """Fit :class:`~neurodeck.models.band_power_lr.BandPowerLR` with scikit-learn's logistic
+    regression.
 
     Parameters
     ----------

@@ -4,8 +4,8 @@ Nothing is downloaded: the user points at the folder of a licensed copy, and eac
 :class:`AffectiveTrial` objects, one per film / music-video trial, with float32 ``(n_channels,
 n_samples)`` data in microvolts. Folders are searched by file name first, so filtering by subject
 or session never opens the files of other subjects. Every bad input raises
-:class:`common.types.RecordingError` naming the file and saying what to do (malformed arguments
-raise :class:`common.types.ConfigError`).
+:class:`neurodeck.common.types.RecordingError` naming the file and saying what to do (malformed
+arguments raise :class:`neurodeck.common.types.ConfigError`).
 
 Layouts and facts, with where they were checked (third-party loaders are cross-checks, not
 authorities; "UNVERIFIED" marks what no source available to us confirmed):

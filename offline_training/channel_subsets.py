@@ -1,15 +1,15 @@
 """Channel-subset training: one checkpoint for the 64-channel EEGBCI cap and small headsets.
 
 Each training batch reads one subset of the named electrodes: sometimes all of them, sometimes a
-named headset montage (:data:`common.montages.MONTAGES`), otherwise a random subset of random
-size. The windows are Euclidean-aligned *on that subset*, with the subject's mean covariance
+named headset montage (:data:`neurodeck.common.montages.MONTAGES`), otherwise a random subset of
+random size. The windows are Euclidean-aligned *on that subset*, with the subject's mean covariance
 restricted to it, exactly as calibration aligns a person's windows on the channels their headset
 has (the rows of a 64-channel whitened window are not a whitened 8-channel window). Hemisphere
 mirroring (``mirror``) is done before the subset is cut: a mirrored window reads the mirror
 electrodes' rows under the original names, and its ``left``/``right`` label is swapped.
 
 :class:`SubsetSupervisedObjective` is the supervised stage's objective for encoders that read
-channels by name (:class:`models.shallow_any.ShallowConvNetAnyMontage`).
+channels by name (:class:`neurodeck.models.shallow_any.ShallowConvNetAnyMontage`).
 """
 
 from __future__ import annotations
@@ -130,13 +130,13 @@ class SubsetSupervisedObjective(nn.Module):
     class_names : sequence of str
     label_smoothing : float
     augment : sequence of str
-        Any of ``mirror``, ``scale``, ``noise`` (:mod:`offline_training.label_augment`).
+        Any of ``mirror``, ``scale``, ``noise`` (:mod:`neurodeck.offline_training.label_augment`).
     seed : int
 
     Notes
     -----
-    A batch is ``(x, y, trial)`` of :class:`offline_training.windows.CueWindowDataset` built with
-    ``alignment="none"``: x (batch, n_channels, n_times) raw, y (batch,), trial (batch,).
+    A batch is ``(x, y, trial)`` of :class:`neurodeck.offline_training.windows.CueWindowDataset`
+    built with ``alignment="none"``: x (batch, n_channels, n_times) raw, y (batch,), trial (batch,).
     Evaluation batches (``eval()``) read every channel.
     """
 

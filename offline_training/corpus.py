@@ -1,13 +1,14 @@
 """EEG files -> a cached corpus of preprocessed recordings, for pretraining and cross-subject work.
 
-Every recording goes through the live path's own chain (:class:`streaming.preprocessing.
+Every recording goes through the live path's own chain (:class:`neurodeck.streaming.preprocessing.
 Preprocessor`, causal, applied over the whole recording as online), so a model never sees data
-prepared differently from what it gets live. Steps per file: load (:func:`streaming.recording_io.
-load_recording`) -> canonical channel names (:func:`streaming.channels.normalize_channel_name`) ->
-keep 10-05 EEG channels -> pick the config's channels, if it names any -> preprocess -> store as
-float32 ``(n_channels, n_samples)`` ``.npy`` in a cache folder. A second build with the same files
-and settings reads only the small JSON descriptions; the arrays are opened lazily with
-``np.load(mmap_mode="r")``, so corpora much bigger than memory work.
+prepared differently from what it gets live. Steps per file: load
+(:func:`neurodeck.streaming.recording_io. load_recording`) -> canonical channel names
+(:func:`neurodeck.streaming.channels.normalize_channel_name`) -> keep 10-05 EEG channels -> pick the
+config's channels, if it names any -> preprocess -> store as float32 ``(n_channels, n_samples)``
+``.npy`` in a cache folder. A second build with the same files and settings reads only the small
+JSON descriptions; the arrays are opened lazily with ``np.load(mmap_mode="r")``, so corpora much
+bigger than memory work.
 
 Sources are described by :class:`FolderSource` (any EDF/BDF/FIF files below a folder) and
 :class:`EEGBCISource` (the PhysioNet motor-imagery runs, located without downloading).
@@ -243,8 +244,8 @@ def _check_ids(name: str, values: Any, low: int, high: int) -> tuple[int, ...]:
 class EEGBCISource(CorpusSource):
     """Runs of the PhysioNet EEG Motor Movement/Imagery dataset (EEGBCI) below a data root.
 
-    Files are located with :func:`streaming.recording_io.eegbci_run_files` and never downloaded;
-    a run that is absent is skipped with a warning (some subjects lack some runs).
+    Files are located with :func:`neurodeck.streaming.recording_io.eegbci_run_files` and never
+    downloaded; a run that is absent is skipped with a warning (some subjects lack some runs).
 
     Parameters
     ----------

@@ -51,7 +51,7 @@ class AdaptSettings:
         Replace the head before training (always true for probes).
     augment : tuple of str
         Label-aware augmentations of the training batches
-        (:data:`offline_training.label_augment.LABEL_AUGMENTATIONS`); none by default.
+        (:data:`neurodeck.offline_training.label_augment.LABEL_AUGMENTATIONS`); none by default.
     """
 
     mode: str = "finetune"

@@ -114,7 +114,7 @@ def spatial_gather_index(regions: NDArray[np.int64], perms: NDArray[np.int64]) -
     Parameters
     ----------
     regions : ndarray, shape (n_electrodes,)
-        Region of each electrode (:func:`models.gmss.region_index`).
+        Region of each electrode (:func:`neurodeck.models.gmss.region_index`).
     perms : ndarray, shape (n_perms, n_regions)
 
     Returns
@@ -190,7 +190,8 @@ class UncertaintyWeighting(nn.Module):
 
 
 class GMSSPretext(nn.Module):
-    """The encoder and its three pretext heads, as a :class:`offline_training.trainer` objective.
+    """The encoder and its three pretext heads, as a :class:`neurodeck.offline_training.trainer`
+    objective.
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """Label-aware augmentations for supervised training and fine-tuning on motor imagery.
 
-The self-supervised sets in :mod:`offline_training.augment` draw every channel separately, which
-is right for SeqCLR's single-channel series but destroys the spatial patterns (C3 against C4)
+The self-supervised sets in :mod:`neurodeck.offline_training.augment` draw every channel separately,
+which is right for SeqCLR's single-channel series but destroys the spatial patterns (C3 against C4)
 that motor-imagery decoding rests on. The augmentations here keep them:
 
 ``mirror``

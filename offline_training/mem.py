@@ -1,10 +1,10 @@
 """Masked EEG modelling: predict a frozen neural tokenizer's codes of masked patches (LaBraM).
 
-Pretraining of :class:`models.labram.LaBraM` happens in two stages, each an objective with
-``loss(batch) -> (loss, metrics)`` for :class:`offline_training.trainer.Trainer`:
+Pretraining of :class:`neurodeck.models.labram.LaBraM` happens in two stages, each an objective with
+``loss(batch) -> (loss, metrics)`` for :class:`neurodeck.offline_training.trainer.Trainer`:
 
-1. the neural tokenizer, :class:`models.labram_tokenizer.NeuralTokenizer` (its own ``loss``;
-   its parameters are the trainable ones, the codebook follows an EMA);
+1. the neural tokenizer, :class:`neurodeck.models.labram_tokenizer.NeuralTokenizer` (its own
+   ``loss``; its parameters are the trainable ones, the codebook follows an EMA);
 2. masked EEG modelling, :class:`MaskedEEGModelling`: the student sees windows with half of its
    patch embeddings replaced by a mask token and predicts the tokenizer's code of each masked
    patch; with symmetric masking it also sees the complementary mask, so that every patch is
@@ -198,8 +198,8 @@ class MaskedEEGModelling(nn.Module):
         batch : Tensor, shape (batch, n_channels, n_times), or tuple whose first element is one
             Windows in microvolts.
         channel_index : LongTensor, shape (n_channels,) or (batch, n_channels), optional
-            Spatial rows of another montage (:func:`models.labram.spatial_index`), for both the
-            student and the tokenizer; default: the student's.
+            Spatial rows of another montage (:func:`neurodeck.models.labram.spatial_index`), for
+            both the student and the tokenizer; default: the student's.
 
         Returns
         -------

@@ -1,8 +1,9 @@
 """Training objectives: NT-Xent contrastive (SeqCLR, SimCLR), SPP-EEGNet's pair task, supervised.
 
 Each objective is an ``nn.Module`` owning the model and any pretraining head, with
-``loss(batch) -> (loss, metrics)`` as :class:`offline_training.trainer.Trainer` expects. Masked
-EEG modelling for the LaBraM-style transformer lives in :mod:`offline_training.mem`.
+``loss(batch) -> (loss, metrics)`` as :class:`neurodeck.offline_training.trainer.Trainer` expects.
+Masked EEG modelling for the LaBraM-style transformer lives in
+:mod:`neurodeck.offline_training.mem`.
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ class SupervisedObjective(nn.Module):
         Label smoothing of the cross-entropy.
     augment : callable, optional
         ``augment(x, y, alignment) -> (x, y)`` applied to training batches only (shapes
-        preserved), e.g. :class:`offline_training.label_augment.SupervisedAugment`; it receives
-        the model's alignment matrix so that spatial augmentations act in the aligned space.
+        preserved), e.g. :class:`neurodeck.offline_training.label_augment.SupervisedAugment`; it
+        receives the model's alignment matrix so that spatial augmentations act in the aligned
+        space.
 
     Notes
     -----
@@ -234,7 +236,8 @@ SIMCLR_NOISE_SIGMA = 0.2  # largest white-noise level relative to each channel's
 
 
 def shared_time_shift(x: Tensor, sfreq: float, gen: torch.Generator, max_fraction: float) -> Tensor:
-    """:func:`offline_training.augment.time_shift` with one shift per window for all channels.
+    """:func:`neurodeck.offline_training.augment.time_shift` with one shift per window for all
+    channels.
 
     The shift is drawn and reflected at the edges exactly as ``time_shift`` does (it is applied
     to a ramp of sample indices), then used for every channel of the window, so that the
@@ -270,12 +273,12 @@ class SimCLRObjective(nn.Module):
     two views of a window together and pushes the other windows of the batch away. Only the
     encoder is kept afterwards; the projector is discarded, as in SimCLR. Unlike
     :class:`ContrastiveObjective` (SeqCLR, one channel at a time) the encoder sees whole
-    multichannel windows, so any :class:`models.base.EEGModel` (ShallowConvNet, EEGNet,
+    multichannel windows, so any :class:`neurodeck.models.base.EEGModel` (ShallowConvNet, EEGNet,
     SPP-EEGNet) can be pretrained.
 
     A view applies, in this order and each with probability ``p_augment`` per window, the
-    augmentations of :mod:`offline_training.augment` with these strengths: a time shift of up to
-    10 % of the window, the same for all channels (:func:`shared_time_shift`); an amplitude
+    augmentations of :mod:`neurodeck.offline_training.augment` with these strengths: a time shift of
+    up to 10 % of the window, the same for all channels (:func:`shared_time_shift`); an amplitude
     factor U[0.5, 2], the same for all channels of a window; a 5-Hz band-stop centred in
     4-40 Hz (capped at 0.45 ``sfreq``), per channel; zeroing one run of up to 10 % of the window,
     per channel; white noise of up to 0.2 times each channel's standard deviation. There is no
@@ -316,9 +319,9 @@ class SimCLRObjective(nn.Module):
     Notes
     -----
     A batch is a float tensor (batch >= 2, n_channels, n_times) of windows in µV, as
-    :class:`offline_training.windows.WindowDataset` yields them (a one-element tuple or list of
-    it is accepted too). Views are augmented whether or not the objective is in training mode
-    (two identical views would make the loss meaningless).
+    :class:`neurodeck.offline_training.windows.WindowDataset` yields them (a one-element tuple or
+    list of it is accepted too). Views are augmented whether or not the objective is in training
+    mode (two identical views would make the loss meaningless).
 
     References
     ----------

@@ -4,7 +4,7 @@ For each anchor window a fair coin decides: *positive* (label 1) pairs the ancho
 *negative* (label 0) pairs it with another window of the same recording whose start is at least
 ``min_gap_s`` away (Li & Metsis, section 1.3 of the model specs). The objective then passes the
 second windows of a batch through one random augmentation (see
-:class:`offline_training.objectives.PairTaskObjective`).
+:class:`neurodeck.offline_training.objectives.PairTaskObjective`).
 
 Deviation from the original code, on purpose: the original augments each item separately, and
 because resampling and clipping change the length it zero-pads every item to the batch's longest.

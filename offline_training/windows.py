@@ -1,4 +1,4 @@
-"""Windows cut from a :class:`~offline_training.corpus.Corpus`, as torch datasets.
+"""Windows cut from a :class:`~neurodeck.offline_training.corpus.Corpus`, as torch datasets.
 
 :class:`WindowDataset` gives unlabelled windows on a regular grid (self-supervised pretraining);
 :class:`CueWindowDataset` gives labelled windows around cue annotations, ending at the same
@@ -476,8 +476,8 @@ class CueWindowDataset(_CorpusWindows):
     For a cue at ``onset`` (seconds), windows of ``window_s`` end at ``onset + first_end_s``,
     ``+ hop_s``, ... up to ``onset + last_end_s``: window ``k`` covers samples
     ``[e_k - T, e_k)`` with ``e_k = round((onset + offset_k) * sfreq)``, as
-    :meth:`calibration.trials.TrialSet.sliding_windows` and the live decoder cut them. A trial
-    whose windows would not all lie inside the recording is dropped (the count is logged).
+    :meth:`neurodeck.calibration.trials.TrialSet.sliding_windows` and the live decoder cut them. A
+    trial whose windows would not all lie inside the recording is dropped (the count is logged).
 
     Parameters
     ----------

@@ -3,8 +3,8 @@
 The thread waits inside liblsl for the first new sample (at most ``wait_s``, GIL released), takes
 everything else already available with ``timeout=0`` (pylsl's ``min_samples=1``), corrects
 timestamps to the local clock, counts timestamp gaps, writes the raw samples into one ring buffer
-and, when a :class:`~streaming.preprocessing.Preprocessor` is attached, the causally preprocessed
-samples into a second one. It never waits for a consumer: consumers are woken through
+and, when a :class:`~neurodeck.streaming.preprocessing.Preprocessor` is attached, the causally
+preprocessed samples into a second one. It never waits for a consumer: consumers are woken through
 ``data_event``.
 
 A stream that stops delivering is reported as stalled after ``stall_s``; while stalled the thread
@@ -81,7 +81,7 @@ class Acquisition:
     Parameters
     ----------
     info : pylsl.StreamInfo
-        A resolved stream (from :func:`streaming.lsl_io.resolve_stream`).
+        A resolved stream (from :func:`neurodeck.streaming.lsl_io.resolve_stream`).
     settings : AcquisitionSettings
         Thread settings.
     preprocessor_factory : callable, optional

@@ -1,4 +1,8 @@
-"""Latency accounting over a sliding horizon (definitions in DESIGN.md, "Latency, defined once")."""
+"""Latency accounting over a sliding horizon.
+
+The definitions (``t_last``, ``t_recv``, ``t_out``) are in docs/architecture.md, "The path of
+one window".
+"""
 
 from __future__ import annotations
 

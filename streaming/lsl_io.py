@@ -1,7 +1,7 @@
 """Thin helpers over pylsl: stream headers with channel metadata, resolution with clear errors.
 
 Import this module (not pylsl) from the rest of neurodeck; it makes sure the liblsl
-configuration has been chosen first (``LSLAPICFG``; see :mod:`streaming.lsl_env`).
+configuration has been chosen first (``LSLAPICFG``; see :mod:`neurodeck.streaming.lsl_env`).
 """
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ class PreprocessingConfig:
     ----------
     channel_names : tuple of str or None
         Channels to keep, in the model's order, matched by name (see
-        :func:`streaming.channels.map_channels`). None keeps every source channel.
+        :func:`neurodeck.streaming.channels.map_channels`). None keeps every source channel.
     reference : str
         ``'none'``, ``'average'`` (mean over the kept channels) or the name of a source channel
         to subtract.
@@ -196,7 +196,7 @@ class Preprocessor:
     """Causal, stateful preprocessing of one stream, identical offline and live.
 
     Chain: pick channels by name -> scale to microvolts -> re-reference -> notch -> band-pass
-    (Butterworth, second-order sections) -> resample (:class:`~streaming.filters.
+    (Butterworth, second-order sections) -> resample (:class:`~neurodeck.streaming.filters.
     StreamingResampler`) -> clip. Filters start from rest (zero state); with the default config,
     :meth:`process_array` equals ``sosfilt(butter(4, [8, 30], btype='bandpass', fs=sfreq,
     output='sos'), x)``. Filtering and resampling compute in float64; the output is float32.

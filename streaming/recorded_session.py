@@ -1,9 +1,10 @@
 """Read a crash-safe session folder (format ``neurodeck-session``) and convert it to FIF or EDF.
 
-:class:`~streaming.recorder.SessionRecorder` writes the folder while the streams arrive; its
-module docstring describes the layout. This module defines the format (file names, data types,
+:class:`~neurodeck.streaming.recorder.SessionRecorder` writes the folder while the streams arrive;
+its module docstring describes the layout. This module defines the format (file names, data types,
 header) once, reads a folder back into a :class:`RecordedSession` and turns it into a
-:class:`~streaming.recording_io.Recording` or an EDF / FIF file with the markers as annotations.
+:class:`~neurodeck.streaming.recording_io.Recording` or an EDF / FIF file with the markers as
+annotations.
 
 Reading tolerates what a killed recorder leaves behind: a partial last frame of ``eeg.f32``,
 data and timestamp files of different lengths, a partial last line of ``markers.jsonl`` and no
@@ -352,7 +353,7 @@ def _check_closed_counts(folder: Path, n_samples: int) -> bool:
 
 
 def load_session(path: Path | str) -> RecordedSession:
-    """Read a session folder written by :class:`~streaming.recorder.SessionRecorder`.
+    """Read a session folder written by :class:`~neurodeck.streaming.recorder.SessionRecorder`.
 
     Parameters
     ----------
@@ -452,7 +453,8 @@ def _marker_annotations(session: RecordedSession) -> tuple[Annotation, ...]:
 
 
 def to_recording(session: RecordedSession) -> Recording:
-    """The session as a :class:`~streaming.recording_io.Recording` with markers as annotations.
+    """The session as a :class:`~neurodeck.streaming.recording_io.Recording` with markers as
+    annotations.
 
     Annotation onsets are ``sample_index / sfreq`` seconds from the first sample, so they are
     right in content time even for a fast replay whose timestamps are ``replay_speed`` times
@@ -555,7 +557,7 @@ def export_session(
     Returns
     -------
     out_file : Path
-        The written file; it loads with :func:`streaming.recording_io.load_recording`.
+        The written file; it loads with :func:`neurodeck.streaming.recording_io.load_recording`.
 
     Raises
     ------

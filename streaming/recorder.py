@@ -29,9 +29,9 @@ Folder layout (format ``neurodeck-session``, version 1)
     Written only by a clean :meth:`SessionRecorder.stop`: counts, first / last timestamp, whether
     the stream was lost, and the last error. Its absence marks a session left by a crash.
 
-:func:`streaming.recorded_session.load_session` reads the folder back (tolerating a partial last
-frame or marker line) and :func:`streaming.recorded_session.export_session` converts it to FIF or
-EDF with the markers as annotations.
+:func:`neurodeck.streaming.recorded_session.load_session` reads the folder back (tolerating a
+partial last frame or marker line) and :func:`neurodeck.streaming.recorded_session.export_session`
+converts it to FIF or EDF with the markers as annotations.
 
 Stream loss: the EEG inlet is opened with ``recover=False``, so when the outlet goes away liblsl
 raises ``LostError`` and the loss is reported (``RecorderStatus.stream_lost``) instead of being

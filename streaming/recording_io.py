@@ -1,7 +1,7 @@
 """Load EEG recordings from disk (EDF, BDF, FIF, GDF, BrainVision) into float32 microvolts.
 
 Every file format goes through :func:`mne.io.read_raw`; this module turns its many exception types
-into one :class:`~common.types.RecordingError` that says what is wrong and what to do. The
+into one :class:`~neurodeck.common.types.RecordingError` that says what is wrong and what to do. The
 EEGBCI (PhysioNet motor imagery) runs are located with :func:`eegbci_run_files`.
 """
 

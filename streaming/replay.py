@@ -3,7 +3,7 @@
 Files play back to back (they must share rate and channel names); with ``loop`` the sequence
 restarts seamlessly and timestamps keep increasing. Every annotation of the files becomes a
 marker whose timestamp is exactly that of the sample at its onset. Pacing is shared with the
-simulator (:mod:`streaming.pacing`).
+simulator (:mod:`neurodeck.streaming.pacing`).
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ class Replayer(PacedStreamer):
     Parameters
     ----------
     paths : sequence of Path or str
-        Recordings to play back to back (see :func:`~streaming.recording_io.load_recording`).
+        Recordings to play back to back (see
+        :func:`~neurodeck.streaming.recording_io.load_recording`).
     name : str
         EEG stream name; the marker stream is ``f"{name}-markers"``.
     speed : float
@@ -92,7 +93,7 @@ class Replayer(PacedStreamer):
         stream's is ``f"{source_id}-markers"``.
     markers : bool
         Publish the annotations on the marker stream (default). False publishes the EEG stream
-        alone (see :class:`~streaming.pacing.PacedStreamer`).
+        alone (see :class:`~neurodeck.streaming.pacing.PacedStreamer`).
 
     Raises
     ------

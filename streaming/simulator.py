@@ -2,7 +2,7 @@
 
 :class:`SyntheticEEG` is the stateful signal generator (usable without LSL, e.g. in tests or an
 offline evaluation); :class:`Simulator` publishes it on LSL with its cue markers, paced like a
-replay (:mod:`streaming.pacing`).
+replay (:mod:`neurodeck.streaming.pacing`).
 
 Signal model, per channel, in microvolts:
 

@@ -74,7 +74,7 @@ def test_package_imports_respect_boundaries(package: str) -> None:
     loaded = _loaded_after_import(package)
     assert package in loaded
     leaked = FORBIDDEN[package] & loaded
-    assert not leaked, f"{package} imports {sorted(leaked)} (see DESIGN.md package boundaries)"
+    assert not leaked, f"{package} imports {sorted(leaked)} (see docs/architecture.md)"
 
 
 def test_models_do_not_import_streaming() -> None:
@@ -89,7 +89,7 @@ def test_models_do_not_import_streaming() -> None:
 
 
 def test_dashboard_views_never_load_lsl_or_torch_and_the_core_never_loads_qt() -> None:
-    """DESIGN.md: the GUI thread never touches LSL or torch; the core is not a Qt module."""
+    """The GUI thread never touches LSL or torch; the core is not a Qt module."""
     code = (
         "import json, sys, importlib\n"
         "import neurodeck.app.dashboard.window\n"

@@ -1,6 +1,6 @@
-"""The desktop dashboard: a non-Qt core (:mod:`app.dashboard.core`) owning every thread, LSL inlet
-and model, and Qt views that only draw the core's immutable snapshots (:mod:`.snapshot`).
+"""The dashboard's Qt side: the window and its views, drawing the headless core's snapshots.
 
-The Qt modules (:mod:`.window`, :mod:`.views`) import PyQt6 and pyqtgraph; nothing else in
-neurodeck does.
+The core (:mod:`neurodeck.control.core`) owns every thread, LSL inlet, child process and model;
+the views only draw its immutable :class:`~neurodeck.control.snapshot.CoreSnapshot` and send it
+commands. PyQt6 and pyqtgraph are imported here and nowhere else in neurodeck.
 """

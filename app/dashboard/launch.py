@@ -47,8 +47,8 @@ def run_dashboard(launch: DashboardLaunch) -> int:
             "with `neurodeck decode`.",
         )
     from neurodeck.app.dashboard.window import TABS, MainWindow
-    from neurodeck.control.core import CoreSettings, DashboardCore
-    from neurodeck.control.settings import load_settings
+    from neurodeck.control.core import DashboardCore
+    from neurodeck.control.settings import CoreSettings, load_settings
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -111,7 +112,7 @@ def test_calibrate_then_decode_a_replayed_run(tmp_path, data_root, unique_id, ca
 
 
 def test_pretrain_with_a_missing_recipe_is_a_clear_error(tmp_path, capsys) -> None:
-    assert main(["pretrain", "--config", str(tmp_path / "nope.toml")]) == 2
+    assert main(["pretrain", "--recipe", str(tmp_path / "nope.toml")]) == 2
     assert "recipe file" in capsys.readouterr().err
 
 
@@ -131,3 +132,24 @@ def test_decode_refuses_a_self_supervised_encoder_without_head(tmp_path, capsys)
     assert read_checkpoint_meta(path).training["stage"] == "ssl"
     assert main(["decode", "--stream", "x", "--model", str(path), "--timeout", "0.2"]) == 2
     assert "self-supervised encoder" in capsys.readouterr().err
+
+
+def test_config_is_offered_only_by_the_commands_that_read_it() -> None:
+    """``--config`` (the settings tree) on decode, demo, loop and gui; nowhere else."""
+    from neurodeck.app.cli import _parser
+
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    takes = {
+        name
+        for name, p in sub.choices.items()
+        if any("--config" in a.option_strings for a in p._actions)
+    }
+    assert takes == {"decode", "demo", "loop", "gui"}
+
+
+def test_a_wrong_setting_is_refused_with_its_name(tmp_path) -> None:
+    cfg = tmp_path / "settings.toml"
+    cfg.write_text("[decode]\nhop_s = -1.0\n")
+    res = _run_cli("demo", "--config", str(cfg), "--headless", "--local")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "decode.hop_s" in res.stderr

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from neurodeck.control.core import CoreSettings, DashboardCore
+from neurodeck.control.core import DashboardCore
+from neurodeck.control.settings import CoreSettings
 from neurodeck.control.snapshot import CoreSnapshot
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from neurodeck.control.settings import DecodeSettings
 from neurodeck.streaming.simulator import SimulationConfig, Simulator
 
 from tests.control.conftest import wait_for
@@ -102,7 +103,7 @@ def test_replay_decodes_live_with_true_cues_and_an_outlet(make_core, eegbci_prof
 
     from tests.conftest import SHARED_DATA
 
-    core = make_core()
+    core = make_core(decode=DecodeSettings(hop_s=0.5))  # as settings.toml's [decode] says
     run12 = eegbci_run_files(SHARED_DATA, 1, [12])
     core.replay(run12, speed=4.0)
     snap = wait_for(core, lambda s: s.signal is not None, 30.0)
@@ -114,6 +115,8 @@ def test_replay_decodes_live_with_true_cues_and_an_outlet(make_core, eegbci_prof
     np.testing.assert_allclose(dec.probabilities.sum(1), 1.0, atol=1e-5)
     assert np.all(np.diff(dec.times) > 0) and dec.smoothed.sum() == pytest.approx(1.0)
     assert dec.feedback == pytest.approx(dec.smoothed[1] - dec.smoothed[0])
+    # the [decode] hop: one window per 0.5 s of signal, 0.125 s apart at x4 (default: 0.0625)
+    assert np.median(np.diff(dec.times)) == pytest.approx(0.125, abs=0.02)
     snap = wait_for(core, lambda s: len(s.decoding.cues) >= 2, 30.0)
     assert {c.label for c in snap.decoding.cues} <= {"left", "right"}
     assert all(c.t_end - c.t_start == pytest.approx(1.0) for c in snap.decoding.cues)  # 4 s / x4

@@ -2,9 +2,9 @@
 screen), fitting progress and the report of the finished calibration.
 
 The cue display paints the latest marker of :attr:`CalibrationView.cue
-<app.dashboard.snapshot.CalibrationView>` (vocabulary in :mod:`calibration.paradigm`): a fixation
-cross, an arrow per hand, a double down arrow for the feet, a circle for the rest class, a dim
-"relax" during breaks, and the title of any other class.
+<app.dashboard.snapshot.CalibrationView>` (vocabulary in :mod:`neurodeck.calibration.paradigm`): a
+fixation cross, an arrow per hand, a double down arrow for the feet, a circle for the rest class, a
+dim "relax" during breaks, and the title of any other class.
 
 For affective paradigms (``emotion-recall``) it shows the block's recall prompt, large and
 word-wrapped, during the prompt period and the block; or the user's stimulus: a picture scaled to
@@ -53,7 +53,8 @@ logger = logging.getLogger(__name__)
 #: Paradigm presets offered in the combo box, the default first.
 PARADIGM_NAMES: tuple[str, ...] = tuple(PARADIGMS)
 
-#: Title and instruction per class (as :data:`calibration.cues.CLASS_PROMPTS`, which imports pylsl).
+#: Title and instruction per class (as :data:`neurodeck.calibration.cues.CLASS_PROMPTS`, which
+#: imports pylsl).
 CLASS_TEXT: dict[str, tuple[str, str]] = {
     "left": ("LEFT HAND", "imagine squeezing your left hand"),
     "right": ("RIGHT HAND", "imagine squeezing your right hand"),
@@ -112,7 +113,7 @@ def cue_kind(cue: str | None, phase: str) -> tuple[str, str, str]:
     cue : str or None
         The latest marker (``calib_start``, ``fixation``, ``cue_left``, ``rest``, ...).
     phase : str
-        The calibration phase (:data:`~app.dashboard.snapshot.CALIBRATION_PHASES`).
+        The calibration phase (:data:`~control.snapshot.CALIBRATION_PHASES`).
 
     Returns
     -------

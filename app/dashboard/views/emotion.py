@@ -7,11 +7,11 @@ For a decoder of family ``affective`` (``common.types.AFFECTIVE``) it shows
   Okabe-Ito colour-blind-safe palette, with a legend and the chance level,
 - a gauge: the valence / arousal plane with the classes as anchors, the current point and its
   trail over the last :data:`TRAIL_S` seconds (Russell's circumplex; coordinates are the
-  convention of :mod:`app.dashboard.affect`, not measurements), a one-axis version when the
+  convention of :mod:`control.affect`, not measurements), a one-axis version when the
   classes only define valence (``negative, neutral, positive``), or a workload bar when they are
   rest vs mental arithmetic,
 - band-power scalp maps, delta to gamma, from the Spectrum tab's analysis (the same
-  :class:`~app.dashboard.views.scalp.ScalpMapPlot`), with the frontal alpha asymmetry.
+  :class:`~neurodeck.app.dashboard.views.scalp.ScalpMapPlot`), with the frontal alpha asymmetry.
 
 Without an affective decoder it says what to do instead (load an affective profile, or calibrate
 with the emotion-recall paradigm); the band maps still show while a stream is connected.
@@ -119,7 +119,7 @@ class EmotionPanel(QtWidgets.QWidget):
     workload_bar : pg.BarGraphItem
         The workload index in [0, 1].
     maps : dict of str to ScalpMapPlot
-        One scalp map per band of :data:`app.dashboard.snapshot.BANDS`.
+        One scalp map per band of :data:`control.snapshot.BANDS`.
     asymmetry_label : QLabel
         Frontal alpha asymmetry ln(F4) - ln(F3).
 
