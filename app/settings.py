@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.common.checks import check_positive
+from neurodeck.common.types import ConfigError
 from neurodeck.streaming.acquisition import AcquisitionSettings
 
 DEFAULT_CONFIG = Path.home() / ".config" / "neurodeck" / "settings.toml"

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pylsl
-from neurodeck.common.types import ConfigError, FloatArray, StreamMeta, TimeArray, check_positive
+from neurodeck.common.checks import check_positive
+from neurodeck.common.types import ConfigError, FloatArray, StreamMeta, TimeArray
 from neurodeck.streaming.lsl_io import local_clock, meta_from_info
 from neurodeck.streaming.ring_buffer import RingBuffer
 
