@@ -60,12 +60,12 @@ from neurodeck.calibration.paradigm import (
     Paradigm,
     class_of_marker,
 )
+from neurodeck.common.checks import check_positive
 from neurodeck.common.types import (
     AFFECTIVE,
     ConfigError,
     NeurodeckError,
     StreamNotFoundError,
-    check_positive,
 )
 from neurodeck.streaming.lsl_io import local_clock, make_stream_info
 from neurodeck.streaming.threads import JoinableThreadOwner

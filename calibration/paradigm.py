@@ -161,7 +161,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from neurodeck.common.types import AFFECTIVE, FAMILIES, MOTOR_IMAGERY, ConfigError, check_positive
+from neurodeck.common.checks import check_positive
+from neurodeck.common.types import AFFECTIVE, FAMILIES, MOTOR_IMAGERY, ConfigError
 
 #: Session begins.
 CALIB_START = "calib_start"

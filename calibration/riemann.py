@@ -11,7 +11,8 @@ import logging
 
 import numpy as np
 import torch
-from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.common.checks import check_int, check_positive
+from neurodeck.common.types import ConfigError
 from neurodeck.models.tangent_space import TangentSpaceLR
 from numpy.typing import ArrayLike, NDArray
 from sklearn.linear_model import LogisticRegression
@@ -85,8 +86,7 @@ def _check_trials(
             f"'y' must be {X.shape[0]} integer labels, one per trial; got shape {y.shape} and "
             f"dtype {y.dtype}."
         )
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-        raise ConfigError(f"'n_classes' must be an integer >= 2; got {n_classes!r}.")
+    n_classes = check_int("n_classes", n_classes, 2)
     if y.min() < 0 or y.max() >= n_classes:
         raise ConfigError(f"labels in 'y' must lie in [0, {n_classes}); got {sorted(set(y))}.")
     counts = np.bincount(y, minlength=n_classes)

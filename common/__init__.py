@@ -1,1 +1,1 @@
-"""Shared leaf package: value types and errors every neurodeck package may import."""
+"""Shared leaf package: value types, errors and checks every neurodeck package may import."""

@@ -7,7 +7,6 @@ clock already corrected).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -212,20 +211,3 @@ class Prediction:
         }
         out.update(self.extra)
         return out
-
-
-def check_positive(name: str, value: float, upper: float | None = None, unit: str = "") -> float:
-    """Validate ``0 < value (<= upper)`` and return it as float.
-
-    Raises
-    ------
-    ConfigError
-        Naming the parameter, the rule and the value.
-    """
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(
-            f"'{name}' must be a finite number > 0{unit and ' ' + unit}; got {value!r}."
-        )
-    if upper is not None and value > upper:
-        raise ConfigError(f"'{name}' must be <= {upper}{unit and ' ' + unit}; got {value!r}.")
-    return float(value)

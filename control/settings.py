@@ -43,8 +43,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from neurodeck.common.checks import check_positive
 from neurodeck.common.jsonio import write_text_atomic
-from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.common.types import ConfigError
 from neurodeck.control.affect import DEFAULT_AFFECTIVE_SMOOTHING_S
 from neurodeck.streaming.settings import AcquisitionSettings
 

@@ -33,7 +33,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.common.checks import check_positive
+from neurodeck.common.types import ConfigError
 from numpy.typing import NDArray
 from torch import Tensor
 

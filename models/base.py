@@ -27,7 +27,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import torch
-from neurodeck.common.types import ChannelMappingError, ConfigError, check_positive
+from neurodeck.common.checks import check_int, check_positive
+from neurodeck.common.types import ChannelMappingError, ConfigError
 from torch import Tensor, nn
 
 
@@ -47,10 +48,7 @@ def check_model_args(channel_names: Sequence[str], sfreq: float, n_times: int, n
     if len(set(n.upper() for n in names)) != len(names):
         raise ConfigError(f"'channel_names' must be unique; got {names}.")
     sfreq = check_positive("sfreq", sfreq)
-    for name, value in (("n_times", n_times), ("n_outputs", n_outputs)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"'{name}' must be an integer >= 1; got {value!r}.")
-    return names, sfreq, int(n_times), int(n_outputs)
+    return names, sfreq, check_int("n_times", n_times), check_int("n_outputs", n_outputs)
 
 
 class EEGModel(nn.Module):

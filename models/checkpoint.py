@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from neurodeck.common.checks import check_int
 from neurodeck.common.types import FAMILIES, MOTOR_IMAGERY, CheckpointError, ConfigError
 from neurodeck.models.registry import architecture_name, build_model
 from safetensors import SafetensorError, safe_open
@@ -104,9 +105,8 @@ class ModelMeta:
             object.__setattr__(self, name, _dict(name, getattr(self, name)))
         if self.family not in FAMILIES:
             raise ConfigError(f"'family' must be one of {list(FAMILIES)}; got {self.family!r}.")
-        version = self.format_version
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise ConfigError(f"'format_version' must be an integer >= 1; got {version!r}.")
+        version = check_int("format_version", self.format_version)
+        object.__setattr__(self, "format_version", version)
 
     @property
     def n_channels(self) -> int:

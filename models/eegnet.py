@@ -1,8 +1,6 @@
 """EEGNet (Lawhern et al. 2018): a compact depthwise-separable CNN for a fixed montage.
 
-Also home of the max-norm constrained layers (:class:`MaxNormConv2d`, :class:`MaxNormLinear`)
-that EEGNet and ShallowConvNet share: the Keras reference code constrains some weights with
-``max_norm``, which neurodeck reproduces as braindecode's constrained layers do.
+Its max-norm constrained layers, shared with ShallowConvNet, are in :mod:`neurodeck.models.layers`.
 """
 
 from __future__ import annotations
@@ -11,9 +9,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import torch
+from neurodeck.common.checks import check_dropout, check_int
 from neurodeck.common.types import ConfigError
 from neurodeck.models.base import EEGModel
+from neurodeck.models.layers import MaxNormConv2d, MaxNormLinear, check_montage
 from neurodeck.models.registry import register_model
 from torch import Tensor, nn
 
@@ -30,110 +29,10 @@ BN_MOMENTUM = 0.01
 BN_EPS = 1e-3
 
 
-class MaxNormConv2d(nn.Conv2d):
-    """``nn.Conv2d`` whose every output filter has L2 norm at most ``max_norm``.
-
-    Before each forward pass the weight is renormalised in place (``torch.renorm`` over dim 0,
-    outside autograd), as braindecode's ``Conv2dWithConstraint`` does. This equals Keras'
-    ``max_norm`` constraint applied after every optimizer step, one step late: the weights used
-    by every forward pass satisfy the bound.
-
-    Parameters
-    ----------
-    *args, **kwargs
-        As ``nn.Conv2d``.
-    max_norm : float
-        Bound on the norm of each filter ``weight[i]``, shape ``(in_channels / groups, kh, kw)``.
-    """
-
-    def __init__(self, *args: Any, max_norm: float, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.max_norm = float(max_norm)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Renormalise the weight, then convolve ``x`` as ``nn.Conv2d``."""
-        apply_max_norm(self.weight, self.max_norm)
-        return super().forward(x)
-
-
-class MaxNormLinear(nn.Linear):
-    """``nn.Linear`` whose every output unit's weight row has L2 norm at most ``max_norm``.
-
-    Renormalised in place before each forward pass, as :class:`MaxNormConv2d`.
-
-    Parameters
-    ----------
-    in_features, out_features : int
-        As ``nn.Linear``.
-    max_norm : float
-        Bound on the norm of each row ``weight[i]``, shape ``(in_features,)``.
-    bias : bool
-        As ``nn.Linear``.
-    """
-
-    def __init__(
-        self, in_features: int, out_features: int, *, max_norm: float, bias: bool = True
-    ) -> None:
-        super().__init__(in_features, out_features, bias=bias)
-        self.max_norm = float(max_norm)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Renormalise the weight, then apply ``x @ weight.T + bias``."""
-        apply_max_norm(self.weight, self.max_norm)
-        return super().forward(x)
-
-
-def apply_max_norm(weight: Tensor, max_norm: float) -> None:
-    """Scale down, in place, every ``weight[i]`` whose L2 norm exceeds ``max_norm``.
-
-    Parameters
-    ----------
-    weight : Tensor, shape (n_out, ...)
-        A parameter; rows with a norm at or below the bound are left unchanged.
-    max_norm : float
-        The bound.
-
-    Notes
-    -----
-    Writes through ``weight.data``, so autograd does not see it and a graph built by an earlier
-    forward pass (for example the other branch of a Siamese pair) stays valid.
-    """
-    with torch.no_grad():
-        weight.data.copy_(torch.renorm(weight.data, p=2, dim=0, maxnorm=max_norm))
-
-
 def _same_pad(kernel_length: int) -> nn.ZeroPad2d:
     """Zero padding in time that keeps the length, as Keras' "same" (extra sample on the right)."""
     left = (kernel_length - 1) // 2
     return nn.ZeroPad2d((left, kernel_length - 1 - left, 0, 0))
-
-
-def check_int(name: str, value: object, minimum: int = 1) -> int:
-    """Return ``value`` if it is an int >= ``minimum``, else raise ConfigError."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"'{name}' must be an integer >= {minimum}; got {value!r}.")
-    return value
-
-
-def check_dropout(value: object) -> float:
-    """Return ``value`` as float if it is a probability in [0, 1), else raise ConfigError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ConfigError(f"'dropout' must be a number in [0, 1); got {value!r}.")
-    return float(value)
-
-
-def check_montage(model: EEGModel, x: Tensor) -> None:
-    """Raise ConfigError unless ``x`` is ``(batch, model.n_channels, model.n_times)``.
-
-    For fixed-montage models, whose feature size depends on both.
-    """
-    expected = (model.n_channels, model.n_times)
-    if x.ndim != 3 or tuple(x.shape[1:]) != expected:
-        raise ConfigError(
-            f"{type(model).__name__} was built for input (batch, {expected[0]} channels, "
-            f"{expected[1]} samples); got shape {tuple(x.shape)}. It is a fixed-montage model: "
-            "build it for this montage and window length, or use an input-agnostic model."
-        )
 
 
 @register_model("eegnet")
@@ -183,10 +82,10 @@ class EEGNet(EEGModel):
     BatchNorm's eps (1e-3, Keras' default); EEG in microvolts gives feature variances far above
     that, whereas the reference example's millivolts (volts x 1000) would not. The pool sizes
     (4, 8) are not scaled with ``sfreq``: at 160 Hz one feature spans 200 ms instead of 250 ms.
-    Max-norm is applied to the weights before each forward pass (see :class:`MaxNormConv2d`).
-    This is a fixed-montage baseline: :meth:`encode` raises ConfigError for any other channel
-    count or window length. ``forward`` is called from training loops and from the inference
-    worker thread.
+    Max-norm is applied to the weights before each forward pass (see
+    :class:`neurodeck.models.layers.MaxNormConv2d`). This is a fixed-montage baseline:
+    :meth:`encode` raises ConfigError for any other channel count or window length. ``forward`` is
+    called from training loops and from the inference worker thread.
 
     References
     ----------

@@ -6,7 +6,10 @@ embedding indexed by the patch's position are added; a pre-LN transformer mixes 
 all channels. The same module serves three uses: classification (:class:`LaBraM`, registered
 ``"labram"``), masked EEG modelling (:meth:`LaBraM.forward_tokens` with a mask, see
 ``offline_training.mem``) and, with other settings, the encoder and decoder of the neural
-tokenizer (:mod:`neurodeck.models.labram_tokenizer`), which reuse :class:`NeuralTransformer`.
+tokenizer (:mod:`neurodeck.models.labram_tokenizer`), which reuse :class:`NeuralTransformer`. The
+patch tokenization both share (:func:`~neurodeck.models.layers.patchify`, the patch embedding
+:class:`~neurodeck.models.layers.TemporalConv`, :func:`~neurodeck.models.layers.spatial_index`) is
+in :mod:`neurodeck.models.layers`.
 """
 
 from __future__ import annotations
@@ -18,21 +21,18 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.common.checks import check_fraction, check_int, check_positive
+from neurodeck.common.types import ConfigError
 from neurodeck.models.base import EEGModel
-from neurodeck.models.electrodes import ELECTRODE_TABLE, electrode_indices
+from neurodeck.models.electrodes import ELECTRODE_TABLE
+from neurodeck.models.layers import TemporalConv, patchify, spatial_index, trunc_normal_
 from neurodeck.models.registry import register_model
 from torch import Tensor, nn
 
 logger = logging.getLogger(__name__)
 
-#: Inputs in microvolts are divided by this before patching (unit 0.1 mV, values mostly in
-#: [-1, 1]), as in every LaBraM training script.
-UV_PER_UNIT = 100.0
 #: LayerNorm epsilon of every LaBraM norm.
 LN_EPS = 1e-6
-#: Standard deviation of the truncated-normal initialisation of linear layers and embeddings.
-INIT_STD = 0.02
 #: Rows of the spatial-embedding table: row 0 for the CLS token, row ``i + 1`` for
 #: ``ELECTRODE_TABLE[i]``.
 N_SPATIAL_ROWS = len(ELECTRODE_TABLE) + 1
@@ -60,97 +60,6 @@ LABRAM_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def check_int(name: str, value: object, minimum: int = 1) -> int:
-    """Validate an integer argument ``>= minimum`` and return it.
-
-    Raises
-    ------
-    ConfigError
-        Naming the argument, the rule and the value.
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"'{name}' must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
-
-
-def check_fraction(name: str, value: object) -> float:
-    """Validate a number in ``[0, 1)`` and return it as float.
-
-    Raises
-    ------
-    ConfigError
-        Naming the argument, the rule and the value.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ConfigError(f"'{name}' must be a number in [0, 1); got {value!r}.")
-    return float(value)
-
-
-def trunc_normal_(tensor: Tensor, std: float = INIT_STD) -> Tensor:
-    """Fill ``tensor`` in place from N(0, std^2) truncated at +-2 std; return it."""
-    return nn.init.trunc_normal_(tensor, std=std, a=-2 * std, b=2 * std)
-
-
-def spatial_index(channel_names: Sequence[str]) -> Tensor:
-    """Rows of the spatial-embedding table for a montage.
-
-    Parameters
-    ----------
-    channel_names : sequence of str, length n_channels
-        Electrode names (matched as :func:`neurodeck.models.electrodes.electrode_indices` does).
-
-    Returns
-    -------
-    index : LongTensor, shape (n_channels,)
-        ``1 + row`` of each name in :data:`neurodeck.models.electrodes.ELECTRODE_TABLE` (row 0 is
-        CLS).
-
-    Raises
-    ------
-    ChannelMappingError
-        Listing the names that are not electrodes of the table.
-    """
-    return torch.tensor([row + 1 for row in electrode_indices(channel_names)], dtype=torch.long)
-
-
-def patchify(x: Tensor, patch_size: int, max_patches: int) -> Tensor:
-    """Scale a window to 0.1 mV and cut every channel into patches.
-
-    Parameters
-    ----------
-    x : Tensor, shape (batch, n_channels, n_times)
-        Windows in microvolts; ``n_times`` a multiple of ``patch_size``.
-    patch_size : int
-        Samples per patch.
-    max_patches : int
-        Most patches per channel (rows of the temporal-embedding table).
-
-    Returns
-    -------
-    patches : Tensor, shape (batch, n_channels, n_patches, patch_size)
-        ``x / 100``, channel-major.
-
-    Raises
-    ------
-    ConfigError
-        If ``x`` is not 3-D, or its length is not 1 to ``max_patches`` whole patches.
-    """
-    if x.ndim != 3:
-        raise ConfigError(
-            f"input must have shape (batch, n_channels, n_times); got {tuple(x.shape)}."
-        )
-    batch, n_channels, n_times = x.shape
-    n_patches = n_times // patch_size
-    if n_times % patch_size or not 1 <= n_patches <= max_patches:
-        raise ConfigError(
-            f"input length must be a multiple of patch_size={patch_size} samples and at most "
-            f"{max_patches} patches ({max_patches * patch_size} samples); got {n_times}.",
-            f"Cut windows of whole patches (at 200 Hz: 1 s per patch, at most {max_patches} s).",
-        )
-    # (batch, chans, times) -> (batch, chans, patches, patch_size)
-    return (x / UV_PER_UNIT).reshape(batch, n_channels, n_patches, patch_size)
-
-
 class DropPath(nn.Module):
     """Stochastic depth: zero a residual branch for a random subset of samples (training only).
 
@@ -175,60 +84,6 @@ class DropPath(nn.Module):
 
     def extra_repr(self) -> str:
         return f"drop_prob={self.drop_prob}"
-
-
-class TemporalConv(nn.Module):
-    """Patch -> token: three Conv -> GroupNorm(4) -> GELU blocks along the time of each patch.
-
-    Block 1 has kernel 15, stride 8, padding 7 (length ``patch_size / 8``); blocks 2 and 3 kernel
-    3, stride 1, padding 1. The output is flattened time-major, giving
-    ``embed_dim = patch_size / 8 * conv_channels`` features per patch.
-
-    Parameters
-    ----------
-    patch_size : int
-        Samples per patch, a multiple of 8.
-    conv_channels : int
-        Feature maps of the convolutions, a multiple of 4 (the GroupNorm groups).
-    """
-
-    def __init__(self, patch_size: int, conv_channels: int) -> None:
-        super().__init__()
-        if patch_size % 8:
-            raise ConfigError(f"'patch_size' must be a multiple of 8; got {patch_size}.")
-        if conv_channels % 4:
-            raise ConfigError(f"'conv_channels' must be a multiple of 4; got {conv_channels}.")
-        c = conv_channels
-        self.blocks = nn.Sequential(
-            nn.Conv2d(1, c, kernel_size=(1, 15), stride=(1, 8), padding=(0, 7)),
-            nn.GroupNorm(4, c),
-            nn.GELU(),
-            nn.Conv2d(c, c, kernel_size=(1, 3), padding=(0, 1)),
-            nn.GroupNorm(4, c),
-            nn.GELU(),
-            nn.Conv2d(c, c, kernel_size=(1, 3), padding=(0, 1)),
-            nn.GroupNorm(4, c),
-            nn.GELU(),
-        )
-        self.out_features = patch_size // 8 * conv_channels
-
-    def forward(self, patches: Tensor) -> Tensor:
-        """Tokens of patches.
-
-        Parameters
-        ----------
-        patches : Tensor, shape (batch, n_channels, n_patches, patch_size)
-
-        Returns
-        -------
-        tokens : Tensor, shape (batch, n_channels * n_patches, embed_dim), channel-major
-        """
-        batch, n_channels, n_patches, patch_size = patches.shape
-        # (batch, chans, patches, patch_size) -> (batch, 1, chans * patches, patch_size)
-        x = patches.reshape(batch, 1, n_channels * n_patches, patch_size)
-        x = self.blocks(x)  # -> (batch, conv_channels, chans * patches, patch_size / 8)
-        # -> (batch, chans * patches, patch_size / 8 * conv_channels), time-major features
-        return x.permute(0, 2, 3, 1).reshape(batch, n_channels * n_patches, -1)
 
 
 class Attention(nn.Module):
@@ -344,8 +199,9 @@ class NeuralTransformer(nn.Module):
     ----------
     patch_embed : nn.Module
         Maps ``(batch, n_channels, n_patches, n_in)`` to tokens
-        ``(batch, n_channels * n_patches, embed_dim)`` (:class:`TemporalConv` for encoders, a
-        linear map of code vectors for the tokenizer's decoder).
+        ``(batch, n_channels * n_patches, embed_dim)``
+        (:class:`~neurodeck.models.layers.TemporalConv` for encoders, a linear map of code vectors
+        for the tokenizer's decoder).
     embed_dim : int
         Token dimension ``d``.
     depth : int
@@ -427,7 +283,7 @@ class NeuralTransformer(nn.Module):
         inputs : Tensor, shape (batch, n_channels, n_patches, n_in)
             Patches (or code vectors) for ``patch_embed``.
         channel_index : LongTensor, shape (n_channels,) or (batch, n_channels)
-            Spatial-embedding rows of the channels (:func:`spatial_index`).
+            Spatial-embedding rows of the channels (:func:`~neurodeck.models.layers.spatial_index`).
         mask : BoolTensor, shape (batch, n_channels * n_patches), optional
             True where the patch embedding is replaced by the mask token.
 
@@ -482,12 +338,12 @@ class LaBraM(EEGModel):
     """LaBraM-style neural transformer classifier (Jiang et al. 2024).
 
     The window (microvolts) is divided by 100 and cut into ``patch_size``-sample patches per
-    channel; :class:`TemporalConv` makes a token of each patch; a learnable CLS token is
-    prepended; each patch token gets the spatial embedding of its channel (looked up by name in
-    :data:`neurodeck.models.electrodes.ELECTRODE_TABLE`) and the temporal embedding of its position;
-    a stack of pre-LN blocks (QK-LayerNorm, no q/k/v bias, layer scale, stochastic depth, MLP ratio
-    4 with GELU, LayerNorm eps 1e-6) follows. Features are the LayerNorm'd mean of the patch
-    tokens (CLS excluded); the head is linear.
+    channel; :class:`~neurodeck.models.layers.TemporalConv` makes a token of each patch; a learnable
+    CLS token is prepended; each patch token gets the spatial embedding of its channel (looked up by
+    name in :data:`neurodeck.models.electrodes.ELECTRODE_TABLE`) and the temporal embedding of its
+    position; a stack of pre-LN blocks (QK-LayerNorm, no q/k/v bias, layer scale, stochastic
+    depth, MLP ratio 4 with GELU, LayerNorm eps 1e-6) follows. Features are the LayerNorm'd mean
+    of the patch tokens (CLS excluded); the head is linear.
 
     Parameters
     ----------
@@ -694,8 +550,8 @@ class LaBraM(EEGModel):
             Windows in microvolts (after :meth:`align`); ``n_times`` any whole number of patches
             up to ``max_patches``.
         channel_index : LongTensor, shape (n_channels,) or (batch, n_channels), optional
-            Spatial rows of another montage (:func:`spatial_index` of its names), for
-            pretraining across datasets; default: those of ``channel_names``.
+            Spatial rows of another montage (:func:`~neurodeck.models.layers.spatial_index` of its
+            names), for pretraining across datasets; default: those of ``channel_names``.
 
         Returns
         -------

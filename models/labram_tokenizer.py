@@ -15,16 +15,10 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from neurodeck.common.types import ConfigError, check_positive
-from neurodeck.models.labram import (
-    NeuralTransformer,
-    TemporalConv,
-    check_fraction,
-    check_int,
-    patchify,
-    spatial_index,
-    trunc_normal_,
-)
+from neurodeck.common.checks import check_fraction, check_int, check_positive
+from neurodeck.common.types import ConfigError
+from neurodeck.models.labram import NeuralTransformer
+from neurodeck.models.layers import TemporalConv, patchify, spatial_index, trunc_normal_
 from torch import Tensor, nn
 
 logger = logging.getLogger(__name__)
@@ -92,7 +86,7 @@ def fourier_targets(patches: Tensor) -> tuple[Tensor, Tensor]:
     Parameters
     ----------
     patches : Tensor, shape (batch, n_channels, n_patches, patch_size)
-        Patches already scaled to 0.1 mV (:func:`neurodeck.models.labram.patchify`).
+        Patches already scaled to 0.1 mV (:func:`neurodeck.models.layers.patchify`).
 
     Returns
     -------
@@ -585,7 +579,7 @@ class NeuralTokenizer(nn.Module):
         x : Tensor, shape (batch, n_channels, n_times)
             Windows in microvolts, ``n_times`` a whole number of patches.
         channel_index : LongTensor, shape (n_channels,) or (batch, n_channels), optional
-            Spatial rows of another montage (:func:`neurodeck.models.labram.spatial_index`).
+            Spatial rows of another montage (:func:`neurodeck.models.layers.spatial_index`).
 
         Returns
         -------

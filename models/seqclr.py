@@ -19,7 +19,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.common.checks import check_int, check_int_tuple, check_positive
+from neurodeck.common.types import ConfigError
 from neurodeck.models.base import EEGModel
 from neurodeck.models.registry import register_model
 from torch import Tensor, nn
@@ -31,20 +32,6 @@ N_ENCODER_OUTPUTS = 4
 
 # Relative widths of the stem branches of SeqCLR-C (100, 100, 50 channels in the paper's figure).
 _STEM_PROPORTIONS_3 = (2, 2, 1)
-
-
-def _check_int(name: str, value: Any, minimum: int = 1) -> int:
-    """Return ``value`` if it is an int >= ``minimum``; raise ConfigError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"'{name}' must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
-
-
-def _check_int_tuple(name: str, values: Any, minimum: int = 1) -> tuple[int, ...]:
-    """Return ``values`` as a non-empty tuple of ints >= ``minimum``, else raise ConfigError."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
-        raise ConfigError(f"'{name}' must be a non-empty sequence of integers; got {values!r}.")
-    return tuple(_check_int(f"{name}[{i}]", v, minimum) for i, v in enumerate(values))
 
 
 def split_width(width: int, n_branches: int) -> tuple[int, ...]:
@@ -380,12 +367,12 @@ class SeqCLR(EEGModel):
         input_scale_uv: float = 10.0,
     ) -> None:
         super().__init__(channel_names, sfreq, n_times, n_outputs)
-        self.width = _check_int("width", width)
-        self.stem_kernel_sizes = _check_int_tuple("stem_kernel_sizes", stem_kernel_sizes)
+        self.width = check_int("width", width)
+        self.stem_kernel_sizes = check_int_tuple("stem_kernel_sizes", stem_kernel_sizes)
         if stem_widths is None:
             self.stem_widths = split_width(self.width, len(self.stem_kernel_sizes))
         else:
-            self.stem_widths = _check_int_tuple("stem_widths", stem_widths)
+            self.stem_widths = check_int_tuple("stem_widths", stem_widths)
             if len(self.stem_widths) != len(self.stem_kernel_sizes):
                 raise ConfigError(
                     f"'stem_widths' needs one entry per stem kernel "
@@ -396,12 +383,12 @@ class SeqCLR(EEGModel):
                     f"'stem_widths' must sum to 'width' ({self.width}); "
                     f"got {list(self.stem_widths)} (sum {sum(self.stem_widths)})."
                 )
-        self.res_kernel_size = _check_int("res_kernel_size", res_kernel_size)
-        self.out_kernel_size = _check_int("out_kernel_size", out_kernel_size)
-        self.n_res_units = _check_int("n_res_units", n_res_units, minimum=0)
-        self.lstm_hidden_sizes = _check_int_tuple("lstm_hidden_sizes", lstm_hidden_sizes)
-        self.mlp_hidden = _check_int("mlp_hidden", mlp_hidden)
-        self.projection_dim = _check_int("projection_dim", projection_dim)
+        self.res_kernel_size = check_int("res_kernel_size", res_kernel_size)
+        self.out_kernel_size = check_int("out_kernel_size", out_kernel_size)
+        self.n_res_units = check_int("n_res_units", n_res_units, minimum=0)
+        self.lstm_hidden_sizes = check_int_tuple("lstm_hidden_sizes", lstm_hidden_sizes)
+        self.mlp_hidden = check_int("mlp_hidden", mlp_hidden)
+        self.projection_dim = check_int("projection_dim", projection_dim)
         self.input_scale_uv = check_positive("input_scale_uv", input_scale_uv, unit="µV")
         self._check_length(self.n_times, "n_times")
 

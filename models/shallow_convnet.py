@@ -8,16 +8,10 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from neurodeck.common.checks import check_dropout, check_int
 from neurodeck.common.types import ConfigError
 from neurodeck.models.base import EEGModel
-from neurodeck.models.eegnet import (
-    MaxNormConv2d,
-    MaxNormLinear,
-    apply_max_norm,
-    check_dropout,
-    check_int,
-    check_montage,
-)
+from neurodeck.models.layers import MaxNormConv2d, MaxNormLinear, apply_max_norm, check_montage
 from neurodeck.models.registry import register_model
 from torch import Tensor, nn
 

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from neurodeck.common.checks import check_dropout, check_int
 from neurodeck.common.types import ConfigError
 from neurodeck.models.base import EEGModel
-from neurodeck.models.eegnet import check_dropout, check_int
 from neurodeck.models.registry import register_model
 from torch import Tensor, nn
 

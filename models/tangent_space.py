@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from neurodeck.common.checks import check_int
 from neurodeck.common.types import ConfigError
 from neurodeck.models.registry import register_model
 from numpy.typing import ArrayLike, NDArray
@@ -78,8 +79,8 @@ class TangentSpaceLR(nn.Module):
 
     def __init__(self, n_channels: int, n_classes: int, shrinkage: str = "oas") -> None:
         super().__init__()
-        self.n_channels = _check_int("n_channels", n_channels, minimum=1)
-        self.n_classes = _check_int("n_classes", n_classes, minimum=2)
+        self.n_channels = check_int("n_channels", n_channels, minimum=1)
+        self.n_classes = check_int("n_classes", n_classes, minimum=2)
         if shrinkage not in SHRINKAGE_ESTIMATORS:
             raise ConfigError(
                 f"'shrinkage' must be one of {list(SHRINKAGE_ESTIMATORS)}; got {shrinkage!r}."
@@ -372,10 +373,3 @@ def _logit_layer(
         coef = np.vstack([np.zeros_like(coef), coef])
         intercept = np.concatenate([np.zeros(1), intercept])
     return coef, intercept
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    """Return ``value`` if it is an int >= ``minimum``, else raise ConfigError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"'{name}' must be an integer >= {minimum}; got {value!r}.")
-    return int(value)

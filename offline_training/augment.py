@@ -34,7 +34,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
-from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.common.checks import check_int, check_positive
+from neurodeck.common.types import ConfigError
 from torch import Tensor
 
 SEQCLR_AUGMENTATIONS: tuple[str, ...] = (
@@ -360,8 +361,7 @@ def band_stop(
             f"stop band inside (0, {sfreq / 2}) Hz; raise the lowest centre or use sfreq > "
             f"{2 * (high_c + width_hz / 2):.1f} Hz."
         )
-    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
-        raise ConfigError(f"'order' must be an integer >= 1; got {order!r}.")
+    order = check_int("order", order)
     batch, n_channels, n_times = x.shape
     centre = _uniform((batch * n_channels,), low_c, high_c, gen, x.double())
     pad = n_times // 2
@@ -487,8 +487,7 @@ def recombination_pairs(
     pairs : Tensor, shape (n_pairs, 2), int64
         Row-major order: (0, 1), (0, 2), ..., (1, 0), (1, 2), ...
     """
-    if isinstance(n_channels, bool) or not isinstance(n_channels, int) or n_channels < 1:
-        raise ConfigError(f"'n_channels' must be an integer >= 1; got {n_channels!r}.")
+    n_channels = check_int("n_channels", n_channels)
     first, second = torch.meshgrid(
         torch.arange(n_channels), torch.arange(n_channels), indexing="ij"
     )
@@ -586,8 +585,7 @@ def fft_resample(x: Tensor, n_out: int) -> Tensor:
     -------
     resampled : Tensor, shape (..., n_out), same dtype
     """
-    if isinstance(n_out, bool) or not isinstance(n_out, int) or n_out < 1:
-        raise ConfigError(f"'n_out' must be an integer >= 1; got {n_out!r}.")
+    n_out = check_int("n_out", n_out)
     n_in = x.shape[-1]
     if n_out == n_in:
         return x.clone()

@@ -20,8 +20,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from neurodeck.common.types import ConfigError
-from neurodeck.models.labram import LaBraM, trunc_normal_
+from neurodeck.models.labram import LaBraM
 from neurodeck.models.labram_tokenizer import NeuralTokenizer
+from neurodeck.models.layers import trunc_normal_
 from torch import Tensor, nn
 
 logger = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ class MaskedEEGModelling(nn.Module):
         batch : Tensor, shape (batch, n_channels, n_times), or tuple whose first element is one
             Windows in microvolts.
         channel_index : LongTensor, shape (n_channels,) or (batch, n_channels), optional
-            Spatial rows of another montage (:func:`neurodeck.models.labram.spatial_index`), for
+            Spatial rows of another montage (:func:`neurodeck.models.layers.spatial_index`), for
             both the student and the tokenizer; default: the student's.
 
         Returns

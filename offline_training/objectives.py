@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.common.checks import check_int, check_positive
+from neurodeck.common.types import ConfigError
 from neurodeck.models.base import EEGModel
 from torch import Tensor, nn
 
@@ -348,9 +349,8 @@ class SimCLRObjective(nn.Module):
         self.model = model
         self.sfreq = check_positive("sfreq", sfreq, unit="Hz")
         self.temperature = check_positive("temperature", temperature)
-        for name, value in (("proj_dim", proj_dim), ("hidden", hidden)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"'{name}' must be an integer >= 1; got {value!r}.")
+        proj_dim = check_int("proj_dim", proj_dim)
+        hidden = check_int("hidden", hidden)
         if not isinstance(p_augment, (int, float)) or not 0.0 <= p_augment <= 1.0:
             raise ConfigError(f"'p_augment' must lie in [0, 1]; got {p_augment!r}.")
         self.p_augment = float(p_augment)

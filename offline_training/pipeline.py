@@ -335,13 +335,21 @@ def save_stage(
 
 
 def recipe_digest(recipe: Recipe) -> str:
-    """Short digest of what a recipe trains (its file's text, or its fields)."""
+    """Short digest of what a recipe trains: its settings, not its comments or layout.
+
+    The digest is taken over the parsed TOML (keys sorted), so that editing a comment does not
+    turn a shipped network into a stranger to its own recipe; a recipe built in code (no file)
+    is digested from its fields.
+    """
     import hashlib
 
-    try:
-        text = Path(recipe.source).read_text(encoding="utf-8") if recipe.source else repr(recipe)
-    except OSError:
-        text = repr(recipe)
+    text = repr(recipe)
+    if recipe.source:
+        try:
+            data = tomllib.loads(Path(recipe.source).read_text(encoding="utf-8"))
+            text = json.dumps(data, sort_keys=True, default=str)
+        except (OSError, tomllib.TOMLDecodeError):
+            pass  # the fields, as for a recipe built in code
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

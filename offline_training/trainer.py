@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.common.checks import check_int, check_positive
+from neurodeck.common.types import ConfigError
 from neurodeck.models.device import select_device
 from neurodeck.offline_training.train_state import load_train_state, save_train_state
 from torch import Tensor, nn
@@ -97,9 +98,7 @@ class TrainSettings:
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"'{name}' must be an integer >= 1; got {value!r}.")
+            object.__setattr__(self, name, check_int(name, getattr(self, name)))
         check_positive("lr", self.lr)
         if self.min_lr < 0 or self.min_lr > self.lr:
             raise ConfigError(f"'min_lr' must lie in [0, lr={self.lr}]; got {self.min_lr}.")

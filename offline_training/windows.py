@@ -25,7 +25,8 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from neurodeck.common.types import ChannelMappingError, ConfigError, check_positive
+from neurodeck.common.checks import check_positive
+from neurodeck.common.types import ChannelMappingError, ConfigError
 from neurodeck.offline_training.corpus import Corpus
 from neurodeck.streaming.channels import map_channels, normalize_channel_name
 from numpy.typing import ArrayLike, NDArray

@@ -14,7 +14,8 @@ import math
 from fractions import Fraction
 
 import numpy as np
-from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.common.checks import check_int, check_positive
+from neurodeck.common.types import ConfigError
 from numpy.typing import ArrayLike, NDArray
 from scipy import signal
 
@@ -24,15 +25,6 @@ _BATCH_MIN_OUTPUTS = 256  # from this many outputs per chunk, resample with upfi
 
 FloatArray = NDArray[np.float32]
 Float64Array = NDArray[np.float64]
-
-
-def _check_count(name: str, value: int, minimum: int = 1, maximum: int | None = None) -> int:
-    """Validate an integer setting in ``[minimum, maximum]`` and return it."""
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if not ok or value < minimum or (maximum is not None and value > maximum):
-        upper = f" and <= {maximum}" if maximum is not None else ""
-        raise ConfigError(f"'{name}' must be an integer >= {minimum}{upper}; got {value!r}.")
-    return int(value)
 
 
 def check_below_nyquist(name: str, freq_hz: float, sfreq: float, what: str = "") -> float:
@@ -87,7 +79,7 @@ def bandpass_sos(
         ``butter(order, [low_hz, high_hz], btype='bandpass', fs=sfreq, output='sos')``.
     """
     sfreq = check_positive("sfreq", sfreq, unit="Hz")
-    order = _check_count("order", order, 1, 12)
+    order = check_int("order", order, 1, 12)
     low = check_below_nyquist(name, low_hz, sfreq, "low edge")
     high = check_below_nyquist(name, high_hz, sfreq, "high edge")
     if low >= high:
@@ -158,7 +150,7 @@ class CausalSOSFilter:
         if not np.all(np.isfinite(sos_arr)):
             raise ConfigError("'sos' must hold finite coefficients; got NaN or inf.")
         self._sos = sos_arr  # writable: sosfilt's Cython core refuses read-only buffers
-        self._n_channels = _check_count("n_channels", n_channels)
+        self._n_channels = check_int("n_channels", n_channels)
         self._zi = np.zeros((sos_arr.shape[0], self._n_channels, 2))
 
     @classmethod
@@ -305,10 +297,10 @@ class StreamingResampler:
     ) -> None:
         self._sfreq_in = check_positive("sfreq_in", sfreq_in, unit="Hz")
         check_positive("sfreq_out", sfreq_out, unit="Hz")
-        self._n_channels = _check_count("n_channels", n_channels)
-        zeros = _check_count("zeros", zeros)
+        self._n_channels = check_int("n_channels", n_channels)
+        zeros = check_int("zeros", zeros)
         beta = check_positive("kaiser_beta", kaiser_beta)
-        max_denominator = _check_count("max_denominator", max_denominator)
+        max_denominator = check_int("max_denominator", max_denominator)
         ratio = _resample_ratio(self._sfreq_in, sfreq_out, max_denominator)
         self._up, self._down = ratio.numerator, ratio.denominator
         if self.is_identity:

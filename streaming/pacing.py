@@ -18,7 +18,8 @@ from typing import Self
 
 import numpy as np
 import pylsl
-from neurodeck.common.types import ConfigError, FloatArray, StreamMeta, TimeArray, check_positive
+from neurodeck.common.checks import check_positive
+from neurodeck.common.types import ConfigError, FloatArray, StreamMeta, TimeArray
 from neurodeck.streaming.lsl_io import local_clock, make_stream_info, meta_from_info
 from neurodeck.streaming.threads import JoinableThreadOwner
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-from neurodeck.common.types import ChannelMappingError, ConfigError, check_positive
+from neurodeck.common.checks import check_positive
+from neurodeck.common.types import ChannelMappingError, ConfigError
 from neurodeck.streaming.channels import CHANNEL_ALIASES, map_channels, normalize_channel_name
 from neurodeck.streaming.filters import (
     CausalSOSFilter,

@@ -11,7 +11,8 @@ is the inverse square root of that running mean. No label is used.
 from __future__ import annotations
 
 import numpy as np
-from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.common.checks import check_positive
+from neurodeck.common.types import ConfigError
 from numpy.typing import NDArray
 
 #: Relative eigenvalue floor of the inverse square root (as offline_training.windows).

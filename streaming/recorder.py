@@ -57,6 +57,7 @@ from typing import Any, Self
 
 import numpy as np
 import pylsl
+from neurodeck.common.checks import check_positive
 from neurodeck.common.jsonio import fsync_dir, write_json_atomic
 from neurodeck.common.types import (
     ConfigError,
@@ -65,7 +66,6 @@ from neurodeck.common.types import (
     StreamMeta,
     StreamNotFoundError,
     TimeArray,
-    check_positive,
 )
 from neurodeck.streaming.lsl_io import meta_from_info
 from neurodeck.streaming.recorded_session import (

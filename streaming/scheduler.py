@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.common.checks import check_positive
+from neurodeck.common.types import ConfigError
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from neurodeck.common.types import ConfigError, check_positive
+from neurodeck.common.checks import check_positive
+from neurodeck.common.types import ConfigError
 from neurodeck.models.electrodes import montage_positions
 from neurodeck.streaming.pacing import PacedStreamer, SampleBlock
 from numpy.typing import NDArray

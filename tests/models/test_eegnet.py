@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 from neurodeck.common.types import ConfigError
-from neurodeck.models.eegnet import EEGNet, MaxNormConv2d, MaxNormLinear
+from neurodeck.models.eegnet import EEGNet
+from neurodeck.models.layers import MaxNormConv2d, MaxNormLinear
 from neurodeck.streaming.simulator import STANDARD_MONTAGES
 from torch import nn
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from neurodeck.common.types import ChannelMappingError, ConfigError
-from neurodeck.models.labram import LABRAM_PRESETS, LaBraM, spatial_index
+from neurodeck.models.labram import LABRAM_PRESETS, LaBraM
+from neurodeck.models.layers import spatial_index
 from neurodeck.models.registry import build_model
 
 NAMES_8 = ["Fz", "C3", "Cz", "C4", "Pz", "O1", "O2", "Oz"]

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 from neurodeck.common.types import ConfigError
-from neurodeck.models.labram import patchify
 from neurodeck.models.labram_tokenizer import (
     DEAD_THRESHOLD,
     TOKENIZER_PRESETS,
@@ -18,6 +17,7 @@ from neurodeck.models.labram_tokenizer import (
     code_perplexity,
     fourier_targets,
 )
+from neurodeck.models.layers import patchify
 
 NAMES = ["C3", "Cz", "C4", "Pz"]
 TINY = {

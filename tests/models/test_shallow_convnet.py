@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from neurodeck.common.types import ConfigError
-from neurodeck.models.eegnet import MaxNormConv2d, MaxNormLinear
+from neurodeck.models.layers import MaxNormConv2d, MaxNormLinear
 from neurodeck.models.shallow_convnet import ShallowConvNet
 from neurodeck.streaming.simulator import STANDARD_MONTAGES
 from torch import nn
