@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from neurodeck.app.dashboard.views.decimation import peak_decimate
 from neurodeck.app.dashboard.views.scope import (
     AUTO_FILL,
     CLIP_LANES,
     FLAG_COLOURS,
     TRACE_COLOUR,
     ScopeView,
-    peak_decimate,
 )
 from neurodeck.control.snapshot import ChannelQuality, CoreSnapshot, SignalView, SpectrumView
 from PyQt6 import QtCore, QtGui
