@@ -20,7 +20,7 @@ def status_line(snap: SessionSnapshot, elapsed_s: float, affect: str | None = No
     """One line: state, rate, lost samples, dropped windows, latency p50/p99, latest prediction.
 
     ``affect`` replaces the latest prediction with a smoothed affective state in words
-    (:meth:`control.affect.AffectTracker.describe`) when given and not empty.
+    (:meth:`neurodeck.control.affect.AffectTracker.describe`) when given and not empty.
     """
     acq, work, lat = snap.acquisition, snap.worker, snap.worker.latency
     expected = snap.meta.sfreq * snap.meta.replay_speed

@@ -1,7 +1,7 @@
 """Spectra, band powers, channel flags and scalp maps for the dashboard (numpy and scipy only).
 
 The core's analysis thread (2-4 times a second) feeds the last seconds of signal to a
-:class:`SpectrumAnalyzer`, which returns the :class:`~control.snapshot.SpectrumView` the
+:class:`SpectrumAnalyzer`, which returns the :class:`~neurodeck.control.snapshot.SpectrumView` the
 spectrum panel and the scope draw. Everything here is pure: no Qt, no LSL, no torch; MNE is
 imported lazily, once, for the 10-05 electrode positions only.
 
@@ -440,7 +440,7 @@ def channel_quality(
 
 
 class SpectrumAnalyzer:
-    """Builds :class:`~control.snapshot.SpectrumView` objects for one stream.
+    """Builds :class:`~neurodeck.control.snapshot.SpectrumView` objects for one stream.
 
     Electrode positions and the scalp interpolator are computed once, here; :meth:`compute`
     only runs Welch, the band sums, the channel flags and one matrix product.

@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 
 
 class DashboardCore:
-    """Implements :class:`control.snapshot.CoreCommands`.
+    """Implements :class:`neurodeck.control.snapshot.CoreCommands`.
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """The contract between the dashboard's core and its views: immutable snapshots and commands.
 
-The core (:mod:`control.core`) builds a :class:`CoreSnapshot` on request from whatever its
+The core (:mod:`neurodeck.control.core`) builds a :class:`CoreSnapshot` on request from whatever its
 threads last published; the GUI thread asks for one about 30 times a second and hands it to the
 views, which only draw it. Views never call LSL, torch or the file system; they send user actions
 to the core through the :class:`CoreCommands` protocol, whose methods return at once (the work
@@ -225,10 +225,10 @@ class DecodingView:
         ``common.types.MOTOR_IMAGERY`` or ``AFFECTIVE``; the Emotion tab draws affective ones.
     smoothed_history : ndarray, shape (n, n_classes), or None
         ``smoothed`` as it was at each of ``times``
-        (:func:`~control.affect.smooth_probabilities`); None when not computed.
+        (:func:`~neurodeck.control.affect.smooth_probabilities`); None when not computed.
     valence, arousal : float or None
         Expected circumplex coordinates in [-1, 1] under ``smoothed``
-        (:mod:`control.affect`); None for motor imagery and for classes without one.
+        (:mod:`neurodeck.control.affect`); None for motor imagery and for classes without one.
     workload : float or None
         Expected workload index in [0, 1] under ``smoothed`` (rest vs arithmetic: P(arithmetic)).
     """

@@ -1,7 +1,7 @@
 """The dashboard's main window: menus, shortcuts, drag-and-drop, and the 30 Hz frame loop.
 
 The frame loop is the GUI thread's only recurring work: a precise ``QTimer`` asks the core for
-one :class:`~control.snapshot.CoreSnapshot` and hands it to the stream browser, the health
+one :class:`~neurodeck.control.snapshot.CoreSnapshot` and hands it to the stream browser, the health
 panel and the visible tab (hidden tabs are not drawn). It never waits on LSL, torch, files or
 child processes; their state arrives in the snapshot. :class:`FrameStats` measures every frame
 (duration, interval, GUI-thread CPU time) for the status bar and ``benchmarks/dashboard.py``.

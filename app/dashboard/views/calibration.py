@@ -113,7 +113,7 @@ def cue_kind(cue: str | None, phase: str) -> tuple[str, str, str]:
     cue : str or None
         The latest marker (``calib_start``, ``fixation``, ``cue_left``, ``rest``, ...).
     phase : str
-        The calibration phase (:data:`~control.snapshot.CALIBRATION_PHASES`).
+        The calibration phase (:data:`~neurodeck.control.snapshot.CALIBRATION_PHASES`).
 
     Returns
     -------

@@ -7,7 +7,7 @@ For a decoder of family ``affective`` (``common.types.AFFECTIVE``) it shows
   Okabe-Ito colour-blind-safe palette, with a legend and the chance level,
 - a gauge: the valence / arousal plane with the classes as anchors, the current point and its
   trail over the last :data:`TRAIL_S` seconds (Russell's circumplex; coordinates are the
-  convention of :mod:`control.affect`, not measurements), a one-axis version when the
+  convention of :mod:`neurodeck.control.affect`, not measurements), a one-axis version when the
   classes only define valence (``negative, neutral, positive``), or a workload bar when they are
   rest vs mental arithmetic,
 - band-power scalp maps, delta to gamma, from the Spectrum tab's analysis (the same
@@ -119,7 +119,7 @@ class EmotionPanel(QtWidgets.QWidget):
     workload_bar : pg.BarGraphItem
         The workload index in [0, 1].
     maps : dict of str to ScalpMapPlot
-        One scalp map per band of :data:`control.snapshot.BANDS`.
+        One scalp map per band of :data:`neurodeck.control.snapshot.BANDS`.
     asymmetry_label : QLabel
         Frontal alpha asymmetry ln(F4) - ln(F3).
 

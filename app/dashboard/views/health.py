@@ -1,5 +1,5 @@
 """The health panel: the acquisition and inference figures of
-:class:`~control.snapshot.HealthView` in a compact grid, the state coloured, the latest
+:class:`~neurodeck.control.snapshot.HealthView` in a compact grid, the state coloured, the latest
 problem in words.
 """
 

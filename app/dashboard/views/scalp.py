@@ -1,9 +1,9 @@
 """The scalp-map widget shared by the Spectrum and Emotion tabs: an interpolated image over a head
 outline (nose up), the electrodes (name on hover) and an optional colour bar.
 
-The images come ready-made in :class:`~control.snapshot.SpectrumView` (log10 band power on a
-grid, NaN outside the head, see :class:`control.analysis.ScalpInterpolator`); this widget
-only draws them.
+The images come ready-made in :class:`~neurodeck.control.snapshot.SpectrumView` (log10 band power on
+a grid, NaN outside the head, see :class:`neurodeck.control.analysis.ScalpInterpolator`); this
+widget only draws them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The scope: a scrolling multichannel trace of :class:`~control.snapshot.SignalView`.
+"""The scope: a scrolling multichannel trace of :class:`~neurodeck.control.snapshot.SignalView`.
 
 Every drawn channel sits in its own lane (one division high, the first channel at the top), the
 newest sample at the right edge, time in seconds relative to that sample. All channels form ONE

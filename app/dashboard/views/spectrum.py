@@ -1,5 +1,5 @@
 """The spectrum panel: power spectra, band powers and a scalp map of
-:class:`~control.snapshot.SpectrumView`.
+:class:`~neurodeck.control.snapshot.SpectrumView`.
 
 Three plots: (a) log10 power spectral density from 1 to 45 Hz, the mean over channels with their
 min-max range shaded (and, optionally, every channel as a thin line), (b) the mean absolute power
@@ -7,7 +7,7 @@ of each band as bars (means and ranges over the channels not flagged flat or noi
 bad electrode does not hide the others), (c) the interpolated log10 power of one band
 over the head with the outline, the nose, the electrodes (name on hover) and a colour bar. The
 core computes
-everything (:mod:`control.analysis`); the panel redraws only when the snapshot carries a
+everything (:mod:`neurodeck.control.analysis`); the panel redraws only when the snapshot carries a
 new :class:`SpectrumView` object (2-4 times a second) or the user picks another band.
 """
 
@@ -75,7 +75,7 @@ class SpectrumPanel(QtWidgets.QWidget):
         Mean band power over the unflagged channels in µV^2, one bar per band.
     image : pyqtgraph.ImageItem
         The scalp map of the chosen band (row-major: row 0 = lowest y, see
-        :class:`control.analysis.ScalpInterpolator`).
+        :class:`neurodeck.control.analysis.ScalpInterpolator`).
     electrodes : pyqtgraph.ScatterPlotItem
         Electrode positions (name on hover).
     band_combo : QComboBox

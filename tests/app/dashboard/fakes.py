@@ -8,7 +8,7 @@ from neurodeck.control.snapshot import CoreSnapshot, empty_snapshot
 
 
 class FakeCore:
-    """Implements :class:`control.snapshot.CoreCommands` without threads, LSL or torch.
+    """Implements :class:`neurodeck.control.snapshot.CoreCommands` without threads, LSL or torch.
 
     ``snap`` is what :meth:`snapshot` returns (tests assign it); every other call is appended to
     ``calls`` as ``(method_name, args, kwargs)``.
