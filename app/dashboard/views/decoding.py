@@ -1,8 +1,8 @@
 """The prediction panel: class probability bars, a probability timeline with the true cues, and a
 feedback cursor.
 
-Everything is drawn from :attr:`CoreSnapshot.decoding <app.dashboard.snapshot.CoreSnapshot>`; the
-items are created once (again only when the model's classes change) and updated with ``setData``
+Everything is drawn from :attr:`CoreSnapshot.decoding <neurodeck.control.snapshot.CoreSnapshot>`;
+the items are created once (again only when the model's classes change) and updated with ``setData``
 and ``setOpts`` at the GUI's frame rate, beside the scope.
 """
 

@@ -23,3 +23,14 @@ def panel(qtbot, core):
     qtbot.addWidget(widget)
     widget.resize(900, 700)
     return widget
+
+
+@pytest.fixture
+def display(qtbot):
+    """A CueDisplay, 480 x 360 (cue screen and rating tests; a module may override it)."""
+    from neurodeck.app.dashboard.views.cue_screen import CueDisplay
+
+    widget = CueDisplay()
+    qtbot.addWidget(widget)
+    widget.resize(480, 360)
+    return widget

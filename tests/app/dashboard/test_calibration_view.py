@@ -1,10 +1,12 @@
-"""The calibration panel: cue display per marker, buttons per phase, commands, fitting, report."""
+"""The calibration panel: buttons per phase, commands, session progress, fitting, full screen.
+
+The cue screen, the rating panel and the report have their own tests (test_cue_screen_view,
+test_rating_view, test_calibration_report_view)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 from neurodeck.control.snapshot import CalibrationView, CoreSnapshot
 
@@ -13,120 +15,10 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.gui
 
 
-def _report() -> dict:
-    """A calibration report as ``calibrate_recordings`` writes it (two of its candidates)."""
-    return {
-        "trials": {"left": 16, "right": 14},
-        "candidates": ["finetuned", "reference"],
-        "scores": {
-            "finetuned": {
-                "cv_accuracy": 0.5333333333333333,
-                "cv_std": 0.1699673171197595,
-                "per_class_recall": {"left": 0.4375, "right": 0.6428571428571429},
-                "confusion": [[7, 9], [5, 9]],
-            },
-            "reference": {
-                "cv_accuracy": 0.7,
-                "cv_std": 0.08164965809277264,
-                "per_class_recall": {"left": 0.6875, "right": 0.7142857142857143},
-                "confusion": [[11, 5], [4, 10]],
-            },
-        },
-        "decoder": "reference",
-        "decoder_reason": "highest cross-validated trial accuracy (0.70) of 2 candidates",
-        "timings": {"ready_s": 11.44, "total_s": 33.35},
-        "chance": 0.5333,
-    }
-
-
 def _snap(phase: str = "idle", connection: str = "connected", **cal) -> CoreSnapshot:
     values = dict(phase=phase, paradigm="mi-lr", class_names=("left", "right"))
     values.update(cal)
     return CoreSnapshot(t=5.0, connection=connection, calibration=CalibrationView(**values))
-
-
-@pytest.mark.parametrize(
-    ("cue", "phase", "kind"),
-    [
-        (None, "idle", "idle"),
-        (None, "starting", "ready"),
-        ("calib_start", "cues", "ready"),
-        ("fixation", "cues", "cross"),
-        ("cue_left", "cues", "arrow_left"),
-        ("cue_right", "cues", "arrow_right"),
-        ("cue_feet", "cues", "feet"),
-        ("cue_rest", "cues", "rest_class"),
-        ("cue_tongue", "cues", "class_text"),
-        ("rest", "cues", "break"),
-        ("rest", "paused", "paused"),
-        ("calib_end", "fitting", "finished"),
-        ("calib_abort", "cues", "aborted"),
-        ("cue_left", "aborted", "aborted"),
-    ],
-)
-def test_cue_display_draws_each_marker(qtbot, cue, phase, kind) -> None:
-    from neurodeck.app.dashboard.views.calibration import CueDisplay
-
-    display = CueDisplay()
-    qtbot.addWidget(display)
-    display.show_state(CalibrationView(phase=phase, cue=cue))
-    assert display.current == kind
-    display.resize(200, 150)
-    assert not display.grab().toImage().isNull()
-
-
-def test_unknown_class_shows_its_title(qtbot) -> None:
-    from neurodeck.app.dashboard.views.calibration import CueDisplay
-
-    display = CueDisplay()
-    qtbot.addWidget(display)
-    display.show_state(CalibrationView(phase="cues", cue="cue_tongue"))
-    assert display.title == "TONGUE"
-    display.show_state(CalibrationView(phase="cues", cue="cue_jump"))
-    assert (display.current, display.title) == ("class_text", "JUMP")
-
-
-def _brightness(display) -> np.ndarray:
-    image = display.grab().toImage()
-    width, height = image.width(), image.height()
-    grey = np.array(
-        [[image.pixelColor(x, y).value() for x in range(0, width, 2)] for y in range(0, height, 2)],
-        dtype=np.float64,
-    )
-    return grey
-
-
-def test_arrow_pixels_point_the_right_way(qtbot) -> None:
-    from neurodeck.app.dashboard.views.calibration import CueDisplay
-
-    display = CueDisplay()
-    qtbot.addWidget(display)
-    display.resize(320, 240)
-    display.show_state(CalibrationView(phase="cues", cue="cue_left", cue_duration_s=4.0))
-    left_arrow = _brightness(display)
-    half = left_arrow.shape[1] // 2
-    assert left_arrow[:, :half].sum() > 1.2 * left_arrow[:, half:].sum()
-    assert left_arrow.max() > 200  # the arrow is bright on a black background
-    assert np.median(left_arrow) < 10
-    display.show_state(CalibrationView(phase="cues", cue="cue_right", cue_duration_s=4.0))
-    right_arrow = _brightness(display)
-    assert right_arrow[:, half:].sum() > 1.2 * right_arrow[:, :half].sum()
-
-
-def test_period_progress_and_trial_counter(qtbot) -> None:
-    from neurodeck.app.dashboard.views.calibration import CueDisplay
-
-    display = CueDisplay()
-    qtbot.addWidget(display)
-    cal = CalibrationView(
-        phase="cues", cue="cue_left", cue_age_s=1.0, cue_duration_s=4.0, trial=12, n_trials=40
-    )
-    display.show_state(cal)
-    assert display.fraction == pytest.approx(0.25)
-    assert display.counter_text == "12 / 40"
-    display.show_state(CalibrationView(phase="cues", cue="rest", cue_age_s=9.0, cue_duration_s=1.5))
-    assert display.fraction == 1.0
-    assert display.counter_text == ""
 
 
 def test_start_uses_the_chosen_paradigm(panel, core) -> None:
@@ -218,42 +110,6 @@ def test_fitting_section(panel) -> None:
     assert panel.fit_log.isReadOnly()
     panel.render(_snap("fitting", fit_lines=("reference fit",), fit_fraction=0.9))
     assert panel.fit_log.toPlainText().splitlines() == ["reference fit"]
-
-
-def test_report_when_done(panel, core) -> None:
-    report = _report()
-    panel.render(_snap("done", report=report, profile_path="runs/demo/profile"))
-    assert not panel.report_box.isHidden()
-    assert panel.fit_box.isHidden()
-    rows = panel.table_texts(panel.scores_table)
-    by_decoder = {row[0]: row for row in rows}
-    assert set(by_decoder) == {"finetuned", "reference (used)"}
-    assert by_decoder["reference (used)"][1] == "70.0 % ± 8.2"
-    assert by_decoder["finetuned"][1] == "53.3 % ± 17.0"
-    assert by_decoder["reference (used)"][2] == "+16.7 pts"
-    summary = panel.report_summary.text()
-    assert "reference" in summary and "53.3 %" in summary and "11.4 s" in summary
-    assert "Why: highest cross-validated trial accuracy (0.70)" in summary
-    assert panel.table_texts(panel.confusion_table) == [
-        ["11", "5"],
-        ["4", "10"],
-    ]
-    header = panel.confusion_table.verticalHeaderItem(1)
-    assert header is not None and header.text() == "right"
-    panel.use_button.click()
-    assert core.called("use_profile") == [((), {})]
-
-
-def test_report_of_another_decoder_and_a_bad_report(panel) -> None:
-    report = _report()
-    report = {**report, "decoder": "finetuned"}
-    panel.render(_snap("done", report=report))
-    assert panel.table_texts(panel.confusion_table) == [
-        ["7", "9"],
-        ["5", "9"],
-    ]
-    panel.render(_snap("done", report={"scores": {"x": {"cv_accuracy": "oops"}}}))
-    assert "could not be read" in panel.report_summary.text()
 
 
 def test_full_screen_window(panel, qtbot) -> None:
