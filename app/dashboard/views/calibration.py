@@ -53,7 +53,8 @@ logger = logging.getLogger(__name__)
 #: Paradigm presets offered in the combo box, the default first.
 PARADIGM_NAMES: tuple[str, ...] = tuple(PARADIGMS)
 
-#: Title and instruction per class (as :data:`calibration.cues.CLASS_PROMPTS`, which imports pylsl).
+#: Title and instruction per class (as :data:`calibration.cue_terminal.CLASS_PROMPTS`, which
+#: imports pylsl).
 CLASS_TEXT: dict[str, tuple[str, str]] = {
     "left": ("LEFT HAND", "imagine squeezing your left hand"),
     "right": ("RIGHT HAND", "imagine squeezing your right hand"),
