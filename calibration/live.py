@@ -7,8 +7,8 @@ stream and from a recording run exactly the same code afterwards.
 
 - :func:`record_paradigm`: a :class:`~neurodeck.calibration.cues.CuePlayer` publishes the paradigm's
   cues on an LSL marker stream; the recorder and a
-  :class:`~neurodeck.calibration.cues.TerminalCueDisplay` both read them from there (so does the
-  dashboard).
+  :class:`~neurodeck.calibration.cue_terminal.TerminalCueDisplay` both read them from there (so does
+  the dashboard).
 - :func:`record_from_markers`: trials come from a marker stream that already exists (a replayed
   EEGBCI run publishes its T0/T1/T2 annotations), recorded until the stream ends, enough trials
   arrived, or the time is up.
@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import TextIO
 
 import pylsl
-from neurodeck.calibration.cues import CuePlayer, TerminalCueDisplay
+from neurodeck.calibration.cue_terminal import TerminalCueDisplay
+from neurodeck.calibration.cues import CuePlayer
 from neurodeck.calibration.emotion import SamRating, StimulusSet, check_rating
 from neurodeck.calibration.paradigm import Paradigm
 from neurodeck.common.types import StreamLostError, StreamNotFoundError

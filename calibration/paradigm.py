@@ -4,7 +4,8 @@ A :class:`Paradigm` describes a calibration session of one decoding family (moto
 affective: emotion recall); :meth:`Paradigm.schedule` turns it into a list of timed :class:`Cue`
 markers, balanced across classes and shuffled by a seed.
 The markers go out on an LSL marker stream (:class:`neurodeck.calibration.cues.CuePlayer`) from
-which the recorder, the dashboard's cue display and the terminal display all read.
+which the recorder, the dashboard's cue display and the terminal display
+(:class:`neurodeck.calibration.cue_terminal.TerminalCueDisplay`) all read.
 
 Marker vocabulary (string markers, one per LSL sample, timestamp = the moment it refers to):
 

@@ -25,8 +25,8 @@ from neurodeck.calibration.paradigm import (
 )
 from neurodeck.control.snapshot import CalibrationView
 
-#: Title and instruction per class (as :data:`neurodeck.calibration.cues.CLASS_PROMPTS`, which
-#: imports pylsl).
+#: Title and instruction per class (as :data:`neurodeck.calibration.cue_terminal.CLASS_PROMPTS`,
+#: which imports pylsl).
 CLASS_TEXT: dict[str, tuple[str, str]] = {
     "left": ("LEFT HAND", "imagine squeezing your left hand"),
     "right": ("RIGHT HAND", "imagine squeezing your right hand"),
@@ -78,7 +78,7 @@ def cue_kind(cue: str | None, phase: str) -> tuple[str, str, str]:
     cue : str or None
         The latest marker (``calib_start``, ``fixation``, ``cue_left``, ``rest``, ...).
     phase : str
-        The calibration phase (:data:`~neurodeck.app.dashboard.snapshot.CALIBRATION_PHASES`).
+        The calibration phase (:data:`~neurodeck.control.snapshot.CALIBRATION_PHASES`).
 
     Returns
     -------
