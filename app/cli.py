@@ -95,7 +95,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--jsonl", type=Path, help="append every prediction to this JSONL file")
     p.add_argument("--json", type=Path, help="write the final summary as JSON")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
-    p.add_argument("--hop", type=float, help="seconds between windows (default 0.25)")
+    p.add_argument(
+        "--hop",
+        type=float,
+        help="seconds between windows (default: the settings' [decode] hop_s, 0.25)",
+    )
     p.add_argument("--device", help="auto, cpu or cuda[:N] (default auto)")
     p.add_argument(
         "--outlet",

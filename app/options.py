@@ -30,7 +30,7 @@ def add_choice_options(p: argparse.ArgumentParser) -> None:
         default="default",
         metavar="RULE",
         help="which decoder the profile uses: default (the rule measured best: "
-        "benchmarks/results/chooser.md), cv (highest cross-validated accuracy on the "
+        "benchmarks/results/evaluate-calibrated.md), cv (highest cross-validated accuracy on the "
         "calibration), or always:NAME with NAME zeroshot, finetuned, reference or an ensemble "
         "such as zeroshot+finetuned+reference",
     )

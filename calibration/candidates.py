@@ -17,7 +17,8 @@ ensembles
 
 A chooser is ``cv`` (the candidate with the highest cross-validated trial accuracy on the
 calibration trials) or ``always:NAME`` (that candidate, or the nearest available one).
-``default`` is the rule measured best leave-subjects-out (``benchmarks/results/chooser.md``).
+``default`` is the rule measured best leave-subjects-out
+(``benchmarks/results/evaluate-calibrated.md``, "Decoder choice").
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ The classical references here (CSP + LDA, tangent space + logistic regression) a
 subject. Epochs and windows come from the cutter calibration uses
 (:func:`neurodeck.calibration.trials.build_trials`,
 :meth:`~neurodeck.calibration.trials.TrialSet.sliding_windows`); the deep decoders are scored
-through calibration itself (:mod:`neurodeck.offline_training. deep_evaluation`).
+through calibration itself (:mod:`neurodeck.evaluation.calibrated`).
 """
 
 from __future__ import annotations

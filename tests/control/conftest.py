@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from neurodeck.control.core import DashboardCore
 from neurodeck.control.settings import CoreSettings
 from neurodeck.control.snapshot import CoreSnapshot
+from neurodeck.streaming.simulator import SimulationConfig, Simulator
 
 
 def wait_for(
@@ -65,3 +67,18 @@ def eegbci_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
                  "--model", str(encoder), "--cv-folds", "0", "--epochs", "1"])  # fmt: skip
     assert code == 0
     return out
+
+
+@pytest.fixture
+def simulator(unique_id: str, request) -> Iterator[Simulator]:
+    """An in-process simulated headset (parametrise with ``(n_channels, speed)``)."""
+    n_channels, speed = getattr(request, "param", (16, 1.0))
+    sim = Simulator(
+        SimulationConfig(n_channels=n_channels, sfreq=160.0), name=unique_id, speed=speed
+    )
+    thread = threading.Thread(target=sim.run_blocking, daemon=True)
+    thread.start()
+    yield sim
+    sim.stop()
+    thread.join(5)
+    sim.close()

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-
 import numpy as np
 import pylsl
 import pytest
 from neurodeck.common.types import AFFECTIVE
 from neurodeck.streaming.lsl_io import meta_from_info, resolve_stream
-from neurodeck.streaming.simulator import SimulationConfig, Simulator
 
 from tests.app.affective import EMOTION_CLASSES, save_affective_checkpoint
 from tests.control.conftest import wait_for
@@ -18,17 +14,7 @@ from tests.control.conftest import wait_for
 pytestmark = pytest.mark.lsl
 
 
-@pytest.fixture
-def simulator(unique_id: str) -> Iterator[Simulator]:
-    sim = Simulator(SimulationConfig(n_channels=16, sfreq=160.0), name=unique_id, speed=2.0)
-    thread = threading.Thread(target=sim.run_blocking, daemon=True)
-    thread.start()
-    yield sim
-    sim.stop()
-    thread.join(5)
-    sim.close()
-
-
+@pytest.mark.parametrize("simulator", [(16, 2.0)], indirect=True)
 def test_an_affective_model_decodes_with_its_own_smoothing_and_outlet(
     make_core, simulator, unique_id, tmp_path
 ) -> None:

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from neurodeck.control.settings import DecodeSettings
-from neurodeck.streaming.simulator import SimulationConfig, Simulator
 
 from tests.control.conftest import wait_for
 
 pytestmark = pytest.mark.lsl
-
-
-@pytest.fixture
-def simulator(unique_id: str, request) -> Iterator[Simulator]:
-    """An in-process simulated headset (parametrise with ``(n_channels, speed)``)."""
-    n_channels, speed = getattr(request, "param", (16, 1.0))
-    sim = Simulator(
-        SimulationConfig(n_channels=n_channels, sfreq=160.0), name=unique_id, speed=speed
-    )
-    thread = threading.Thread(target=sim.run_blocking, daemon=True)
-    thread.start()
-    yield sim
-    sim.stop()
-    thread.join(5)
-    sim.close()
 
 
 def _connect(core, name: str):

@@ -1,9 +1,9 @@
 """What the calibration cue screen shows for a marker in a phase (no Qt, no painting).
 
 :func:`cue_kind` maps the latest marker of :attr:`CalibrationView.cue
-<app.dashboard.snapshot.CalibrationView>` (vocabulary in :mod:`neurodeck.calibration.paradigm`) to
-one of :data:`CUE_KINDS` with its text: a fixation cross, an arrow per hand, a double down arrow for
-the feet, a circle for the rest class, a dim "relax" during breaks, and the title of any other
+<neurodeck.control.snapshot.CalibrationView>` (vocabulary in :mod:`neurodeck.calibration.paradigm`)
+to one of :data:`CUE_KINDS` with its text: a fixation cross, an arrow per hand, a double down arrow
+for the feet, a circle for the rest class, a dim "relax" during breaks, and the title of any other
 class. :func:`display_kind` refines it for affective paradigms (``emotion-recall``): the block's
 recall prompt, the user's picture or video, and the self-assessment rating. The painter is
 :class:`~neurodeck.app.dashboard.views.cue_screen.CueDisplay`.

@@ -51,7 +51,7 @@ MOTOR_IMAGERY_TEXT = (
 #: Shown instead of the gauge when the classes have no place on any axis.
 NO_GAUGE_TEXT = (
     "No gauge: the classes ({classes}) have no valence, arousal or workload convention "
-    "(see app/dashboard/affect.py)."
+    "(see control/affect.py)."
 )
 NO_MAPS_TEXT = "Band-power maps appear a few seconds after a stream is connected."
 NO_LOCATED_TEXT = "No band-power maps: fewer than 4 channels have a 10-05 position."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neurodeck.control.snapshot import CoreSnapshot, empty_snapshot
+from neurodeck.control.snapshot import CalibrationView, CoreSnapshot, empty_snapshot
 
 
 class FakeCore:
@@ -33,3 +33,13 @@ class FakeCore:
             self.calls.append((name, args, kwargs))
 
         return record
+
+
+def emotion_calibration(cue: str | None, **values: Any) -> CalibrationView:
+    """The calibration state of an ``emotion-recall`` session showing ``cue``."""
+    from neurodeck.calibration.paradigm import PARADIGMS
+
+    emo = PARADIGMS["emotion-recall"]
+    base = dict(phase="cues", paradigm="emotion-recall", class_names=emo.class_names, cue=cue)
+    base.update(values)
+    return CalibrationView(**base)

@@ -11,24 +11,20 @@ import pytest
 from neurodeck.calibration.emotion import STIMULUS_FIXATION_PROMPT, STIMULUS_PROMPTS, SamRating
 from neurodeck.calibration.paradigm import PARADIGMS
 from neurodeck.common.types import MarkerEvent
-from neurodeck.control.snapshot import CalibrationView, CoreSnapshot
+from neurodeck.control.snapshot import CoreSnapshot
+
+from tests.app.dashboard.fakes import emotion_calibration
 
 pytestmark = pytest.mark.gui
 
 EMO = PARADIGMS["emotion-recall"]
 
 
-def _cal(cue: str | None, **values) -> CalibrationView:
-    base = dict(phase="cues", paradigm="emotion-recall", class_names=EMO.class_names, cue=cue)
-    base.update(values)
-    return CalibrationView(**base)
-
-
 def test_the_panel_sends_ratings_to_the_core_and_counts_them(panel, core) -> None:
     snap = CoreSnapshot(
         t=1.0,
         connection="connected",
-        calibration=_cal("self_assessment", rating_open=True, trial=2, n_trials=6,
+        calibration=emotion_calibration("self_assessment", rating_open=True, trial=2, n_trials=6,
                          ratings=((0, 3, 7),)),
     )  # fmt: skip
     panel.render(snap)

@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from neurodeck.calibration.paradigm import PARADIGMS
-from neurodeck.control.snapshot import CalibrationView
+
+from tests.app.dashboard.fakes import emotion_calibration
 
 pytestmark = pytest.mark.gui
-
-EMO = PARADIGMS["emotion-recall"]
-
-
-def _cal(cue: str | None, **values) -> CalibrationView:
-    base = dict(phase="cues", paradigm="emotion-recall", class_names=EMO.class_names, cue=cue)
-    base.update(values)
-    return CalibrationView(**base)
 
 
 def test_the_panel_resets_to_the_middle_and_submits_its_values(qtbot) -> None:
@@ -38,7 +30,7 @@ def test_the_panel_resets_to_the_middle_and_submits_its_values(qtbot) -> None:
 def test_the_self_assessment_panel_submits_a_rating(display, qtbot) -> None:
     got: list[tuple[int, int]] = []
     display.rating_submitted.connect(lambda v, a: got.append((v, a)))
-    display.show_state(_cal("self_assessment", rating_open=True))
+    display.show_state(emotion_calibration("self_assessment", rating_open=True))
     sam = display.sam_panel
     assert display.current == "rating" and not sam.isHidden()
     assert sam.values() == (5, 5)
@@ -47,7 +39,9 @@ def test_the_self_assessment_panel_submits_a_rating(display, qtbot) -> None:
     sam.sliders["arousal"].setValue(2)
     sam.submit_button.click()
     assert got == [(8, 2)]
-    display.show_state(_cal("self_assessment", rating_open=False))
+    display.show_state(emotion_calibration("self_assessment", rating_open=False))
     assert display.current == "rated" and sam.isHidden()
-    display.show_state(_cal("self_assessment", rating_open=True))  # next block: reset to 5
+    display.show_state(
+        emotion_calibration("self_assessment", rating_open=True)
+    )  # next block: reset to 5
     assert sam.values() == (5, 5)
