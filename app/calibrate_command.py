@@ -8,7 +8,9 @@ Three sources of trials, one fitting path:
   ``--stimuli FOLDER`` replaces the recall prompts by the user's own pictures or videos;
 - ``--stream NAME --from-markers``: record the stream's own marker stream (a replayed EEGBCI run
   cues itself) until it ends;
-- ``--recording PATH ...``: reuse session folders or EDF/FIF files instead of recording again.
+- ``--recording PATH ...``: reuse session folders, EDF/FIF files or XDF files (LabRecorder; the
+  EEG stream with its marker streams, ``--xdf-stream NAME`` when a file holds several EEG
+  streams) instead of recording again.
 
 Then :func:`neurodeck.calibration.calibrate.calibrate_recordings` fine-tunes the shipped encoder,
 fits the Riemannian reference, cross-validates both and writes the profile ``decode --model OUT``
@@ -22,7 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from neurodeck.app.options import add_choice_options
+from neurodeck.app.options import (
+    add_choice_options,
+    add_xdf_stream_option,
+    check_xdf_stream_option,
+)
 from neurodeck.common.types import AFFECTIVE, MOTOR_IMAGERY, ConfigError
 
 
@@ -37,8 +43,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--recording",
         nargs="+",
         type=Path,
-        help="reuse recordings: session folders (neurodeck record / calibrate) or EDF/FIF files",
+        help="reuse recordings: session folders (neurodeck record / calibrate), EDF/FIF files "
+        "(annotations mark the cues) or XDF files (the marker streams mark the cues)",
     )
+    add_xdf_stream_option(p)
     p.add_argument("--out", type=Path, required=True, help="subject profile folder to write")
     p.add_argument(
         "--model",
@@ -217,6 +225,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     if args.from_markers and not args.stream:
         raise ConfigError("'--from-markers' needs '--stream'.")
+    check_xdf_stream_option(args.xdf_stream, args.recording)
     explicit = parse_classes(args.classes) if args.classes else None
     paradigm = None
     if args.stream and not args.from_markers:
@@ -251,7 +260,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         sources, ended = [recorded.path], recorded.ended
     else:
         sources, ended = list(args.recording), time.perf_counter()
-    recordings = [load_calibration_source(p) for p in sources]
+    recordings = [load_calibration_source(p, xdf_stream=args.xdf_stream) for p in sources]
     if base is None:
         base = load_base_encoder(default_mi_encoder(recordings[0].channel_names))
         print(f"network: {Path(base.source).name} (chosen for this montage)", flush=True)

@@ -17,6 +17,7 @@ from neurodeck.app.options import (
     add_config_option,
     add_data_option,
     add_loop_options,
+    add_xdf_stream_option,
 )
 from neurodeck.common.paths import EEGBCI_SHARED_SUBJECTS
 from neurodeck.control.children import EXIT_ORPHANED, die_with_parent
@@ -54,7 +55,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=2.0, help="seconds to listen (default 2)")
     p.add_argument("--json", type=Path, help="also write the list as JSON")
 
-    p = sub.add_parser("replay", help="replay recordings (EDF, BDF, FIF, GDF, BrainVision) on LSL")
+    p = sub.add_parser(
+        "replay",
+        help="replay recordings (EDF, BDF, FIF, GDF, BrainVision, XDF) on LSL",
+        description="Publish recordings on LSL as a headset: the EEG stream, and its annotations "
+        "(for XDF files: the markers of the file's marker streams, placed with the file's "
+        "clock-corrected timestamps) on '<name>-markers'.",
+    )
     p.add_argument("files", nargs="+", type=Path)
     p.add_argument("--speed", type=float, default=1.0, help="replay speed factor (default 1)")
     p.add_argument("--loop", action="store_true", help="start again at the end, forever")
@@ -69,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_false",
         help="publish the EEG stream alone, without '<name>-markers' (for mne-lsl consumers)",
     )
+    add_xdf_stream_option(p)
     _add_publisher(p)
 
     p = sub.add_parser("simulate", help="publish a synthetic motor-imagery headset on LSL")

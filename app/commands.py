@@ -6,6 +6,7 @@ import argparse
 import logging
 import time
 
+from neurodeck.app.options import check_xdf_stream_option
 from neurodeck.app.status import StatusPrinter, summary_dict, summary_text
 from neurodeck.calibration.decoders import load_decoder_spec
 from neurodeck.common.jsonio import write_json
@@ -67,6 +68,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from neurodeck.streaming.replay import Replayer
 
     check_speed(args.speed)
+    xdf_stream = getattr(args, "xdf_stream", None)
+    check_xdf_stream_option(xdf_stream, args.files)
     replayer = Replayer(
         args.files,
         name=args.name,
@@ -75,6 +78,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         source_id=args.source_id,
         chunk_s=args.chunk_s,
         markers=getattr(args, "markers", True),
+        xdf_stream=xdf_stream,
     )
     meta = replayer.meta
     markers = f"markers on '{meta.name}-markers'" if replayer.publishes_markers else "no markers"

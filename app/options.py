@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from neurodeck.common.types import ConfigError
+
 
 def add_config_option(p: argparse.ArgumentParser) -> None:
     """``--config``: the settings tree (:mod:`neurodeck.control.settings`) a command reads."""
@@ -52,3 +54,31 @@ def add_loop_options(p: argparse.ArgumentParser, speed: float) -> None:
     add_choice_options(p)
     p.add_argument("--device", help="fine-tuning device: auto, cpu, cuda[:N]")
     add_config_option(p)
+
+
+def add_xdf_stream_option(p: argparse.ArgumentParser) -> None:
+    """``--xdf-stream``: which signal stream of an XDF file to read (replay, calibrate)."""
+    p.add_argument(
+        "--xdf-stream",
+        metavar="NAME",
+        help="for .xdf files: the name of the EEG stream to read (needed when a file holds "
+        "several; the error lists them). The markers of every marker stream in the file come "
+        "with it",
+    )
+
+
+def check_xdf_stream_option(name: str | None, paths: list[Path] | None) -> None:
+    """Refuse ``--xdf-stream`` when none of ``paths`` is an XDF file.
+
+    Raises
+    ------
+    ConfigError
+        ``--xdf-stream`` is given without an ``.xdf`` file.
+    """
+    if name is None:
+        return
+    if not any(str(p).lower().endswith(".xdf") for p in paths or ()):
+        raise ConfigError(
+            f"'--xdf-stream {name}' applies to .xdf files, and none was given.",
+            "Drop --xdf-stream, or give the XDF recording it should pick the stream from.",
+        )

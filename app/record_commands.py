@@ -2,8 +2,8 @@
 
 ``record`` writes an EEG stream and its markers to a session folder as they arrive (see
 :mod:`neurodeck.streaming.recorder`); ``export`` turns such a folder into a FIF or EDF file with the
-markers as annotations. The core is imported inside the handlers, after the LSL configuration is
-chosen.
+markers as annotations, or an XDF file with the EEG and marker streams and their timestamps. The
+core is imported inside the handlers, after the LSL configuration is chosen.
 """
 
 from __future__ import annotations
@@ -50,9 +50,18 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", type=Path, help="write the summary as JSON")
     p.set_defaults(handler=cmd_record)
 
-    p = sub.add_parser("export", help="convert a recorded session to FIF or EDF")
+    p = sub.add_parser(
+        "export",
+        help="convert a recorded session to FIF, EDF or XDF",
+        description="FIF and EDF hold the EEG with the markers as annotations; XDF (what "
+        "LabRecorder writes) holds the EEG stream and each marker stream with every sample's "
+        "timestamp on the recording host's LSL clock. The file is written under a temporary name "
+        "and renamed when complete.",
+    )
     p.add_argument("session", type=Path, metavar="SESSION_DIR", help="folder written by record")
-    p.add_argument("out_file", type=Path, metavar="OUT_FILE", help="file to write (.fif or .edf)")
+    p.add_argument(
+        "out_file", type=Path, metavar="OUT_FILE", help="file to write (.fif, .edf or .xdf)"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUT_FILE")
     p.add_argument("--json", type=Path, help="write the summary as JSON")
     p.set_defaults(handler=cmd_export)
@@ -181,7 +190,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Convert a session folder to FIF or EDF."""
+    """Convert a session folder to FIF, EDF or XDF."""
     from neurodeck.common.jsonio import write_json
     from neurodeck.streaming.recorded_session import (
         check_export_target,

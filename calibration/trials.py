@@ -1,9 +1,9 @@
 """Calibration trials cut by marker timestamps from recorded EEG, with the live preprocessing.
 
 A calibration recording (a crash-safe session folder written while the person followed the cues,
-or an EDF/FIF file whose annotations mark the cues) becomes a :class:`TrialSet`: one epoch per cue,
-preprocessed causally over the whole recording by the same
-:class:`~neurodeck.streaming.preprocessing.Preprocessor` the live path uses, then cut at the
+an EDF/FIF file whose annotations mark the cues, or an XDF file with its marker streams) becomes
+a :class:`TrialSet`: one epoch per cue, preprocessed causally over the whole recording by the
+same :class:`~neurodeck.streaming.preprocessing.Preprocessor` the live path uses, then cut at the
 sample each cue's timestamp falls on. Trials are dropped, each with a logged warning, when the EEG
 does not cover them, when samples are missing inside them (a gap in the timestamps), or when they
 hold non-finite values.
@@ -111,6 +111,21 @@ class ContinuousEEG:
             str(session.path),
         )
 
+    @classmethod
+    def from_xdf(cls, signal) -> ContinuousEEG:  # streaming.xdf_read.XdfSignal
+        """One signal stream of an XDF file read by
+        :func:`neurodeck.streaming.xdf_read.load_xdf_signal`, with its clock-corrected
+        timestamps and the markers of the file's marker streams."""
+        return cls(
+            signal.data,
+            np.asarray(signal.timestamps, dtype=np.float64),
+            signal.sfreq,
+            signal.sample_period_s,
+            tuple(signal.channel_names),
+            tuple(signal.markers),
+            f"{signal.source} (stream '{signal.stream.name}')",
+        )
+
     def pick(self, names: Sequence[str]) -> ContinuousEEG:
         """The same recording restricted to the channels ``names`` (matched by name), in order.
 
@@ -130,20 +145,35 @@ class ContinuousEEG:
         )
 
 
-def load_calibration_source(path: str | Path) -> ContinuousEEG:
+def load_calibration_source(path: str | Path, xdf_stream: str | None = None) -> ContinuousEEG:
     """Load a session folder (``neurodeck record`` / ``calibrate``) or an EEG file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A session folder, an EDF/BDF/FIF/GDF/VHDR file (annotations as markers), or an XDF file
+        (per-sample timestamps and markers on the recorder's clock, as in a session folder).
+    xdf_stream : str, optional
+        For an XDF file: the name of its signal stream to use (needed when it holds several EEG
+        streams). Ignored for other sources.
 
     Raises
     ------
     RecordingError
-        If the path is neither a readable session folder nor a readable EEG file.
+        If the path is neither a readable session folder nor a readable EEG file, or an XDF
+        file holds several EEG streams and ``xdf_stream`` names none of them.
     """
     from neurodeck.streaming.recorded_session import load_session
-    from neurodeck.streaming.recording_io import load_recording
+    from neurodeck.streaming.recording_io import check_recording_path, is_xdf_path, load_recording
 
     path = Path(path).expanduser()
     if path.is_dir():
         return ContinuousEEG.from_session(load_session(path))
+    check_recording_path(path)
+    if is_xdf_path(path):
+        from neurodeck.streaming.xdf_read import load_xdf_signal
+
+        return ContinuousEEG.from_xdf(load_xdf_signal(path, stream=xdf_stream))
     return ContinuousEEG.from_recording(load_recording(path))
 
 

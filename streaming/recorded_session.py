@@ -1,10 +1,10 @@
-"""Read a crash-safe session folder (format ``neurodeck-session``) and convert it to FIF or EDF.
+"""Read a crash-safe session folder (format ``neurodeck-session``); convert it to FIF, EDF or XDF.
 
 :class:`~neurodeck.streaming.recorder.SessionRecorder` writes the folder while the streams arrive;
 its module docstring describes the layout. This module defines the format (file names, data types,
 header) once, reads a folder back into a :class:`RecordedSession` and turns it into a
 :class:`~neurodeck.streaming.recording_io.Recording` or an EDF / FIF file with the markers as
-annotations.
+annotations, or an XDF file with the EEG and marker streams as recorded (timestamps included).
 
 Reading tolerates what a killed recorder leaves behind: a partial last frame of ``eeg.f32``,
 data and timestamp files of different lengths, a partial last line of ``markers.jsonl`` and no
@@ -25,8 +25,10 @@ from typing import Any
 
 import numpy as np
 from neurodeck.common.types import FloatArray, MarkerEvent, RecordingError, StreamMeta, TimeArray
+from neurodeck.streaming.annotations import markers_to_annotations
 from neurodeck.streaming.lsl_io import unit_scale_to_uv
 from neurodeck.streaming.recording_io import Annotation, Recording
+from neurodeck.streaming.xdf_write import XdfChannel, XdfStream, write_xdf
 from numpy.typing import ArrayLike, NDArray
 
 logger = logging.getLogger(__name__)
@@ -45,7 +47,7 @@ EEG_DTYPE = np.dtype("<f4")
 #: float64 little-endian timestamps, one per sample.
 TIME_DTYPE = np.dtype("<f8")
 #: File endings :func:`export_session` writes.
-EXPORT_EXTENSIONS = (".fif", ".edf")
+EXPORT_EXTENSIONS = (".fif", ".edf", ".xdf")
 #: EDF signal labels hold at most this many characters.
 _EDF_LABEL_MAX = 16
 
@@ -123,6 +125,9 @@ class RecordedSession:
         Names of the recorded marker streams.
     created : datetime or None
         Start of the session (UTC), from the header.
+    marker_sources : tuple of str
+        The marker stream each of ``markers`` came from (same order; ``""`` when its line names
+        none). Empty when unknown.
     """
 
     data: FloatArray
@@ -134,6 +139,7 @@ class RecordedSession:
     truncated_bytes: int = 0
     marker_streams: tuple[str, ...] = ()
     created: dt.datetime | None = None
+    marker_sources: tuple[str, ...] = ()
 
     @property
     def n_samples(self) -> int:
@@ -259,23 +265,24 @@ def _read_samples(folder: Path, n_channels: int) -> tuple[FloatArray, TimeArray,
     return rows, stamps.astype(np.float64, copy=False), ignored
 
 
-def _parse_marker(line: str) -> MarkerEvent | None:
+def _parse_marker(line: str) -> tuple[MarkerEvent, str] | None:
+    """A marker line's event and the name of its marker stream (``""`` when it names none)."""
     try:
         item = json.loads(line)
-        return MarkerEvent(float(item["t"]), str(item["label"]))
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return MarkerEvent(float(item["t"]), str(item["label"])), str(item.get("stream", ""))
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         return None
 
 
-def _read_markers(folder: Path) -> tuple[tuple[MarkerEvent, ...], int]:
-    """Markers sorted by timestamp, and the bytes of a partial last line (skipped)."""
+def _read_markers(folder: Path) -> tuple[tuple[tuple[MarkerEvent, str], ...], int]:
+    """(marker, stream name) pairs sorted by timestamp, and the bytes of a partial last line."""
     path = folder / MARKERS_FILE
     if not path.is_file():
         return (), 0
     text = path.read_bytes().decode("utf-8", errors="replace")
     lines = text.split("\n")
     tail = lines.pop()  # "" when the file ends with a newline
-    events: list[MarkerEvent] = []
+    events: list[tuple[MarkerEvent, str]] = []
     for number, line in enumerate(lines, start=1):
         event = _parse_marker(line) if line.strip() else None
         if event is None and line.strip():
@@ -294,7 +301,7 @@ def _read_markers(folder: Path) -> tuple[tuple[MarkerEvent, ...], int]:
             )
         else:
             events.append(event)
-    events.sort(key=lambda e: e.timestamp)  # stable: equal times keep file order
+    events.sort(key=lambda e: e[0].timestamp)  # stable: equal times keep file order
     return tuple(events), ignored
 
 
@@ -381,7 +388,7 @@ def load_session(path: Path | str) -> RecordedSession:
     header = _read_header(folder)
     meta = _meta_from_header(header)
     rows, stamps, ignored_samples = _read_samples(folder, meta.n_channels)
-    markers, ignored_markers = _read_markers(folder)
+    marked, ignored_markers = _read_markers(folder)
     scales = _channel_scales(meta)
     data = np.ascontiguousarray(rows.T)  # (n_samples, n_channels) -> (n_channels, n_samples)
     if not np.all(scales == 1.0):
@@ -398,13 +405,14 @@ def load_session(path: Path | str) -> RecordedSession:
     return RecordedSession(
         data=data,
         timestamps=stamps,
-        markers=markers,
+        markers=tuple(event for event, _ in marked),
         meta=meta,
         path=folder,
         complete=complete,
         truncated_bytes=ignored_samples + ignored_markers,
         marker_streams=tuple(str(n) for n in header.get("marker_streams", [])),
         created=_created(header.get("created")),
+        marker_sources=tuple(stream for _, stream in marked),
     )
 
 
@@ -433,22 +441,12 @@ def _marker_annotations(session: RecordedSession) -> tuple[Annotation, ...]:
 
     A marker up to half a sample period outside the first or last sample is placed on it.
     """
-    if not session.markers:
-        return ()
-    times = np.array([m.timestamp for m in session.markers], dtype=np.float64)
-    half = 0.5 * session.meta.sample_period_s
-    inside = (times >= session.timestamps[0] - half) & (times <= session.timestamps[-1] + half)
-    if not inside.all():
-        logger.warning(
-            "%s: %d of %d markers lie before the first or after the last EEG sample; dropped.",
-            session.path,
-            int((~inside).sum()),
-            len(times),
-        )
-    index = np.minimum(sample_index(session, times), session.n_samples - 1)
-    return tuple(
-        (float(index[i]) / session.sfreq, 0.0, session.markers[i].label)
-        for i in np.flatnonzero(inside)
+    return markers_to_annotations(
+        session.timestamps,
+        session.markers,
+        session.sfreq,
+        session.meta.sample_period_s,
+        session.path,
     )
 
 
@@ -496,7 +494,7 @@ def _to_raw(recording: Recording, meas_date: dt.datetime | None):  # -> mne.io.R
 
 
 def check_export_target(out: Path, overwrite: bool = False) -> str:
-    """The export format of ``out`` (``.fif`` or ``.edf``), checked before any work is done.
+    """The export format of ``out`` (``.fif``, ``.edf`` or ``.xdf``), checked before any work.
 
     Raises
     ------
@@ -507,7 +505,8 @@ def check_export_target(out: Path, overwrite: bool = False) -> str:
     if kind not in EXPORT_EXTENSIONS:
         raise RecordingError(
             f"Cannot export to '{out.name}': unsupported ending '{kind or '(none)'}'.",
-            f"Give a file ending in {' or '.join(EXPORT_EXTENSIONS)}.",
+            f"Give a file ending in {', '.join(EXPORT_EXTENSIONS[:-1])} or "
+            f"{EXPORT_EXTENSIONS[-1]}.",
         )
     if out.exists() and not overwrite:
         raise RecordingError(
@@ -538,10 +537,70 @@ def _prepare_edf(recording: Recording) -> Recording:
     )
 
 
+def _marker_groups(session: RecordedSession) -> dict[str, list[MarkerEvent]]:
+    """Markers per marker stream, in the header's order (streams without markers kept).
+
+    Markers whose line names no recorded stream go to the first stream (``<name>-markers`` when
+    the session recorded none).
+    """
+    groups: dict[str, list[MarkerEvent]] = {name: [] for name in session.marker_streams}
+    fallback = next(iter(groups), f"{session.meta.name}-markers")
+    sources = session.marker_sources or ("",) * len(session.markers)
+    for event, stream in zip(session.markers, sources, strict=True):
+        groups.setdefault(stream if stream in groups else fallback, []).append(event)
+    return groups
+
+
+def session_xdf_streams(session: RecordedSession) -> list[XdfStream]:
+    """The session as XDF streams: the EEG (float32 microvolts) and each marker stream.
+
+    Timestamps are written as recorded: on the recording host's LSL clock, source clock offsets
+    already applied by liblsl. So every stream gets ClockOffset measurements of 0 s at the first
+    and last EEG timestamps.
+
+    Raises
+    ------
+    RecordingError
+        The session holds no EEG samples.
+    """
+    if session.n_samples == 0:
+        to_recording(session)  # raises, saying so
+    meta = session.meta
+    offsets = ((float(session.timestamps[0]), 0.0), (float(session.timestamps[-1]), 0.0))
+    desc = {"manufacturer": "neurodeck"}
+    if meta.replay_speed != 1.0:
+        desc["replay_speed"] = repr(meta.replay_speed)
+    eeg = XdfStream(
+        name=meta.name,
+        stream_type=meta.stream_type or "EEG",
+        timestamps=session.timestamps,
+        data=np.ascontiguousarray(session.data, dtype=np.float32),
+        nominal_srate=meta.sfreq,
+        channels=tuple(XdfChannel(name, "microvolts", "EEG") for name in meta.channel_names),
+        source_id=meta.source_id,
+        hostname=meta.hostname,
+        desc=desc,
+        clock_offsets=offsets,
+    )
+    markers = [
+        XdfStream(
+            name=name,
+            stream_type="Markers",
+            timestamps=np.array([e.timestamp for e in events], dtype=np.float64),
+            labels=tuple(e.label for e in events),
+            channels=(XdfChannel("marker", "", "Markers"),),
+            source_id=name,
+            clock_offsets=offsets,
+        )
+        for name, events in _marker_groups(session).items()
+    ]
+    return [eeg, *markers]
+
+
 def export_session(
     path: Path | str | RecordedSession, out_file: Path | str, overwrite: bool = False
 ) -> Path:
-    """Convert a session folder to a FIF or EDF file with its markers as annotations.
+    """Convert a session folder to a FIF or EDF file with its markers as annotations, or to XDF.
 
     Parameters
     ----------
@@ -550,7 +609,10 @@ def export_session(
     out_file : Path or str
         ``.fif`` (float32, NaN kept) or ``.edf`` (16 bits per sample, range per channel; EDF
         needs whole data records of 1 s, so mne pads the end with the last value and marks the
-        padding with a ``BAD_ACQ_SKIP`` annotation).
+        padding with a ``BAD_ACQ_SKIP`` annotation), or ``.xdf``: the EEG stream (float32
+        microvolts, every sample with its timestamp) and each recorded marker stream (strings,
+        with their timestamps), as LabRecorder would have written them (see
+        :func:`session_xdf_streams`); written atomically.
     overwrite : bool
         Replace an existing ``out_file``.
 
@@ -568,6 +630,16 @@ def export_session(
     out = Path(out_file).expanduser()
     kind = check_export_target(out, overwrite)
     session = path if isinstance(path, RecordedSession) else load_session(path)
+    if kind == ".xdf":  # every marker is kept, with its own timestamp
+        write_xdf(out, session_xdf_streams(session), created=session.created)
+        logger.info(
+            "Exported %s: %d samples, %d markers -> %s",
+            session.path,
+            session.n_samples,
+            len(session.markers),
+            out,
+        )
+        return out
     recording = to_recording(session)
     if kind == ".edf":
         recording = _prepare_edf(recording)

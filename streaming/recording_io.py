@@ -1,8 +1,10 @@
-"""Load EEG recordings from disk (EDF, BDF, FIF, GDF, BrainVision) into float32 microvolts.
+"""Load EEG recordings from disk (EDF, BDF, FIF, GDF, BrainVision, XDF) into float32 microvolts.
 
-Every file format goes through :func:`mne.io.read_raw`; this module turns its many exception types
-into one :class:`~neurodeck.common.types.RecordingError` that says what is wrong and what to do. The
-EEGBCI (PhysioNet motor imagery) runs are located with :func:`eegbci_run_files`.
+Every format but XDF goes through :func:`mne.io.read_raw`; this module turns its many exception
+types into one :class:`~neurodeck.common.types.RecordingError` that says what is wrong and what to
+do. XDF files (LabRecorder) are read by :mod:`neurodeck.streaming.xdf_read`: one signal stream,
+with the markers of the file's marker streams as annotations. The EEGBCI (PhysioNet motor imagery)
+runs are located with :func:`eegbci_run_files`.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from pathlib import Path
 
 import numpy as np
 from neurodeck.common.types import FloatArray, RecordingError
+from neurodeck.streaming.annotations import markers_to_annotations
 
 logger = logging.getLogger(__name__)
 
 #: File endings :func:`load_recording` accepts (lower case, compared case-insensitively).
-SUPPORTED_EXTENSIONS = (".edf", ".bdf", ".gdf", ".fif", ".fif.gz", ".vhdr")
+SUPPORTED_EXTENSIONS = (".edf", ".bdf", ".gdf", ".fif", ".fif.gz", ".vhdr", ".xdf")
+#: The endings of :data:`SUPPORTED_EXTENSIONS` read as XDF.
+XDF_EXTENSIONS = (".xdf",)
 
 #: mne channel types whose data are voltages (kept, in microvolts, when ``eeg_only=False``).
 _VOLTAGE_TYPES = ("eeg", "eog", "ecg", "emg", "seeg", "ecog", "dbs")
@@ -84,6 +89,11 @@ def _extension(path: Path) -> str:
     return ".fif.gz" if name.endswith(".fif.gz") else path.suffix.lower()
 
 
+def is_xdf_path(path: Path | str) -> bool:
+    """True when ``path`` ends in an XDF ending (case-insensitive)."""
+    return _extension(Path(path)) in XDF_EXTENSIONS
+
+
 def check_recording_path(path: Path) -> None:
     """Raise RecordingError when ``path`` is missing, a folder, or has an unsupported ending."""
     if not path.exists():
@@ -146,21 +156,52 @@ def _annotations_of(raw) -> tuple[Annotation, ...]:
     )
 
 
+def _load_xdf(
+    path: Path, eeg_only: bool, allow_truncated: bool, xdf_stream: str | None
+) -> Recording:
+    """One signal stream of an XDF file, its markers as annotations on their samples."""
+    from neurodeck.streaming.xdf_read import load_xdf_signal
+
+    signal = load_xdf_signal(
+        path, stream=xdf_stream, eeg_only=eeg_only, allow_truncated=allow_truncated
+    )
+    annotations = markers_to_annotations(
+        signal.timestamps, signal.markers, signal.sfreq, signal.sample_period_s, path
+    )
+    return Recording(
+        data=signal.data,
+        sfreq=signal.sfreq,
+        channel_names=signal.channel_names,
+        annotations=annotations,
+        source=path,
+    )
+
+
 def load_recording(
-    path: Path | str, eeg_only: bool = True, allow_truncated: bool = False
+    path: Path | str,
+    eeg_only: bool = True,
+    allow_truncated: bool = False,
+    xdf_stream: str | None = None,
 ) -> Recording:
     """Read an EEG file into a :class:`Recording` in microvolts.
 
     Parameters
     ----------
     path : Path or str
-        An EDF, BDF, GDF, FIF or BrainVision ``.vhdr`` file.
+        An EDF, BDF, GDF, FIF, BrainVision ``.vhdr`` or XDF file.
     eeg_only : bool
-        Keep only channels that mne types as EEG (every signal of an EDF file is typed EEG).
-        With False, every voltage channel (EEG, EOG, ECG, EMG, sEEG, ECoG, DBS) is kept.
+        Keep only channels that mne types as EEG (every signal of an EDF file is typed EEG; in an
+        XDF file, channels typed EEG or untyped). With False, every voltage channel (EEG, EOG,
+        ECG, EMG, sEEG, ECoG, DBS) is kept.
     allow_truncated : bool
         Accept an EDF/BDF file that holds fewer data records than its header declares (a copy cut
-        short, or a recording that was not stopped properly) and use its complete records.
+        short, or a recording that was not stopped properly) and use its complete records; for
+        XDF, a file that ends inside a chunk or lacks stream footers, read up to its last
+        complete chunk.
+    xdf_stream : str, optional
+        The name of the signal stream to read from an XDF file (needed when it holds several EEG
+        streams; ignored for other formats). Markers come from every marker stream of the file
+        (see :func:`neurodeck.streaming.xdf_read.load_xdf_signal`).
 
     Returns
     -------
@@ -172,7 +213,8 @@ def load_recording(
     ------
     RecordingError
         The file is missing, has an unsupported format, cannot be parsed, is truncated (unless
-        allowed), holds no EEG channel or no samples.
+        allowed), holds no EEG channel or no samples; an XDF file holds several EEG streams and
+        ``xdf_stream`` names none of them.
 
     Notes
     -----
@@ -181,6 +223,8 @@ def load_recording(
     """
     path = Path(path).expanduser()
     check_recording_path(path)
+    if is_xdf_path(path):
+        return _load_xdf(path, eeg_only, allow_truncated, xdf_stream)
     raw = _read_raw(path, allow_truncated)
     kinds = ("eeg",) if eeg_only else _VOLTAGE_TYPES
     present = set(raw.get_channel_types())

@@ -94,6 +94,9 @@ class Replayer(PacedStreamer):
     markers : bool
         Publish the annotations on the marker stream (default). False publishes the EEG stream
         alone (see :class:`~neurodeck.streaming.pacing.PacedStreamer`).
+    xdf_stream : str, optional
+        For XDF files: the name of the signal stream to replay (needed when a file holds several
+        EEG streams); the markers of the file's marker streams are replayed with it.
 
     Raises
     ------
@@ -115,14 +118,15 @@ class Replayer(PacedStreamer):
         chunk_s: float = 0.02,
         source_id: str | None = None,
         markers: bool = True,
+        xdf_stream: str | None = None,
     ) -> None:
         if isinstance(paths, (str, Path)) or not paths:
             raise RecordingError(
                 f"'paths' must be a non-empty list of recording files; got {paths!r}.",
-                "Give at least one EDF/BDF/FIF/GDF/VHDR file.",
+                "Give at least one EDF/BDF/FIF/GDF/VHDR/XDF file.",
             )
         self.paths = [Path(p).expanduser() for p in paths]
-        recordings = [load_recording(p) for p in self.paths]
+        recordings = [load_recording(p, xdf_stream=xdf_stream) for p in self.paths]
         _check_compatible(recordings)
         self.loop = loop
         self._data, self._markers = self._concatenate(recordings)

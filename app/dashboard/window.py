@@ -272,7 +272,7 @@ class MainWindow(QMainWindow):
             self,
             "Replay a recording",
             "",
-            "EEG recordings (*.edf *.bdf *.gdf *.fif *.fif.gz *.vhdr);;All files (*)",
+            "EEG recordings (*.edf *.bdf *.gdf *.fif *.fif.gz *.vhdr *.xdf);;All files (*)",
         )
         if paths:
             self.replay([Path(p) for p in paths])

@@ -147,3 +147,62 @@ def test_the_default_network_follows_the_montage() -> None:
     assert default_mi_encoder(["AUX1", *eegbci]) == DEFAULT_ENCODER
     assert default_mi_encoder(montage("19")) == DEFAULT_ANY_MONTAGE_ENCODER
     assert default_mi_encoder(eegbci[:-1]) == DEFAULT_ANY_MONTAGE_ENCODER  # one missing
+
+
+def test_calibrate_from_an_xdf_recording(tmp_path, capsys) -> None:
+    """A LabRecorder-style file with two EEG streams: refused, then calibrated on the one named."""
+    import dataclasses
+
+    from neurodeck.common.types import MarkerEvent
+    from neurodeck.streaming.xdf_write import write_xdf
+
+    from tests.calibration.synthetic import simulated_session
+    from tests.streaming.xdf_files import continuous_to_xdf, eeg_stream
+
+    eeg = simulated_session(seconds=120.0, n_channels=8, t0=2000.0)
+    cues = tuple(
+        MarkerEvent(m.timestamp, f"cue_{m.label}" if m.label in ("left", "right") else m.label)
+        for m in eeg.markers
+    )
+    eeg = dataclasses.replace(eeg, markers=cues)
+    one = continuous_to_xdf(tmp_path / "one.xdf", eeg, name="Headset")
+    encoder = str(save_tiny_encoder(tmp_path / "enc.safetensors"))
+    argv = ["calibrate", "--model", encoder, "--cv-folds", "0", "--epochs", "1"]
+    assert main([*argv, "--recording", str(one), "--out", str(tmp_path / "p1")]) == 0
+    n_cues = sum(m.label in ("cue_left", "cue_right") for m in cues)
+    trials = load_profile(tmp_path / "p1").info["trials"]
+    assert sum(trials.values()) == n_cues and set(trials) == {"left", "right"}
+    capsys.readouterr()
+
+    streams = [*_xdf_streams(one), eeg_stream("Glasses", n_samples=100, t0=2000.0)]
+    two = write_xdf(tmp_path / "two.xdf", streams)
+    assert main([*argv, "--recording", str(two), "--out", str(tmp_path / "p2")]) == 2
+    err = capsys.readouterr().err
+    assert "2 EEG streams: 'Headset'" in err and "'Glasses'" in err and "--xdf-stream" in err
+    chosen = ["--recording", str(two), "--xdf-stream", "Headset", "--out", str(tmp_path / "p2")]
+    assert main([*argv, *chosen]) == 0
+    assert load_profile(tmp_path / "p2").info["trials"] == trials
+
+
+def _xdf_streams(path):
+    """The streams of an XDF file as writer input (numeric or string, with their headers)."""
+    import pyxdf
+    from neurodeck.streaming.xdf_write import XdfChannel, XdfStream
+
+    out = []
+    for s in pyxdf.load_xdf(path, dejitter_timestamps=False)[0]:
+        info = s["info"]
+        name, kind = info["name"][0], info["type"][0]
+        if info["channel_format"][0] == "string":
+            labels = tuple(row[0] for row in s["time_series"])
+            out.append(XdfStream(name, kind, s["time_stamps"], labels=labels))
+            continue
+        channels = info["desc"][0]["channels"][0]["channel"]
+        out.append(
+            XdfStream(
+                name, kind, s["time_stamps"], data=np.ascontiguousarray(s["time_series"].T),
+                nominal_srate=float(info["nominal_srate"][0]),
+                channels=tuple(XdfChannel(c["label"][0], c["unit"][0], "EEG") for c in channels),
+            )
+        )  # fmt: skip
+    return out

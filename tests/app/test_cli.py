@@ -40,6 +40,43 @@ def test_replay_of_non_eeg_file_is_a_clear_error(tmp_path) -> None:
     assert "notes.edf" in res.stderr
 
 
+def test_replay_of_a_truncated_or_corrupt_xdf_is_a_clear_error(tmp_path) -> None:
+    from tests.streaming.xdf_files import labrecorder_file
+
+    raw = labrecorder_file(tmp_path / "whole.xdf").read_bytes()
+    (tmp_path / "cut.xdf").write_bytes(raw[: len(raw) // 2])
+    res = _run_cli("replay", str(tmp_path / "cut.xdf"), "--local")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "cut.xdf is truncated" in res.stderr and "what to do: Copy the file again" in res.stderr
+    damaged = bytearray(raw)
+    damaged[raw.index(b"<channel_count>") + 3] = ord("!")  # a stream header's XML
+    (tmp_path / "damaged.xdf").write_bytes(bytes(damaged))
+    res = _run_cli("replay", str(tmp_path / "damaged.xdf"), "--local")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "damaged.xdf is not a readable XDF file: the header of stream 1" in res.stderr
+
+
+def test_xdf_with_several_eeg_streams_names_them_and_one_is_chosen(tmp_path, capsys) -> None:
+    from neurodeck.streaming.xdf_write import write_xdf
+
+    from tests.streaming.xdf_files import eeg_stream
+
+    path = write_xdf(tmp_path / "two.xdf", [eeg_stream("amp A"), eeg_stream("amp B", seed=3)])
+    assert main(["replay", str(path), "--local"]) == 2
+    err = capsys.readouterr().err
+    assert "holds 2 EEG streams: 'amp A' (EEG, 4 ch, float32, 250 Hz), 'amp B'" in err
+    assert "--xdf-stream NAME" in err
+    assert main(["replay", str(path), "--xdf-stream", "amp C", "--local"]) == 2
+    assert "no stream named 'amp C'" in capsys.readouterr().err
+    assert main(["replay", "x.edf", "--xdf-stream", "amp A"]) == 2
+    assert "'--xdf-stream amp A' applies to .xdf files" in capsys.readouterr().err
+    code = main([
+        "replay", str(path), "--xdf-stream", "amp B", "--speed", "100", "--local",
+        "--name", f"xdf-{tmp_path.name}",
+    ])  # fmt: skip
+    assert code == 0 and "replaying two.xdf" in capsys.readouterr().out
+
+
 def test_decode_without_stream_times_out_with_advice(tmp_path, capsys, unique_id) -> None:
     model = tmp_path / "m.safetensors"
     model.write_bytes(b"")

@@ -113,3 +113,28 @@ def test_bad_arguments_are_refused(tmp_path) -> None:
         _run("export", str(tmp_path / "missing"), str(tmp_path / "out.fif"))
     with pytest.raises(RecordingError, match="unsupported ending"):
         _run("export", str(tmp_path), str(tmp_path / "out.txt"))
+
+
+def test_export_to_xdf(tmp_path, capsys) -> None:
+    """``export SESSION out.xdf``: EEG and markers with their timestamps, readable by pyxdf."""
+    import pyxdf
+
+    from tests.streaming.test_recorded_session import _rows, write_session
+
+    rows, stamps = _rows(700), 4321.0 + np.arange(700) / 200.0
+    markers = [(stamps[3], "cue_left"), (stamps[650] + 0.001, "cue_right")]
+    folder = write_session(tmp_path / "session", rows, stamps, markers)
+    out, summary = tmp_path / "export" / "session.xdf", tmp_path / "export.json"
+    assert _run("export", str(folder), str(out), "--json", str(summary)) == 0
+    assert f"exported 700 samples (3.5 s) and 2 markers to {out}" in capsys.readouterr().out
+    assert json.loads(summary.read_text())["out_file"] == str(out)
+    streams, _ = pyxdf.load_xdf(out, dejitter_timestamps=False)
+    eeg, cues = sorted(streams, key=lambda s: s["info"]["channel_format"][0])
+    np.testing.assert_array_equal(eeg["time_series"], rows)
+    np.testing.assert_array_equal(eeg["time_stamps"], stamps)
+    assert [row[0] for row in cues["time_series"]] == ["cue_left", "cue_right"]
+    np.testing.assert_array_equal(cues["time_stamps"], [t for t, _ in markers])
+    assert cues["info"]["name"] == ["eeg-markers"]
+    with pytest.raises(RecordingError, match="already exists"):
+        _run("export", str(folder), str(out))
+    assert _run("export", str(folder), str(out), "--overwrite") == 0

@@ -143,3 +143,23 @@ def test_files_become_continuous_eeg_with_annotations_as_markers(tmp_path) -> No
     eeg = ContinuousEEG.from_recording(rec)
     assert eeg.timestamps[100] == pytest.approx(1.0) and eeg.sample_period_s == 0.01
     assert [m.label for m in eeg.markers] == ["T0", "T1"]
+
+
+def test_an_xdf_file_gives_the_trials_of_the_recording_it_holds(tmp_path) -> None:
+    """EEG and cue markers written to XDF come back with their timestamps: the same trials."""
+    from neurodeck.calibration.trials import load_calibration_source
+
+    from tests.streaming.xdf_files import continuous_to_xdf
+
+    eeg = simulated_session(seconds=60.0, t0=81234.5678)
+    path = continuous_to_xdf(tmp_path / "calib.xdf", eeg)
+    loaded = load_calibration_source(path)
+    np.testing.assert_array_equal(loaded.data, eeg.data)
+    np.testing.assert_array_equal(loaded.timestamps, eeg.timestamps)
+    assert loaded.markers == eeg.markers and loaded.channel_names == eeg.channel_names
+    assert loaded.sfreq == eeg.sfreq and "stream 'sim-eeg'" in loaded.source
+    a = build_trials([eeg], EEG_CLASSES, CLASSES, (-1.0, 4.0), PRE, min_trials_per_class=2)
+    b = build_trials([loaded], EEG_CLASSES, CLASSES, (-1.0, 4.0), PRE, min_trials_per_class=2)
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.y, b.y)
+    np.testing.assert_array_equal(a.onsets, b.onsets)

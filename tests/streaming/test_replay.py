@@ -123,6 +123,27 @@ def test_replay_exact_data_timestamps_markers(edf_a: Path, unique_id: str) -> No
         assert replayer.n_pushed == rec.n_samples and replayer.n_markers_pushed == 3
 
 
+def test_replay_of_a_labrecorder_xdf_publishes_eeg_and_its_markers(tmp_path, unique_id) -> None:
+    """EEG + markers from another host's clock + an accelerometer: the EEG and the markers."""
+    from tests.streaming.xdf_files import MARKERS, labrecorder_file
+    from tests.streaming.xdf_files import SFREQ as XDF_SFREQ
+
+    path = labrecorder_file(tmp_path / "session.xdf", n_samples=500)
+    markers = [(label, position) for label, position in MARKERS if position < 500]
+    with _replay([path], unique_id, speed=SPEED) as replayer:
+        assert replayer.sfreq == XDF_SFREQ and replayer.meta.channel_names == (
+            "C3", "Cz", "C4", "Pz"
+        )  # fmt: skip
+        client = _Client(replayer)
+        replayer.start()
+        got = client.pull(500, n_markers=len(markers))
+        replayer.join(timeout=5.0)
+    np.testing.assert_array_equal(got.data[0], np.arange(500))  # every sample, in order
+    assert got.markers == [label for label, _ in markers]
+    onset_index = [int(np.ceil(position)) for _, position in markers]  # clock-corrected
+    np.testing.assert_allclose(got.marker_times, got.timestamps[onset_index], atol=1e-9)
+
+
 def test_replay_header(edf_a: Path, unique_id: str) -> None:
     with _replay([edf_a], unique_id, speed=SPEED) as replayer:
         info = pylsl.StreamInlet(resolve_stream(source_id=unique_id)).info(timeout=5.0)
