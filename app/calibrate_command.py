@@ -204,7 +204,32 @@ def _record(
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Record or load the calibration, fit, report, write the profile."""
+    """Record or load the calibration, fit, report, write the profile.
+
+    A failed calibration leaves nothing half-made: an ``--out`` folder it created is removed
+    again when it holds no file (a recording, once written, is always kept).
+    """
+    created = not args.out.exists()
+    try:
+        return _calibrate(args)
+    except BaseException:
+        if created:
+            remove_empty_folders(args.out)
+        raise
+
+
+def remove_empty_folders(folder: Path) -> None:
+    """Remove ``folder`` and the folders below it that hold no file (never a file)."""
+    if not folder.is_dir():
+        return
+    for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
+        if not any(sub.iterdir()):
+            sub.rmdir()
+    if not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def _calibrate(args: argparse.Namespace) -> int:
     from neurodeck.calibration.calibrate import calibrate_recordings, load_base_encoder
     from neurodeck.calibration.defaults import (
         DEFAULT_AFFECTIVE_ENCODER,

@@ -31,8 +31,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "record",
         help="record an EEG stream and its markers, crash-safe",
-        description="Record until Ctrl-C, --duration, or the loss of the stream (its outlet went "
-        "away or sent nothing for 5 s). Data are on disk within a second of arriving.",
+        description="Record until Ctrl-C or --duration. A stream that stalls or goes away is "
+        "waited for (as long as --lost-timeout allows) and re-attached when it comes back with "
+        "the same channels and rate; the gap is marked. Data are on disk within a second of "
+        "arriving.",
     )
     p.add_argument("--stream", required=True, metavar="NAME", help="EEG stream name")
     p.add_argument(
@@ -45,6 +47,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (wall clock)")
     p.add_argument(
         "--timeout", type=float, default=10.0, metavar="S", help="wait S s for the stream"
+    )
+    p.add_argument(
+        "--lost-timeout",
+        type=float,
+        metavar="S",
+        help="give up when the stream has been gone for S seconds (default: wait for it until "
+        "--duration or Ctrl-C)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace a session in --out")
     p.add_argument("--json", type=Path, help="write the summary as JSON")
@@ -63,6 +72,8 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"'--duration' must be > 0 seconds; got {args.duration}.")
     if not args.timeout > 0:
         raise ConfigError(f"'--timeout' must be > 0 seconds; got {args.timeout}.")
+    if args.lost_timeout is not None and not args.lost_timeout > 0:
+        raise ConfigError(f"'--lost-timeout' must be > 0 seconds; got {args.lost_timeout}.")
 
 
 def _marker_infos(eeg_name: str, choice: str, timeout_s: float) -> list[Any]:
@@ -103,7 +114,11 @@ class _Progress:
             f"signal), {status.n_markers} markers"
         )
         if status.stream_lost:
-            text += f" | stream silent/lost for {status.silent_s:.1f} s"
+            text += f" | stream gone for {status.silent_s:.1f} s, waiting for it"
+        elif status.stalled:
+            text += f" | stream stalled for {status.silent_s:.1f} s, waiting for it"
+        if status.n_gaps:
+            text += f" | {status.n_gaps} gap{'s' * (status.n_gaps > 1)} marked"
         self.stream.write(("\r\x1b[2K" + text) if self.tty else text + "\n")
         self.stream.flush()
 
@@ -113,16 +128,29 @@ class _Progress:
             self.stream.flush()
 
 
-def _record_until_done(recorder: Any, duration_s: float | None) -> str:
-    """Show progress until ``duration_s``, Ctrl-C or the loss of the stream; say which ended it."""
+def _record_until_done(
+    recorder: Any, duration_s: float | None, lost_timeout_s: float | None = None
+) -> str:
+    """Show progress until ``duration_s``, Ctrl-C, or a loss longer than ``lost_timeout_s``.
+
+    A stalled or lost stream is waited for (the recorder re-attaches when it comes back).
+
+    Returns
+    -------
+    reason : str
+        ``duration reached``, ``interrupted``, ``stream lost`` or ``write error``.
+    """
     progress = _Progress()
     t0 = time.monotonic()
     reason = "duration reached"
+    lost_since: float | None = None
     try:
         while duration_s is None or time.monotonic() - t0 < duration_s:
             status = recorder.status()
             progress.update(status, time.monotonic() - t0)
-            if status.stream_lost:
+            now = time.monotonic()
+            lost_since = (lost_since or now) if status.stream_lost else None
+            if lost_timeout_s is not None and lost_since and now - lost_since >= lost_timeout_s:
                 reason = "stream lost"
                 break
             if status.error is not None and not status.running:
@@ -156,10 +184,15 @@ def cmd_record(args: argparse.Namespace) -> int:
         f"to {args.out}. Ctrl-C stops.",
         flush=True,
     )
-    reason = _record_until_done(recorder.start(), args.duration)
+    reason = _record_until_done(recorder.start(), args.duration, args.lost_timeout)
     status = recorder.status()
     if status.error:
         print(f"recorder error: {status.error}", file=sys.stderr)
+    if status.n_gaps or status.n_reattached:
+        print(
+            f"{status.n_gaps} gap(s) in the timestamps, marked; the stream came back "
+            f"{status.n_reattached} time(s)"
+        )
     print(
         f"{reason}: recorded {status.n_samples} samples ({status.duration_s:.1f} s of signal) "
         f"and {status.n_markers} markers"
@@ -173,10 +206,21 @@ def cmd_record(args: argparse.Namespace) -> int:
         "n_markers": status.n_markers,
         "duration_s": status.duration_s,
         "stream_lost": status.stream_lost,
+        "n_gaps": status.n_gaps,
+        "reattached": status.n_reattached,
         "ended_by": reason,
         "error": status.error,
     }
     write_json(args.json, summary)
+    if reason == "stream lost":
+        print(
+            f"neurodeck record: error: stream '{eeg.name()}' was gone for more than "
+            f"{args.lost_timeout:g} s; what was recorded is kept in {args.out}.\n"
+            "  what to do: check the headset and its driver, then record again (or raise "
+            "--lost-timeout).",
+            file=sys.stderr,
+        )
+        return 2
     return 0 if status.error is None else 1
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from neurodeck.common.jsonio import replaced_atomically
 from neurodeck.common.types import FloatArray, MarkerEvent, RecordingError, StreamMeta, TimeArray
 from neurodeck.streaming.lsl_io import unit_scale_to_uv
 from neurodeck.streaming.recording_io import Annotation, Recording
@@ -452,9 +453,41 @@ def _marker_annotations(session: RecordedSession) -> tuple[Annotation, ...]:
     )
 
 
+#: A timestamp step longer than this many sample periods, and than :data:`MIN_GAP_S`, is a gap
+#: (the recorder's rule too).
+GAP_TOLERANCE = 1.5
+#: Shorter steps are not gaps: after a source stalls, the clock-offset correction of its
+#: timestamps jumps by tens of milliseconds and back, with no sample missing.
+MIN_GAP_S = 0.25
+
+
+def gap_threshold(sfreq: float, replay_speed: float = 1.0) -> float:
+    """The timestamp step (seconds) above which consecutive samples are separated by a gap."""
+    return max(GAP_TOLERANCE / (sfreq * replay_speed), MIN_GAP_S / replay_speed)
+
+
+#: The annotation that marks a gap in an export (mne's name for skipped acquisition).
+GAP_ANNOTATION = "BAD_ACQ_SKIP"
+
+
+def gap_annotations(session: RecordedSession) -> tuple[Annotation, ...]:
+    """A zero-length ``BAD_ACQ_SKIP`` annotation where the timestamps jump (a stall, a loss).
+
+    Returns
+    -------
+    annotations : tuple of (onset_s, duration_s, label)
+        Onset in content seconds from the first sample, at the first sample after each gap.
+    """
+    if session.n_samples < 2:
+        return ()
+    step = gap_threshold(session.sfreq, session.meta.replay_speed)
+    after = np.flatnonzero(np.diff(session.timestamps) > step) + 1
+    return tuple((float(i) / session.sfreq, 0.0, GAP_ANNOTATION) for i in after)
+
+
 def to_recording(session: RecordedSession) -> Recording:
     """The session as a :class:`~neurodeck.streaming.recording_io.Recording` with markers as
-    annotations.
+    annotations, and each gap in the timestamps as a ``BAD_ACQ_SKIP`` annotation.
 
     Annotation onsets are ``sample_index / sfreq`` seconds from the first sample, so they are
     right in content time even for a fast replay whose timestamps are ``replay_speed`` times
@@ -476,7 +509,9 @@ def to_recording(session: RecordedSession) -> Recording:
         data=session.data,
         sfreq=session.sfreq,
         channel_names=session.meta.channel_names,
-        annotations=_marker_annotations(session),
+        annotations=tuple(
+            sorted(_marker_annotations(session) + gap_annotations(session), key=lambda a: a[0])
+        ),
         source=session.path,
     )
 
@@ -596,11 +631,17 @@ def _write_raw(raw, out: Path, kind: str) -> None:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if kind == ".fif":
-            raw.save(out, overwrite=True, verbose="error")
-        else:
-            mne.export.export_raw(
-                out, raw, fmt="edf", physical_range="channelwise", overwrite=True, verbose="error"
-            )
+        with replaced_atomically(out) as tmp:  # a killed export leaves no partial file
+            if kind == ".fif":
+                raw.save(tmp, overwrite=True, verbose="error")
+            else:
+                mne.export.export_raw(
+                    tmp,
+                    raw,
+                    fmt="edf",
+                    physical_range="channelwise",
+                    overwrite=True,
+                    verbose="error",
+                )
     for item in caught:
         logger.info("%s: %s", out.name, item.message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import threading
+import time
 
 import numpy as np
 import pylsl
@@ -78,7 +79,7 @@ def test_record_with_auto_markers_then_export(tmp_path, unique_id, capsys) -> No
 
 
 @pytest.mark.lsl
-def test_record_goes_without_markers_and_stops_when_stream_is_lost(
+def test_record_waits_for_a_lost_stream_as_long_as_asked_then_says_so(
     tmp_path, unique_id, capsys, monkeypatch
 ) -> None:
     monkeypatch.setattr(record_commands, "AUTO_MARKERS_TIMEOUT_S", 0.3)
@@ -86,19 +87,45 @@ def test_record_goes_without_markers_and_stops_when_stream_is_lost(
     closer = threading.Timer(1.5, outlet.close)
     closer.start()
     folder, summary = tmp_path / "s", tmp_path / "summary.json"
+    t0 = time.monotonic()
     try:
         code = _run(
             "record", "--stream", unique_id, "--out", str(folder), "--duration", "30",
-            "--json", str(summary),
+            "--lost-timeout", "1.5", "--json", str(summary),
         )  # fmt: skip
     finally:
         closer.join()
-    out = capsys.readouterr().out
-    assert code == 0
-    assert "recording without markers" in out and "stream lost" in out
+    captured = capsys.readouterr()
+    assert code == 2 and 2.5 < time.monotonic() - t0 < 20  # waited 1.5 s for it, not 30
+    assert "recording without markers" in captured.out and "stream lost" in captured.out
+    assert "was gone for more than 1.5 s" in captured.err and "kept in" in captured.err
     report = json.loads(summary.read_text())
     assert report["stream_lost"] and report["marker_streams"] == [] and report["n_samples"] > 0
-    assert load_session(folder).complete
+    assert report["ended_by"] == "stream lost" and load_session(folder).complete
+
+
+@pytest.mark.lsl
+def test_a_stall_does_not_end_a_recording(tmp_path, unique_id, monkeypatch) -> None:
+    """The source stops for longer than the stall limit; the recording goes on to --duration."""
+    monkeypatch.setattr(record_commands, "AUTO_MARKERS_TIMEOUT_S", 0.3)
+    outlet = IndexedOutlet(unique_id, 2, 250.0, 100_000, chunk_n=5).start()
+    outlet.pause()
+    resumer = threading.Timer(7.0, outlet.resume)  # silent for 7 s: more than 5 s (stalled)
+    resumer.start()
+    summary = tmp_path / "summary.json"
+    try:
+        code = _run(
+            "record", "--stream", unique_id, "--out", str(tmp_path / "s"), "--duration", "10",
+            "--json", str(summary),
+        )  # fmt: skip
+    finally:
+        resumer.join()
+        outlet.close()
+    report = json.loads(summary.read_text())
+    assert code == 0 and report["ended_by"] == "duration reached" and not report["stream_lost"]
+    session = load_session(tmp_path / "s")
+    assert session.n_samples > 250  # what came after the stall is recorded
+    np.testing.assert_array_equal(session.data[0], np.arange(session.n_samples))
 
 
 def test_bad_arguments_are_refused(tmp_path) -> None:
