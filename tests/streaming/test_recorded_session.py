@@ -195,6 +195,32 @@ def test_export_round_trip(tmp_path: Path, ending: str) -> None:
     )
 
 
+def test_a_gap_in_the_timestamps_is_marked_in_the_export(tmp_path: Path) -> None:
+    stamps = 10.0 + np.arange(400) / SFREQ
+    stamps[250:] += 3.0  # the source was gone for 3 s
+    folder = write_session(tmp_path / "s", _rows(400), stamps, [(stamps[10], "left")])
+    rec = load_recording(export_session(folder, tmp_path / "out.fif"))
+    gaps = [onset for onset, _, label in rec.annotations if label == "BAD_ACQ_SKIP"]
+    np.testing.assert_allclose(gaps, [250 / SFREQ], atol=1 / SFREQ)
+    assert [label for _, _, label in rec.annotations] == ["left", "BAD_ACQ_SKIP"]
+
+
+def test_a_failed_export_leaves_no_file_under_the_final_name(tmp_path: Path, monkeypatch) -> None:
+    """The writer dies half-way (as a SIGKILL would cut it): the target never appears."""
+    import mne
+
+    folder = write_session(tmp_path / "s", _rows(400), 10.0 + np.arange(400) / SFREQ)
+
+    def half_then_fail(self, fname, *args, **kwargs):
+        Path(fname).write_bytes(b"\x00" * 1000)  # a partial file at the writer's path
+        raise OSError("disk full")
+
+    monkeypatch.setattr(mne.io.BaseRaw, "save", half_then_fail)
+    with pytest.raises(RecordingError, match="disk full"):
+        export_session(folder, tmp_path / "out.fif")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # no out.fif, no leftover
+
+
 def test_export_refuses_bad_targets(tmp_path: Path) -> None:
     folder = write_session(tmp_path / "s", _rows(200), np.arange(200) / SFREQ)
     with pytest.raises(RecordingError, match=r"unsupported ending '\.csv'"):
