@@ -39,6 +39,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=Path,
         help="reuse recordings: session folders (neurodeck record / calibrate) or EDF/FIF files",
     )
+    p.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="with --recording: use the complete records of an EDF/BDF file cut short "
+        "(default: refuse it)",
+    )
     p.add_argument("--out", type=Path, required=True, help="subject profile folder to write")
     p.add_argument(
         "--model",
@@ -276,7 +282,8 @@ def _calibrate(args: argparse.Namespace) -> int:
         sources, ended = [recorded.path], recorded.ended
     else:
         sources, ended = list(args.recording), time.perf_counter()
-    recordings = [load_calibration_source(p) for p in sources]
+    truncated_ok = getattr(args, "allow_truncated", False)
+    recordings = [load_calibration_source(p, allow_truncated=truncated_ok) for p in sources]
     if base is None:
         base = load_base_encoder(default_mi_encoder(recordings[0].channel_names))
         print(f"network: {Path(base.source).name} (chosen for this montage)", flush=True)

@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_false",
         help="publish the EEG stream alone, without '<name>-markers' (for mne-lsl consumers)",
     )
+    p.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="replay the complete records of an EDF/BDF file cut short (default: refuse it)",
+    )
     _add_publisher(p)
 
     p = sub.add_parser("simulate", help="publish a synthetic motor-imagery headset on LSL")

@@ -75,6 +75,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         source_id=args.source_id,
         chunk_s=args.chunk_s,
         markers=getattr(args, "markers", True),
+        allow_truncated=getattr(args, "allow_truncated", False),
     )
     meta = replayer.meta
     markers = f"markers on '{meta.name}-markers'" if replayer.publishes_markers else "no markers"
@@ -138,6 +139,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     from neurodeck.streaming.session import DecodeSession
     from neurodeck.streaming.sinks import JSONLSink, LSLPredictionOutlet, default_outlet_name
 
+    settings = load_settings(args.config)  # a bad file is refused before any waiting
     spec, _ = load_decoder_spec(args.model, args.decoder)
     outlet = args.outlet or default_outlet_name(spec.family)  # by family unless named
     query = {"source_id": args.stream} if args.by_id else {"name": args.stream}
@@ -153,7 +155,6 @@ def cmd_decode(args: argparse.Namespace) -> int:
     ]
     if args.jsonl:
         sinks.append(JSONLSink(args.jsonl))
-    settings = load_settings(args.config)
     session = DecodeSession(
         eeg,
         spec,

@@ -228,6 +228,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Convert a session folder to FIF or EDF."""
     from neurodeck.common.jsonio import write_json
     from neurodeck.streaming.recorded_session import (
+        MARKERS_FILE,
         check_export_target,
         export_session,
         load_session,
@@ -239,6 +240,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(
             f"note: {args.session} was not closed cleanly (the recorder was killed?); exporting "
             f"the {session.duration_s:.1f} s it holds"
+        )
+    if session.markers_file_missing:
+        print(
+            f"warning: {args.session / MARKERS_FILE} is missing, so {args.out_file.name} will "
+            "hold NO markers (no cue annotations) even if some were recorded; restore the file "
+            "from a copy of the session and export again to keep them",
+            file=sys.stderr,
+            flush=True,
         )
     out = export_session(session, args.out_file, overwrite=args.overwrite)
     print(
@@ -253,6 +262,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             "n_samples": session.n_samples,
             "n_markers": len(session.markers),
             "complete": session.complete,
+            "markers_file_missing": session.markers_file_missing,
         },
     )
     return 0

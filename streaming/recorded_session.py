@@ -124,6 +124,9 @@ class RecordedSession:
         Names of the recorded marker streams.
     created : datetime or None
         Start of the session (UTC), from the header.
+    markers_file_missing : bool
+        True when the folder has no ``markers.jsonl`` (deleted or lost: the recorder always
+        writes one, empty when no marker arrived), so the session's markers are unknown.
     """
 
     data: FloatArray
@@ -135,6 +138,7 @@ class RecordedSession:
     truncated_bytes: int = 0
     marker_streams: tuple[str, ...] = ()
     created: dt.datetime | None = None
+    markers_file_missing: bool = False
 
     @property
     def n_samples(self) -> int:
@@ -241,14 +245,53 @@ def _file_size(path: Path) -> int:
     return path.stat().st_size if path.is_file() else 0
 
 
+def _check_sample_files(folder: Path, frame: int) -> None:
+    """Refuse a folder whose sample file or timestamps file is missing, naming which.
+
+    The recorder creates both when it starts, so a missing one was deleted or lost; without the
+    other, the samples it holds cannot be used (samples without times cannot be placed, nor
+    the markers on them).
+    """
+    eeg_path, times_path = folder / EEG_FILE, folder / TIMES_FILE
+    if not eeg_path.is_file() and not times_path.is_file():
+        raise RecordingError(
+            f"{folder} has neither {EEG_FILE} (the EEG samples) nor {TIMES_FILE} (their "
+            "timestamps): the session's EEG is missing, not merely empty.",
+            "Restore both files from a copy of the session; a session folder holds header.json, "
+            f"{EEG_FILE}, {TIMES_FILE} and {MARKERS_FILE}.",
+        )
+    if not times_path.is_file():
+        n_frames = _file_size(eeg_path) // frame
+        raise RecordingError(
+            f"{folder} has no timestamps file {TIMES_FILE}: its {EEG_FILE} holds {n_frames} "
+            "samples, but without their LSL timestamps they cannot be placed in time, nor the "
+            "markers on them.",
+            f"Restore {TIMES_FILE} from a copy of the session (the recorder writes it next to "
+            f"{EEG_FILE}); the session cannot be exported or calibrated on without it.",
+        )
+    if not eeg_path.is_file():
+        n_stamps = _file_size(times_path) // TIME_DTYPE.itemsize
+        raise RecordingError(
+            f"{folder} has no sample file {EEG_FILE}: {TIMES_FILE} holds {n_stamps} timestamps, "
+            "but the EEG samples themselves are missing.",
+            f"Restore {EEG_FILE} from a copy of the session.",
+        )
+
+
 def _read_samples(folder: Path, n_channels: int) -> tuple[FloatArray, TimeArray, int]:
     """Rows ``(n_samples, n_channels)`` as stored, their timestamps, and bytes ignored.
 
     Only samples present in both files are kept (a crash can leave one file a frame ahead); a
     partial frame at the end of either file is ignored.
+
+    Raises
+    ------
+    RecordingError
+        If either file is missing (see :func:`_check_sample_files`).
     """
     eeg_path, times_path = folder / EEG_FILE, folder / TIMES_FILE
     frame = n_channels * EEG_DTYPE.itemsize
+    _check_sample_files(folder, frame)
     eeg_bytes, times_bytes = _file_size(eeg_path), _file_size(times_path)
     n_samples = min(eeg_bytes // frame, times_bytes // TIME_DTYPE.itemsize)
     ignored = eeg_bytes - n_samples * frame + times_bytes - n_samples * TIME_DTYPE.itemsize
@@ -272,6 +315,12 @@ def _read_markers(folder: Path) -> tuple[tuple[MarkerEvent, ...], int]:
     """Markers sorted by timestamp, and the bytes of a partial last line (skipped)."""
     path = folder / MARKERS_FILE
     if not path.is_file():
+        logger.warning(
+            "%s has no %s (the recorder always writes one): the session's markers are unknown, "
+            "so it loads without any.",
+            folder,
+            MARKERS_FILE,
+        )
         return (), 0
     text = path.read_bytes().decode("utf-8", errors="replace")
     lines = text.split("\n")
@@ -370,13 +419,15 @@ def load_session(path: Path | str) -> RecordedSession:
     Raises
     ------
     RecordingError
-        The folder or its header is missing, the header is corrupt, or it has another format or
-        version.
+        The folder or its header is missing, the header is corrupt, it has another format or
+        version, or the sample file or its timestamps file is missing (the message names which).
 
     Notes
     -----
     A session left by a crash loads: partial frames and a partial last marker line are ignored
-    (``truncated_bytes``, with a logged warning) and ``complete`` is False.
+    (``truncated_bytes``, with a logged warning) and ``complete`` is False. A missing
+    ``markers.jsonl`` loads without markers, with a logged warning and
+    ``markers_file_missing``.
     """
     folder = Path(path).expanduser()
     header = _read_header(folder)
@@ -406,6 +457,7 @@ def load_session(path: Path | str) -> RecordedSession:
         truncated_bytes=ignored_samples + ignored_markers,
         marker_streams=tuple(str(n) for n in header.get("marker_streams", [])),
         created=_created(header.get("created")),
+        markers_file_missing=not (folder / MARKERS_FILE).is_file(),
     )
 
 
@@ -499,6 +551,17 @@ def to_recording(session: RecordedSession) -> Recording:
         The session holds no EEG samples.
     """
     if session.n_samples == 0:
+        n_frames = _file_size(session.path / EEG_FILE) // (
+            session.meta.n_channels * EEG_DTYPE.itemsize
+        )
+        n_stamps = _file_size(session.path / TIMES_FILE) // TIME_DTYPE.itemsize
+        if n_frames or n_stamps:  # one file holds data, the other none
+            raise RecordingError(
+                f"{session.path} holds no complete sample: {EEG_FILE} holds {n_frames} samples "
+                f"but {TIMES_FILE} {n_stamps} timestamps, and a sample needs both.",
+                f"Restore the empty file from a copy of the session ({EEG_FILE} and "
+                f"{TIMES_FILE} grow together while recording).",
+            )
         raise RecordingError(
             f"{session.path} holds markers without EEG: no sample of '{session.meta.name}' was "
             f"recorded ({len(session.markers)} markers).",

@@ -94,11 +94,16 @@ class Replayer(PacedStreamer):
     markers : bool
         Publish the annotations on the marker stream (default). False publishes the EEG stream
         alone (see :class:`~neurodeck.streaming.pacing.PacedStreamer`).
+    allow_truncated : bool
+        Replay the complete records of an EDF/BDF file that holds fewer than its header
+        declares (``neurodeck replay --allow-truncated``); by default such a file is refused.
 
     Raises
     ------
     RecordingError
-        No file given, a file cannot be loaded, or the files differ in rate or channels.
+        No file given, a file cannot be loaded (missing, unreadable, truncated, or with no
+        channel that carries signal: all NaN/inf, flat or of undefined range), or the files
+        differ in rate or channels.
 
     Notes
     -----
@@ -115,6 +120,7 @@ class Replayer(PacedStreamer):
         chunk_s: float = 0.02,
         source_id: str | None = None,
         markers: bool = True,
+        allow_truncated: bool = False,
     ) -> None:
         if isinstance(paths, (str, Path)) or not paths:
             raise RecordingError(
@@ -122,7 +128,7 @@ class Replayer(PacedStreamer):
                 "Give at least one EDF/BDF/FIF/GDF/VHDR file.",
             )
         self.paths = [Path(p).expanduser() for p in paths]
-        recordings = [load_recording(p) for p in self.paths]
+        recordings = [load_recording(p, allow_truncated=allow_truncated) for p in self.paths]
         _check_compatible(recordings)
         self.loop = loop
         self._data, self._markers = self._concatenate(recordings)

@@ -140,3 +140,35 @@ def test_bad_arguments_are_refused(tmp_path) -> None:
         _run("export", str(tmp_path / "missing"), str(tmp_path / "out.fif"))
     with pytest.raises(RecordingError, match="unsupported ending"):
         _run("export", str(tmp_path), str(tmp_path / "out.txt"))
+
+
+def _session(folder, markers=((0.5, "left"), (1.0, "right"))):
+    from tests.streaming.test_recorded_session import write_session
+
+    rows = np.random.default_rng(0).standard_normal((400, 4)).astype(np.float32)
+    return write_session(folder, rows, np.arange(400) / 200.0, list(markers))
+
+
+def test_export_warns_when_the_markers_file_is_missing(tmp_path, capsys) -> None:
+    folder = _session(tmp_path / "s")
+    assert _run("export", str(folder), str(tmp_path / "with.fif")) == 0
+    assert "warning" not in capsys.readouterr().err
+    (folder / "markers.jsonl").unlink()
+    summary = tmp_path / "summary.json"
+    code = _run("export", str(folder), str(tmp_path / "without.fif"), "--json", str(summary))
+    captured = capsys.readouterr()
+    assert code == 0
+    assert f"warning: {folder / 'markers.jsonl'} is missing" in captured.err
+    assert "without.fif will hold NO markers" in captured.err
+    assert "and 0 markers" in captured.out
+    assert json.loads(summary.read_text())["markers_file_missing"] is True
+    assert load_recording(tmp_path / "without.fif").annotations == ()
+
+
+def test_export_without_the_timestamps_file_names_it(tmp_path) -> None:
+    folder = _session(tmp_path / "s")
+    (folder / "eeg_times.f64").unlink()
+    with pytest.raises(RecordingError, match=r"has no timestamps file eeg_times\.f64") as err:
+        _run("export", str(folder), str(tmp_path / "out.fif"))
+    assert "no EEG" not in str(err.value) and "Restore eeg_times.f64" in err.value.hint
+    assert not (tmp_path / "out.fif").exists()

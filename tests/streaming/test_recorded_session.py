@@ -235,3 +235,39 @@ def test_export_refuses_bad_targets(tmp_path: Path) -> None:
     with pytest.raises(RecordingError, match="at most 16 characters"):
         export_session(long, tmp_path / "long.edf")
     assert export_session(long, tmp_path / "long.fif").is_file()  # FIF keeps long names
+
+
+def test_a_missing_timestamps_file_is_named_not_reported_as_no_eeg(tmp_path: Path) -> None:
+    folder = write_session(tmp_path / "s", _rows(300), np.arange(300) / SFREQ, [(0.5, "left")])
+    (folder / TIMES_FILE).unlink()
+    err = _expect_error(folder, f"has no timestamps file {TIMES_FILE}", "holds 300 samples")
+    assert "markers without EEG" not in str(err) and "no EEG" not in str(err)
+    assert f"Restore {TIMES_FILE}" in err.hint
+
+
+def test_a_missing_sample_file_is_named(tmp_path: Path) -> None:
+    folder = write_session(tmp_path / "s", _rows(300), np.arange(300) / SFREQ)
+    (folder / EEG_FILE).unlink()
+    _expect_error(folder, f"has no sample file {EEG_FILE}", "holds 300 timestamps")
+    (folder / TIMES_FILE).unlink()
+    _expect_error(folder, f"neither {EEG_FILE}", TIMES_FILE)
+
+
+def test_a_missing_markers_file_loads_with_a_warning(tmp_path: Path, caplog) -> None:
+    folder = write_session(tmp_path / "s", _rows(300), np.arange(300) / SFREQ, [(0.5, "left")])
+    assert not load_session(folder).markers_file_missing
+    (folder / MARKERS_FILE).unlink()
+    session = load_session(folder)
+    assert session.markers == () and session.markers_file_missing
+    assert f"has no {MARKERS_FILE}" in caplog.text and "markers are unknown" in caplog.text
+
+
+def test_an_emptied_timestamps_file_is_named_when_converting(tmp_path: Path) -> None:
+    folder = write_session(tmp_path / "s", _rows(300), np.arange(300) / SFREQ)
+    (folder / TIMES_FILE).write_bytes(b"")
+    session = load_session(folder)
+    assert session.n_samples == 0
+    with pytest.raises(RecordingError) as info:
+        to_recording(session)
+    assert f"{EEG_FILE} holds 300 samples but {TIMES_FILE} 0 timestamps" in str(info.value)
+    assert "markers without EEG" not in str(info.value) and info.value.hint
