@@ -108,8 +108,9 @@ def test_record_waits_for_a_lost_stream_as_long_as_asked_then_says_so(
 def test_a_stall_does_not_end_a_recording(tmp_path, unique_id, monkeypatch) -> None:
     """The source stops for longer than the stall limit; the recording goes on to --duration."""
     monkeypatch.setattr(record_commands, "AUTO_MARKERS_TIMEOUT_S", 0.3)
-    outlet = IndexedOutlet(unique_id, 2, 250.0, 100_000, chunk_n=5).start()
-    outlet.pause()
+    outlet = IndexedOutlet(unique_id, 2, 250.0, 100_000, chunk_n=5)
+    outlet.pause()  # before it pushes anything: the recorder must see its first sample
+    outlet.start()
     resumer = threading.Timer(7.0, outlet.resume)  # silent for 7 s: more than 5 s (stalled)
     resumer.start()
     summary = tmp_path / "summary.json"
