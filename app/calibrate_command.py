@@ -32,7 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "calibrate", help="record a calibration (or reuse one) and fit a subject profile"
     )
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--stream", help="EEG stream to calibrate on (LSL name)")
+    src.add_argument(
+        "--stream", help="EEG stream to calibrate on (LSL name, or source_id with --by-id)"
+    )
     src.add_argument(
         "--recording",
         nargs="+",
@@ -45,6 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="with --recording: use the complete records of an EDF/BDF file cut short "
         "(default: refuse it)",
     )
+    p.add_argument("--by-id", action="store_true", help="--stream is a source_id")
     p.add_argument("--out", type=Path, required=True, help="subject profile folder to write")
     p.add_argument(
         "--model",
@@ -172,14 +175,21 @@ def _record(
 ):
     """Record from the live stream; returns the RecordedCalibration."""
     from neurodeck.calibration.live import record_from_markers, record_paradigm
-    from neurodeck.streaming.lsl_io import resolve_stream
+    from neurodeck.streaming.lsl_io import by_id_hint, resolve_stream
 
-    eeg = resolve_stream(name=args.stream, timeout_s=args.timeout)
+    query = {"source_id": args.stream} if args.by_id else {"name": args.stream}
+    eeg = resolve_stream(**query, timeout_s=args.timeout, hint=by_id_hint("calibrate"))
     folder = args.out / "recording"
     if args.from_markers:
-        name = f"{args.stream}-markers" if args.from_markers == "auto" else args.from_markers
-        markers = resolve_stream(name=name, stream_type="Markers", timeout_s=args.timeout)
-        print(f"recording '{args.stream}' with its markers '{name}' into {folder}", flush=True)
+        name = f"{eeg.name()}-markers" if args.from_markers == "auto" else args.from_markers
+        markers = resolve_stream(
+            name=name,
+            stream_type="Markers",
+            timeout_s=args.timeout,
+            prefer_source_id=f"{eeg.source_id()}-markers",  # replay's and simulate's pairing
+            hint="Stop the marker stream you do not want, or name another with --from-markers.",
+        )
+        print(f"recording '{eeg.name()}' with its markers '{name}' into {folder}", flush=True)
         assert marker_classes is not None
         return record_from_markers(
             eeg,
@@ -248,6 +258,8 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     if args.from_markers and not args.stream:
         raise ConfigError("'--from-markers' needs '--stream'.")
+    if args.by_id and not args.stream:
+        raise ConfigError("'--by-id' needs '--stream' (the source_id of the EEG stream).")
     explicit = parse_classes(args.classes) if args.classes else None
     paradigm = None
     if args.stream and not args.from_markers:

@@ -36,7 +36,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "the same channels and rate; the gap is marked. Data are on disk within a second of "
         "arriving.",
     )
-    p.add_argument("--stream", required=True, metavar="NAME", help="EEG stream name")
+    p.add_argument(
+        "--stream",
+        required=True,
+        metavar="NAME",
+        help="EEG stream name (or source_id with --by-id)",
+    )
+    p.add_argument("--by-id", action="store_true", help="--stream is a source_id")
     p.add_argument(
         "--markers",
         default="auto",
@@ -76,24 +82,37 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"'--lost-timeout' must be > 0 seconds; got {args.lost_timeout}.")
 
 
-def _marker_infos(eeg_name: str, choice: str, timeout_s: float) -> list[Any]:
-    """Resolve the marker stream asked for; ``auto`` goes without when none appears."""
-    import pylsl
-    from neurodeck.streaming.lsl_io import poll_resolver, resolve_stream
+def _marker_infos(eeg: Any, choice: str, timeout_s: float, early: Any = None) -> list[Any]:
+    """Resolve the marker stream asked for; ``auto`` goes without when none appears.
+
+    Among several marker streams of the name, the one paired with ``eeg`` (source_id
+    ``<eeg source_id>-markers``, as replay and simulate publish) is taken; otherwise several
+    are refused (:class:`~neurodeck.common.types.AmbiguousStreamError`). ``early`` is a
+    :class:`~neurodeck.streaming.lsl_io.StreamSearch` for ``<name>-markers`` started with the
+    EEG stream's: ``auto`` waits :data:`AUTO_MARKERS_TIMEOUT_S` from its start.
+    """
+    from neurodeck.streaming.lsl_io import StreamSearch, pick_stream, resolve_stream
 
     if choice.lower() == "none":
         return []
+    paired = f"{eeg.source_id()}-markers"
+    hint = "Stop the marker stream you do not want, or record without markers (--markers NONE)."
     if choice != "auto":
-        return [resolve_stream(name=choice, timeout_s=timeout_s)]
-    name = f"{eeg_name}-markers"
-    found = poll_resolver(pylsl.ContinuousResolver(pred=f"name='{name}'"), AUTO_MARKERS_TIMEOUT_S)
-    if not found:
-        print(
-            f"no marker stream '{name}' appeared within {AUTO_MARKERS_TIMEOUT_S:g} s; "
-            "recording without markers (give --markers NAME to record another one)",
-            flush=True,
-        )
-    return found[:1]
+        return [
+            resolve_stream(name=choice, timeout_s=timeout_s, prefer_source_id=paired, hint=hint)
+        ]
+    name = f"{eeg.name()}-markers"
+    search = early if early is not None and early.query.get("name") == name else None
+    search = search or StreamSearch(name=name)
+    found = search.wait(max(0.0, search.started + AUTO_MARKERS_TIMEOUT_S - time.monotonic()))
+    if found:
+        return [pick_stream(found, search.describe(), prefer_source_id=paired, hint=hint)]
+    print(
+        f"no marker stream '{name}' appeared within {AUTO_MARKERS_TIMEOUT_S:g} s; "
+        "recording without markers (give --markers NAME to record another one)",
+        flush=True,
+    )
+    return []
 
 
 class _Progress:
@@ -169,13 +188,17 @@ def _record_until_done(
 def cmd_record(args: argparse.Namespace) -> int:
     """Record an EEG stream (and its markers) to a session folder until stopped."""
     from neurodeck.common.jsonio import write_json
-    from neurodeck.streaming.lsl_io import resolve_stream
+    from neurodeck.streaming.lsl_io import StreamSearch, by_id_hint, resolve_stream
     from neurodeck.streaming.recorder import SessionRecorder, check_out_dir
 
     _check_args(args)
     check_out_dir(args.out, args.overwrite)  # before waiting for streams
-    eeg = resolve_stream(name=args.stream, timeout_s=args.timeout)
-    markers = _marker_infos(eeg.name(), args.markers, args.timeout)
+    query = {"source_id": args.stream} if args.by_id else {"name": args.stream}
+    early = None
+    if args.markers == "auto" and not args.by_id:  # listen for both at once
+        early = StreamSearch(name=f"{args.stream}-markers")
+    eeg = resolve_stream(**query, timeout_s=args.timeout, hint=by_id_hint("record"))
+    markers = _marker_infos(eeg, args.markers, args.timeout, early)
     recorder = SessionRecorder(eeg, args.out, markers, overwrite=args.overwrite)
     marker_names = [m.name() for m in markers]
     print(

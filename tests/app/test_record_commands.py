@@ -84,7 +84,7 @@ def test_record_waits_for_a_lost_stream_as_long_as_asked_then_says_so(
 ) -> None:
     monkeypatch.setattr(record_commands, "AUTO_MARKERS_TIMEOUT_S", 0.3)
     outlet = IndexedOutlet(unique_id, 2, 250.0, 100_000, chunk_n=5).start()
-    closer = threading.Timer(1.5, outlet.close)
+    closer = threading.Timer(3.0, outlet.close)  # after the name is resolved (0.75 s or more)
     closer.start()
     folder, summary = tmp_path / "s", tmp_path / "summary.json"
     t0 = time.monotonic()
