@@ -145,7 +145,7 @@ def test_a_stalls_backlog_is_dropped_as_stale_and_every_window_is_accounted(uniq
     try:
         assert wait_until(lambda: len(got) >= 8, 15.0)
         outlet.pause()
-        time.sleep(3.0)  # 3 s of samples fall due meanwhile
+        time.sleep(1.2)  # 1.2 s of samples fall due (shorter than stall_s: no re-attach)
         paused_at = outlet.pushed
         outlet.resume()
         assert wait_until(lambda: outlet.pushed > paused_at + 160 * 5, 15.0)
@@ -155,7 +155,7 @@ def test_a_stalls_backlog_is_dropped_as_stale_and_every_window_is_accounted(uniq
         outlet.close()
     worker = session.snapshot().worker
     assert not [p for p in got if p.t_out - p.t_last > 0.5 + 0.2], "decoded late"
-    assert worker.dropped_stale >= 1  # the backlog's windows
+    assert worker.dropped_skipped + worker.dropped_stale >= 1  # the backlog is not all decoded
     assert worker.n_predictions + worker.dropped + worker.n_faults == worker.n_windows
     assert worker.n_windows >= (outlet.pushed - 160) // 40 - 8  # about one per hop, all counted
 
