@@ -75,6 +75,7 @@ from neurodeck.common.types import (
     StreamNotFoundError,
     TimeArray,
 )
+from neurodeck.streaming.acquisition import layout_change
 from neurodeck.streaming.lsl_io import meta_from_info
 from neurodeck.streaming.recorded_session import (
     CLOSED_FILE,
@@ -689,34 +690,23 @@ class SessionRecorder:
         for info in pylsl.resolve_byprop(prop, value, minimum=1, timeout=0.2):
             if info.uid() == old.uid() or info.uid() in self._refused:
                 continue
-            if (info.channel_count(), info.nominal_srate(), info.channel_format()) != (
-                old.channel_count(),
-                old.nominal_srate(),
-                old.channel_format(),
-            ):
-                self._refused.add(info.uid())
-                message = (
-                    f"Stream '{info.name()}' came back with another layout "
-                    f"({info.channel_count()} ch at {info.nominal_srate():g} Hz instead of "
-                    f"{old.channel_count()} ch at {old.nominal_srate():g} Hz): not recorded "
-                    f"into this session. Start a new recording to record it."
-                )
-                with self._lock:
-                    self._message = message
-                logger.warning("%s", message)
-                continue
             try:
                 inlet, full_info = _open_inlet(info, False, 2.0)
             except StreamNotFoundError:
                 continue
-            if meta_from_info(full_info).channel_names != self._meta.channel_names:
+            change = layout_change(
+                self._meta, old.channel_format(), meta_from_info(full_info), info.channel_format()
+            )
+            if change:
                 self._refused.add(info.uid())
                 inlet.close_stream()
+                message = (
+                    f"Stream '{info.name()}' came back with another layout: {change}; not "
+                    "recorded into this session. Start a new recording to record it."
+                )
                 with self._lock:
-                    self._message = (
-                        f"Stream '{info.name()}' came back with other channel names: not "
-                        "recorded into this session."
-                    )
+                    self._message = message
+                logger.warning("%s", message)
                 continue
             try:
                 self._eeg_inlet.close_stream()
