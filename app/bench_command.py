@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from neurodeck.common.jsonio import replaced_atomically, write_text_atomic
 from neurodeck.control.children import Child, die_with_parent, replay_args, spawn
 
 #: Models measured by default: shipped checkpoints, the decoder a calibrated profile runs by
@@ -386,7 +387,8 @@ def _histogram(results: list[dict], path: Path) -> None:
         ax.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with replaced_atomically(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
 
 
@@ -470,7 +472,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"wrote {png}")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps(payload, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
 

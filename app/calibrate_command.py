@@ -38,7 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "calibrate", help="record a calibration (or reuse one) and fit a subject profile"
     )
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--stream", help="EEG stream to calibrate on (LSL name)")
+    src.add_argument(
+        "--stream", help="EEG stream to calibrate on (LSL name, or source_id with --by-id)"
+    )
     src.add_argument(
         "--recording",
         nargs="+",
@@ -47,6 +49,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(annotations mark the cues) or XDF files (the marker streams mark the cues)",
     )
     add_xdf_stream_option(p)
+    p.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="with --recording: use the complete records of an EDF/BDF file, or the complete "
+        "chunks of an XDF file, cut short (default: refuse it)",
+    )
+    p.add_argument("--by-id", action="store_true", help="--stream is a source_id")
     p.add_argument("--out", type=Path, required=True, help="subject profile folder to write")
     p.add_argument(
         "--model",
@@ -174,14 +183,21 @@ def _record(
 ):
     """Record from the live stream; returns the RecordedCalibration."""
     from neurodeck.calibration.live import record_from_markers, record_paradigm
-    from neurodeck.streaming.lsl_io import resolve_stream
+    from neurodeck.streaming.lsl_io import by_id_hint, resolve_stream
 
-    eeg = resolve_stream(name=args.stream, timeout_s=args.timeout)
+    query = {"source_id": args.stream} if args.by_id else {"name": args.stream}
+    eeg = resolve_stream(**query, timeout_s=args.timeout, hint=by_id_hint("calibrate"))
     folder = args.out / "recording"
     if args.from_markers:
-        name = f"{args.stream}-markers" if args.from_markers == "auto" else args.from_markers
-        markers = resolve_stream(name=name, stream_type="Markers", timeout_s=args.timeout)
-        print(f"recording '{args.stream}' with its markers '{name}' into {folder}", flush=True)
+        name = f"{eeg.name()}-markers" if args.from_markers == "auto" else args.from_markers
+        markers = resolve_stream(
+            name=name,
+            stream_type="Markers",
+            timeout_s=args.timeout,
+            prefer_source_id=f"{eeg.source_id()}-markers",  # replay's and simulate's pairing
+            hint="Stop the marker stream you do not want, or name another with --from-markers.",
+        )
+        print(f"recording '{eeg.name()}' with its markers '{name}' into {folder}", flush=True)
         assert marker_classes is not None
         return record_from_markers(
             eeg,
@@ -212,7 +228,32 @@ def _record(
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Record or load the calibration, fit, report, write the profile."""
+    """Record or load the calibration, fit, report, write the profile.
+
+    A failed calibration leaves nothing half-made: an ``--out`` folder it created is removed
+    again when it holds no file (a recording, once written, is always kept).
+    """
+    created = not args.out.exists()
+    try:
+        return _calibrate(args)
+    except BaseException:
+        if created:
+            remove_empty_folders(args.out)
+        raise
+
+
+def remove_empty_folders(folder: Path) -> None:
+    """Remove ``folder`` and the folders below it that hold no file (never a file)."""
+    if not folder.is_dir():
+        return
+    for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
+        if not any(sub.iterdir()):
+            sub.rmdir()
+    if not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def _calibrate(args: argparse.Namespace) -> int:
     from neurodeck.calibration.calibrate import calibrate_recordings, load_base_encoder
     from neurodeck.calibration.defaults import (
         DEFAULT_AFFECTIVE_ENCODER,
@@ -226,6 +267,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.from_markers and not args.stream:
         raise ConfigError("'--from-markers' needs '--stream'.")
     check_xdf_stream_option(args.xdf_stream, args.recording)
+    if args.by_id and not args.stream:
+        raise ConfigError("'--by-id' needs '--stream' (the source_id of the EEG stream).")
     explicit = parse_classes(args.classes) if args.classes else None
     paradigm = None
     if args.stream and not args.from_markers:
@@ -260,7 +303,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         sources, ended = [recorded.path], recorded.ended
     else:
         sources, ended = list(args.recording), time.perf_counter()
-    recordings = [load_calibration_source(p, xdf_stream=args.xdf_stream) for p in sources]
+    truncated_ok = getattr(args, "allow_truncated", False)
+    recordings = [
+        load_calibration_source(p, xdf_stream=args.xdf_stream, allow_truncated=truncated_ok)
+        for p in sources
+    ]
     if base is None:
         base = load_base_encoder(default_mi_encoder(recordings[0].channel_names))
         print(f"network: {Path(base.source).name} (chosen for this montage)", flush=True)

@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
         help="publish the EEG stream alone, without '<name>-markers' (for mne-lsl consumers)",
     )
     add_xdf_stream_option(p)
+    p.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="replay the complete records of an EDF/BDF file, or the complete chunks of an XDF "
+        "file, cut short (default: refuse it)",
+    )
     _add_publisher(p)
 
     p = sub.add_parser("simulate", help="publish a synthetic motor-imagery headset on LSL")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
+from collections.abc import Sequence
+from typing import Any
 
 from neurodeck.app.options import check_xdf_stream_option
 from neurodeck.app.status import StatusPrinter, summary_dict, summary_text
@@ -79,6 +82,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         chunk_s=args.chunk_s,
         markers=getattr(args, "markers", True),
         xdf_stream=xdf_stream,
+        allow_truncated=getattr(args, "allow_truncated", False),
     )
     meta = replayer.meta
     markers = f"markers on '{meta.name}-markers'" if replayer.publishes_markers else "no markers"
@@ -136,20 +140,56 @@ def run_session(session, duration_s: float | None, printer: StatusPrinter | None
     return summary_dict(session.snapshot())
 
 
+#: Seconds ``decode`` listens for another stream that already has its output name.
+OUTLET_CHECK_S = 1.0
+
+
+def outlet_name_note(outlet: str, others: Sequence[Any]) -> str:
+    """The warning printed when streams named ``outlet`` are already published.
+
+    Parameters
+    ----------
+    outlet : str
+        The name ``decode`` is about to publish its predictions under.
+    others : sequence of pylsl.StreamInfo
+        The streams already published under that name.
+    """
+    where = "; ".join(
+        f"host {info.hostname()!r}, source_id {info.source_id()!r}, type {info.type()!r}"
+        for info in others
+    )
+    return (
+        f"another LSL stream named {outlet!r} is already published ({where}); consumers that "
+        "look the predictions up by name may read the wrong one. Give this decode a name of its "
+        "own with --outlet NAME."
+    )
+
+
 def cmd_decode(args: argparse.Namespace) -> int:
     """Decode a live stream headless."""
-    from neurodeck.streaming.lsl_io import resolve_stream
+    from neurodeck.streaming.lsl_io import StreamSearch, by_id_hint, resolve_stream
     from neurodeck.streaming.session import DecodeSession
     from neurodeck.streaming.sinks import JSONLSink, LSLPredictionOutlet, default_outlet_name
 
+    settings = load_settings(args.config)  # a bad file is refused before any waiting
     spec, _ = load_decoder_spec(args.model, args.decoder)
     outlet = args.outlet or default_outlet_name(spec.family)  # by family unless named
+    taken = StreamSearch(name=outlet)  # listens while the input streams are resolved
     query = {"source_id": args.stream} if args.by_id else {"name": args.stream}
-    eeg = resolve_stream(**query, timeout_s=args.timeout)
+    eeg = resolve_stream(**query, timeout_s=args.timeout, hint=by_id_hint("decode"))
     markers = None
     if args.markers:
         marker_name = f"{eeg.name()}-markers" if args.markers == "auto" else args.markers
-        markers = resolve_stream(name=marker_name, stream_type="Markers", timeout_s=args.timeout)
+        markers = resolve_stream(
+            name=marker_name,
+            stream_type="Markers",
+            timeout_s=args.timeout,
+            prefer_source_id=f"{eeg.source_id()}-markers",  # replay's and simulate's pairing
+            hint="Stop the marker stream you do not want, or decode without --markers.",
+        )
+    others = taken.wait(max(0.0, taken.started + OUTLET_CHECK_S - time.monotonic()), first=False)
+    if others:
+        print(f"neurodeck decode: warning: {outlet_name_note(outlet, others)}", file=sys.stderr)
     sinks = [
         LSLPredictionOutlet(
             spec.class_names, outlet, f"{outlet}-{eeg.source_id()}", family=spec.family
@@ -157,7 +197,6 @@ def cmd_decode(args: argparse.Namespace) -> int:
     ]
     if args.jsonl:
         sinks.append(JSONLSink(args.jsonl))
-    settings = load_settings(args.config)
     session = DecodeSession(
         eeg,
         spec,

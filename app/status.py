@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from neurodeck.common.types import AFFECTIVE, MOTOR_IMAGERY
 from neurodeck.control.affect import DEFAULT_AFFECTIVE_SMOOTHING_S, AffectTracker
-from neurodeck.streaming.session import SessionSnapshot
+
+if TYPE_CHECKING:  # importing the session loads pylsl, before `--local` has chosen its scope
+    from neurodeck.streaming.session import SessionSnapshot
 
 
 def _ms(value: float) -> str:

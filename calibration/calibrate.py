@@ -56,7 +56,7 @@ from neurodeck.calibration.fitting import (
 from neurodeck.calibration.profile import SubjectProfile, write_profile
 from neurodeck.calibration.report import report_text, write_report_png
 from neurodeck.calibration.trials import ContinuousEEG, TrialSet
-from neurodeck.common.jsonio import write_json_atomic
+from neurodeck.common.jsonio import write_json_atomic, write_text_atomic
 from neurodeck.common.types import ConfigError
 from neurodeck.models.checkpoint import ModelMeta, load_checkpoint, save_checkpoint
 from neurodeck.models.registry import architecture_name
@@ -336,7 +336,7 @@ def calibrate_recordings(
     if self_assessment is not None:
         report["self_assessment"] = self_assessment
     write_json_atomic(out / "report.json", report)
-    (out / "report.md").write_text(report_text(report))
+    write_text_atomic(out / "report.md", report_text(report))
     write_report_png(report, out / "report.png")
     summary = {k: {"cv_accuracy": round(v["cv_accuracy"], 4)} for k, v in scores.items()}
     profile = saved.write(

@@ -32,7 +32,12 @@ from typing import Any
 import numpy as np
 import torch
 from neurodeck.calibration.riemann import fit_tangent_space_lr
-from neurodeck.calibration.trials import ContinuousEEG, TrialSet, build_trials
+from neurodeck.calibration.trials import (
+    ContinuousEEG,
+    InsufficientTrialsError,
+    TrialSet,
+    build_trials,
+)
 from neurodeck.common.types import (
     AFFECTIVE,
     MOTOR_IMAGERY,
@@ -47,6 +52,7 @@ from neurodeck.offline_training.finetune import AdaptSettings, adapt, predict_pr
 from neurodeck.offline_training.trainer import TrainSettings
 from neurodeck.streaming.channels import is_eeg_channel_name, normalize_channel_name
 from neurodeck.streaming.preprocessing import PreprocessingConfig
+from neurodeck.streaming.recording_io import flat_rows
 from numpy.typing import NDArray
 from sklearn.model_selection import StratifiedKFold
 from torch import nn
@@ -392,6 +398,45 @@ def common_trials(a: TrialSet, b: TrialSet) -> tuple[TrialSet, TrialSet]:
 # -- fitting ------------------------------------------------------------------------------------
 
 
+def check_trials_carry_signal(trials: TrialSet) -> None:
+    """Refuse to fit on trials that are all flat (every channel holds one value in each).
+
+    :func:`~neurodeck.calibration.trials.build_trials` drops flat trials as it cuts them; this
+    guards the fitting functions against trial sets built otherwise. Nothing can be learnt from
+    such trials (and the covariances of the reference are singular).
+
+    Parameters
+    ----------
+    trials : TrialSet
+        The trials to fit on.
+
+    Raises
+    ------
+    InsufficientTrialsError
+        If no trial holds any signal; the message says how many trials and channels.
+    """
+    if trials.n_trials == 0:
+        raise InsufficientTrialsError(
+            "No trial to fit a decoder on.", "Record a calibration session with cues."
+        )
+    flat = flat_rows(trials.X).all(axis=1)  # (n_trials, n_channels) -> (n_trials,)
+    if flat.all():
+        raise InsufficientTrialsError(
+            f"All {trials.n_trials} calibration trials are flat: none of their "
+            f"{len(trials.channel_names)} channels ({', '.join(trials.channel_names[:8])}"
+            f"{', ...' if len(trials.channel_names) > 8 else ''}) changes within a trial, so "
+            "there is nothing to fit a decoder on.",
+            "Check that the electrodes touch the skin and the amplifier is on (the recording "
+            "holds no EEG signal during the cues), then record the calibration again.",
+        )
+    if flat.any():
+        logger.warning(
+            "%d of %d trials are flat; the decoder is fitted on them all the same.",
+            int(flat.sum()),
+            trials.n_trials,
+        )
+
+
 def fit_encoder(
     base: BaseEncoder, trials: TrialSet, settings: CalibrationSettings
 ) -> tuple[EEGModel, dict[str, Any]]:
@@ -407,6 +452,7 @@ def fit_encoder(
     details : dict
         ``best_epoch``, ``val_acc`` (held-back trials), ``history``, ``n_windows``.
     """
+    check_trials_carry_signal(trials)
     model = base.model.with_channels(trials.channel_names)
     s = settings.resolved_adapt
     if tuple(trials.class_names) != tuple(base.meta.class_names) or s.mode == "probe":
@@ -453,6 +499,7 @@ def recentre(
     """
     from neurodeck.offline_training.windows import euclidean_alignment_matrix
 
+    check_trials_carry_signal(trials)
     model = base.model.with_channels(trials.channel_names).cpu()
     X, _, _ = trials.sliding_windows(base.window_s, settings.ends_s)
     if settings.resolved_adapt.align:
@@ -476,7 +523,14 @@ def _reference_windows(
 
 
 def fit_reference(trials: TrialSet, settings: CalibrationSettings) -> nn.Module:
-    """The classical reference on all trials: tangent-space or band-power logistic regression."""
+    """The classical reference on all trials: tangent-space or band-power logistic regression.
+
+    Raises
+    ------
+    InsufficientTrialsError
+        If every trial is flat (see :func:`check_trials_carry_signal`).
+    """
+    check_trials_carry_signal(trials)
     n_classes = len(trials.class_names)
     if settings.reference == "band_power":
         X, y, _ = _reference_windows(trials, settings)

@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 
 #: Longest wait for the first EEG sample after connecting.
 FIRST_SAMPLE_TIMEOUT_S = 10.0
+#: A stream gone for longer than this during the cues ends the calibration (the recording is
+#: kept); a shorter loss is bridged, and the trials inside the gap are dropped when cut.
+LOST_GIVE_UP_S = 30.0
 
 
 class CalibrationControl:
@@ -192,7 +195,9 @@ def record_paradigm(
     StreamNotFoundError
         The EEG stream sends nothing.
     StreamLostError
-        The EEG stream vanished mid-session (the recording up to then is kept).
+        The EEG stream was gone for more than :data:`LOST_GIVE_UP_S` during the cues, or at the
+        last trial (the recording up to then is kept). A stall, or a shorter loss after which
+        the recorder re-attached, does not stop the cues.
     KeyboardInterrupt
         Ctrl-C: the cues stop with ``calib_abort``, the recording is closed and kept.
     """
@@ -218,10 +223,15 @@ def record_paradigm(
                 on_rating=player.rate,
             ).start()
         player.start(wait_for_consumers_s=5.0)
+        lost_since: float | None = None
         while not player.done:
-            if recorder.status().stream_lost:
-                player.stop()
-                raise _lost(recorder, eeg_info.name(), "during the cues")
+            if recorder.status().stream_lost:  # the cues go on; the recorder re-attaches
+                lost_since = lost_since or time.monotonic()
+                if time.monotonic() - lost_since > LOST_GIVE_UP_S:
+                    player.stop()
+                    raise _lost(recorder, eeg_info.name(), "during the cues")
+            else:
+                lost_since = None
             if control is not None:
                 if control.aborted.is_set():
                     player.stop()
@@ -245,6 +255,8 @@ def record_paradigm(
         end_ts = player.timestamp_of(player.schedule[-1]) if player.t0 else 0.0
         _wait_for_timestamp(recorder, end_ts)
         status = recorder.status()
+        if status.stream_lost:
+            raise _lost(recorder, eeg_info.name(), "before the last trial")
         return RecordedCalibration(
             recorder.path, ended, status.n_samples, paradigm.n_trials, True, "paradigm finished"
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from neurodeck.common.jsonio import replaced_atomically
 
 
 def chance_level(counts: Mapping[str, int]) -> float:
@@ -125,6 +126,7 @@ def write_report_png(report: Mapping[str, Any], path: Path) -> Path:
         f"{report.get('subject') or 'calibration'}: decoding uses {report['decoder']}", fontsize=11
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with replaced_atomically(Path(path)) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
     return path

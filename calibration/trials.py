@@ -5,8 +5,10 @@ an EDF/FIF file whose annotations mark the cues, or an XDF file with its marker 
 a :class:`TrialSet`: one epoch per cue, preprocessed causally over the whole recording by the
 same :class:`~neurodeck.streaming.preprocessing.Preprocessor` the live path uses, then cut at the
 sample each cue's timestamp falls on. Trials are dropped, each with a logged warning, when the EEG
-does not cover them, when samples are missing inside them (a gap in the timestamps), or when they
-hold non-finite values.
+does not cover them, when samples are missing inside them (a gap in the timestamps), when they
+hold non-finite values, or when they are flat (every channel the chain reads holds one value: a
+headset that stopped measuring). A channel with no finite sample at all (reported when the
+recording was loaded) is read as 0 instead of dropping every trial.
 
 The epoch spans ``span_s`` around each cue; models then take sub-windows of it
 (:meth:`TrialSet.crop`, :meth:`TrialSet.sliding_windows`).
@@ -31,7 +33,7 @@ from neurodeck.common.types import (
     RecordingError,
 )
 from neurodeck.streaming.preprocessing import PreprocessingConfig, Preprocessor
-from neurodeck.streaming.recording_io import Recording
+from neurodeck.streaming.recording_io import Recording, flat_rows
 from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
@@ -145,7 +147,9 @@ class ContinuousEEG:
         )
 
 
-def load_calibration_source(path: str | Path, xdf_stream: str | None = None) -> ContinuousEEG:
+def load_calibration_source(
+    path: str | Path, xdf_stream: str | None = None, allow_truncated: bool = False
+) -> ContinuousEEG:
     """Load a session folder (``neurodeck record`` / ``calibrate``) or an EEG file.
 
     Parameters
@@ -156,25 +160,43 @@ def load_calibration_source(path: str | Path, xdf_stream: str | None = None) -> 
     xdf_stream : str, optional
         For an XDF file: the name of its signal stream to use (needed when it holds several EEG
         streams). Ignored for other sources.
+    allow_truncated : bool
+        Use the complete records of an EDF/BDF file, or the complete chunks of an XDF file, cut
+        short (``calibrate --allow-truncated``).
 
     Raises
     ------
     RecordingError
-        If the path is neither a readable session folder nor a readable EEG file, or an XDF
-        file holds several EEG streams and ``xdf_stream`` names none of them.
+        If the path is neither a readable session folder nor a readable EEG file, an XDF file
+        holds several EEG streams and ``xdf_stream`` names none of them, or none of its
+        channels carries signal (every one all NaN/inf or flat; see
+        :func:`~neurodeck.streaming.recording_io.check_channels`, which names in a warning the
+        channels without signal of a recording that has others).
     """
-    from neurodeck.streaming.recorded_session import load_session
-    from neurodeck.streaming.recording_io import check_recording_path, is_xdf_path, load_recording
+    from neurodeck.streaming.recorded_session import load_session, to_recording
+    from neurodeck.streaming.recording_io import (
+        check_channels,
+        check_recording_path,
+        is_xdf_path,
+        load_recording,
+    )
 
     path = Path(path).expanduser()
     if path.is_dir():
-        return ContinuousEEG.from_session(load_session(path))
+        session = load_session(path)
+        if not session.n_samples:
+            to_recording(session)  # raises, saying what the folder holds instead of samples
+        # load_session already warned about scattered NaN/inf samples
+        check_channels(session.data, session.meta.channel_names, path, report_non_finite=False)
+        return ContinuousEEG.from_session(session)
     check_recording_path(path)
     if is_xdf_path(path):
         from neurodeck.streaming.xdf_read import load_xdf_signal
 
-        return ContinuousEEG.from_xdf(load_xdf_signal(path, stream=xdf_stream))
-    return ContinuousEEG.from_recording(load_recording(path))
+        signal = load_xdf_signal(path, stream=xdf_stream, allow_truncated=allow_truncated)
+        check_channels(signal.data, signal.channel_names, path)
+        return ContinuousEEG.from_xdf(signal)
+    return ContinuousEEG.from_recording(load_recording(path, allow_truncated=allow_truncated))
 
 
 @dataclass(frozen=True)
@@ -312,10 +334,21 @@ def _cues(
     return cues
 
 
+#: Why a flat trial is dropped (also how :func:`_check_counts` recognises such drops).
+FLAT_TRIAL = "the EEG is flat in it (every channel the decoder reads holds one value)"
+
+
 def _trial_problem(
-    eeg: ContinuousEEG, start_in: int, stop_in: int, raw_finite: NDArray[np.bool_]
+    eeg: ContinuousEEG,
+    start_in: int,
+    stop_in: int,
+    raw_finite: NDArray[np.bool_],
+    read: FloatArray,
 ) -> str | None:
-    """Why the raw samples [start_in, stop_in) cannot make a trial (None when they can)."""
+    """Why the raw samples [start_in, stop_in) cannot make a trial (None when they can).
+
+    ``read`` holds the channels the preprocessing chain reads, non-finite samples set to 0.
+    """
     if start_in < 0 or stop_in > eeg.n_samples:
         return "the EEG does not cover the whole trial"
     span = eeg.timestamps[stop_in - 1] - eeg.timestamps[start_in]
@@ -325,7 +358,30 @@ def _trial_problem(
         return f"{span - expected:.2f} s of EEG are missing inside it (a gap in the stream)"
     if not raw_finite[start_in:stop_in].all():
         return "it holds non-finite samples (NaN or inf)"
+    if flat_rows(read[:, start_in:stop_in]).all():
+        return FLAT_TRIAL
     return None
+
+
+def _read_rows(eeg: ContinuousEEG, preprocessing: PreprocessingConfig) -> NDArray[np.intp]:
+    """Rows of ``eeg`` the chain reads (its channels, else all); the Preprocessor checked them."""
+    from neurodeck.streaming.channels import map_channels
+
+    if preprocessing.channel_names is None:
+        return np.arange(len(eeg.channel_names))
+    return np.asarray(map_channels(eeg.channel_names, preprocessing.channel_names))
+
+
+def _finite_samples(eeg: ContinuousEEG) -> tuple[NDArray[np.bool_], FloatArray]:
+    """Which samples are finite in every live channel, and the data with the rest set to 0.
+
+    A channel without a single finite sample (reported when the recording was loaded) does not
+    count: it would otherwise drop every trial of a headset with one dead electrode.
+    """
+    ok = np.isfinite(eeg.data)
+    live = ok.any(axis=1)
+    finite = ok[live].all(axis=0) if live.any() else ok.all(axis=0)
+    return finite, np.where(ok & finite, eeg.data, 0.0).astype(np.float32)
 
 
 def cut_trials(
@@ -353,8 +409,9 @@ def cut_trials(
         )
     lo, hi = _check_span(span_s)
     pre = Preprocessor(preprocessing, eeg.channel_names, eeg.sfreq)
-    finite = np.isfinite(eeg.data).all(axis=0)
-    data = pre.process_array(np.where(finite, eeg.data, 0.0).astype(np.float32))
+    finite, clean = _finite_samples(eeg)
+    read = clean[_read_rows(eeg, preprocessing)]
+    data = pre.process_array(clean)
     ratio = pre.out_sfreq / eeg.sfreq
     n_out = round((hi - lo) * pre.out_sfreq)
     epochs, labels, onsets, dropped = [], [], [], []
@@ -362,7 +419,7 @@ def cut_trials(
         at = int(np.searchsorted(eeg.timestamps, marker.timestamp))
         start_in = at + int(np.floor(lo * eeg.sfreq))
         stop_in = at + int(np.ceil(hi * eeg.sfreq))
-        problem = _trial_problem(eeg, start_in, stop_in, finite)
+        problem = _trial_problem(eeg, start_in, stop_in, finite, read)
         start_out = round(at * ratio) + round(lo * pre.out_sfreq)
         if problem is None and (start_out < 0 or start_out + n_out > data.shape[1]):
             problem = "the EEG does not cover the whole trial"
@@ -404,7 +461,9 @@ def build_trials(
     RecordingError
         No recording, no EEG samples, or recordings of different montages.
     InsufficientTrialsError
-        No cue markers, a class missing, or fewer than ``min_trials_per_class`` trials of a class.
+        No cue markers, a class missing, or fewer than ``min_trials_per_class`` trials of a class
+        (the message counts the dropped trials by reason; flat trials are dropped, so a
+        recording flat in every trial is refused here, before any decoder is fitted).
     """
     if not recordings:
         raise RecordingError("No calibration recording given.", "Record or name a recording.")
@@ -431,7 +490,7 @@ def build_trials(
         logger.warning("Trial '%s' at %.3f s dropped: %s.", d.label, d.timestamp, d.reason)
     assert pre is not None
     y = np.asarray(ys, dtype=np.int64)
-    _check_counts(y, classes, min_trials_per_class, len(dropped))
+    _check_counts(y, classes, min_trials_per_class, dropped)
     return TrialSet(
         X=np.ascontiguousarray(np.stack(xs), dtype=np.float32),
         y=y,
@@ -445,20 +504,36 @@ def build_trials(
     )
 
 
-def _check_counts(y: NDArray[np.int64], classes: tuple[str, ...], minimum: int, n_dropped: int):
+def _check_counts(
+    y: NDArray[np.int64],
+    classes: tuple[str, ...],
+    minimum: int,
+    dropped: Sequence[DroppedTrial],
+) -> None:
     counts = {name: int((y == i).sum()) for i, name in enumerate(classes)}
     missing = [name for name, n in counts.items() if n == 0]
     few = {name: n for name, n in counts.items() if 0 < n < minimum}
-    note = f" ({n_dropped} trials were dropped, see the warnings)" if n_dropped else ""
+    reasons = Counter(d.reason for d in dropped)
+    note = ""
+    if dropped:
+        why = "; ".join(f"{n} because {reason}" for reason, n in reasons.most_common())
+        note = f" ({len(dropped)} trials were dropped: {why})"
+    flat_hint = (
+        "The EEG is flat in the dropped trials: check that the electrodes touch the skin and "
+        "the amplifier is on, then record again. "
+        if reasons[FLAT_TRIAL]
+        else ""
+    )
     if missing:
         raise InsufficientTrialsError(
             f"No usable trial of class {missing} (trials per class: {counts}){note}.",
-            "Every class needs cues in the recording: record a full calibration session, or "
-            "calibrate only the classes that were cued (--classes).",
+            flat_hint + "Every class needs cues in the recording: record a full calibration "
+            "session, or calibrate only the classes that were cued (--classes).",
         )
     if few:
         raise InsufficientTrialsError(
             f"Too few trials for {few}: each class needs at least {minimum} (trials per class: "
             f"{counts}){note}.",
-            "Record a longer calibration (more trials per class) or add another recording.",
+            flat_hint + "Record a longer calibration (more trials per class) or add another "
+            "recording.",
         )

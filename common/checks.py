@@ -128,7 +128,8 @@ def check_positive(name: str, value: float, upper: float | None = None, unit: st
     name : str
         Argument name, quoted in the error message.
     value : float
-        The value to check: an ``int`` or ``float``.
+        The value to check: an ``int`` or ``float`` (``bool`` is refused: ``True`` is not a
+        number of seconds or hertz).
     upper : float or None
         Largest allowed value; None means no upper bound.
     unit : str
@@ -144,10 +145,139 @@ def check_positive(name: str, value: float, upper: float | None = None, unit: st
     ConfigError
         If ``value`` is not a finite number, is not positive, or exceeds ``upper``.
     """
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    if not _is_number(value) or not math.isfinite(value) or value <= 0:
         raise ConfigError(
             f"'{name}' must be a finite number > 0{unit and ' ' + unit}; got {value!r}."
         )
     if upper is not None and value > upper:
         raise ConfigError(f"'{name}' must be <= {upper}{unit and ' ' + unit}; got {value!r}.")
     return float(value)
+
+
+def check_number(
+    name: str,
+    value: object,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    unit: str = "",
+) -> float:
+    """Validate a finite number in ``[minimum, maximum]`` and return it as ``float``.
+
+    Parameters
+    ----------
+    name : str
+        Argument name, quoted in the error message.
+    value : object
+        The value to check: an ``int`` or ``float`` (``bool`` is refused).
+    minimum, maximum : float or None
+        Bounds, both included; None means no bound on that side.
+    unit : str
+        Unit named in the error message after the bounds (``"s"``, ``"Hz"``); empty for none.
+
+    Returns
+    -------
+    float
+        ``value`` as a Python ``float``.
+
+    Raises
+    ------
+    ConfigError
+        If ``value`` is not a finite number (a bool, a string, NaN, inf ...) or lies outside
+        the bounds.
+    """
+    rule = "a finite number"
+    if minimum is not None and maximum is not None:
+        rule += f" from {minimum:g} to {maximum:g}"
+    elif minimum is not None:
+        rule += f" >= {minimum:g}"
+    elif maximum is not None:
+        rule += f" <= {maximum:g}"
+    number = float(value) if _is_number(value) else math.nan  # type: ignore[arg-type]
+    too_low = minimum is not None and number < minimum
+    too_high = maximum is not None and number > maximum
+    if not math.isfinite(number) or too_low or too_high:
+        raise ConfigError(f"'{name}' must be {rule}{unit and ' ' + unit}; got {value!r}.")
+    return number
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Validate a boolean (``True`` or ``False``, nothing that merely converts to one).
+
+    Parameters
+    ----------
+    name : str
+        Argument name, quoted in the error message.
+    value : object
+        The value to check: a Python or NumPy ``bool``.
+
+    Returns
+    -------
+    bool
+        ``value`` as a Python ``bool``.
+
+    Raises
+    ------
+    ConfigError
+        If ``value`` is anything else (``1``, ``"yes"``, ``None`` ...).
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"'{name}' must be true or false; got {value!r}.")
+    return bool(value)
+
+
+def check_str(name: str, value: object) -> str:
+    """Validate a string and return it.
+
+    Parameters
+    ----------
+    name : str
+        Argument name, quoted in the error message.
+    value : object
+        The value to check.
+
+    Returns
+    -------
+    str
+        ``value`` unchanged.
+
+    Raises
+    ------
+    ConfigError
+        If ``value`` is not a ``str`` (a number, a list, None ...).
+    """
+    if not isinstance(value, str):
+        raise ConfigError(f"'{name}' must be a string; got {value!r}.")
+    return value
+
+
+def check_str_tuple(name: str, values: object) -> tuple[str, ...]:
+    """Validate a sequence of strings (possibly empty) and return it as a tuple.
+
+    Parameters
+    ----------
+    name : str
+        Argument name; item ``i`` is reported as ``name[i]``.
+    values : object
+        The value to check: a list or tuple of ``str`` (a bare string is refused, so that
+        ``"EOG"`` is not read as ``("E", "O", "G")``).
+
+    Returns
+    -------
+    tuple of str
+        The items, in order.
+
+    Raises
+    ------
+    ConfigError
+        If ``values`` is not a list or tuple, or an item is not a string.
+    """
+    if not isinstance(values, (list, tuple)):
+        raise ConfigError(f"'{name}' must be a list of strings; got {values!r}.")
+    return tuple(check_str(f"{name}[{i}]", v) for i, v in enumerate(values))
+
+
+def _is_number(value: object) -> bool:
+    """True for a Python or NumPy real number that is not a bool."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )

@@ -1,9 +1,17 @@
-"""Durable JSON files: written whole or not at all."""
+"""Durable files: written whole or not at all.
+
+Every file neurodeck writes goes to a temporary name in the same folder, is fsynced, then renamed
+over the final name (:func:`replaced_atomically`), so a killed or failed write leaves the old file
+or none, never a partial one under the final name.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +30,39 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+@contextmanager
+def replaced_atomically(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; it replaces ``path`` only on success.
+
+    The temporary name keeps ``path``'s ending (writers that choose the format by it still do).
+    When the block ends without an exception the file is fsynced and renamed over ``path``
+    (``os.replace``, atomic on one file system); otherwise it is removed and ``path`` is left as
+    it was.
+
+    Examples
+    --------
+    >>> with replaced_atomically(Path("report.png")) as tmp:  # doctest: +SKIP
+    ...     fig.savefig(tmp)
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.partial-{uuid.uuid4().hex[:8]}{path.suffix}")
+    try:
+        yield tmp
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file, fsync and ``os.replace``.
 
     A reader sees either the old file or the complete new one, never a partial file.
     """
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    with replaced_atomically(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return path
 
 

@@ -50,6 +50,53 @@ class StreamNotFoundError(NeurodeckError):
     """No LSL stream matched the query in time."""
 
 
+@dataclass(frozen=True)
+class StreamCandidate:
+    """One of several LSL streams that answered the same query (see :class:`AmbiguousStreamError`).
+
+    Parameters
+    ----------
+    name, stream_type, hostname, source_id : str
+        LSL identity of the stream.
+    n_channels : int
+        Channel count.
+    sfreq : float
+        Nominal rate in Hz (0 for irregular streams).
+    """
+
+    name: str
+    stream_type: str
+    hostname: str
+    source_id: str
+    n_channels: int
+    sfreq: float
+
+    def describe(self) -> str:
+        """One line: name, type, channels and rate, host and source_id."""
+        return (
+            f"{self.name!r} ({self.stream_type or 'no type'}, {self.n_channels} ch at "
+            f"{self.sfreq:g} Hz) on host {self.hostname!r}, source_id {self.source_id!r}"
+        )
+
+
+class AmbiguousStreamError(NeurodeckError):
+    """Several LSL streams match a query that must name one; neurodeck does not guess.
+
+    Parameters
+    ----------
+    problem, hint : str
+        As for :class:`NeurodeckError`; the problem lists the candidates.
+    candidates : sequence of StreamCandidate
+        The streams that matched.
+    """
+
+    def __init__(
+        self, problem: str, hint: str = "", candidates: tuple[StreamCandidate, ...] = ()
+    ) -> None:
+        super().__init__(problem, hint)
+        self.candidates = tuple(candidates)
+
+
 class StreamLostError(NeurodeckError):
     """A stream stopped delivering samples and did not come back."""
 

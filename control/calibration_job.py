@@ -58,6 +58,7 @@ from neurodeck.calibration.paradigm import (
     Paradigm,
     class_of_marker,
 )
+from neurodeck.common.jsonio import write_text_atomic
 from neurodeck.common.types import AFFECTIVE, ConfigError, MarkerEvent, NeurodeckError
 from neurodeck.control.children import spawn
 from neurodeck.control.settings import STREAM_TRIALS
@@ -432,7 +433,7 @@ class CalibrationJob:
         if self.paradigm.family == AFFECTIVE and self.marker_info is None:
             # the fitting follows the recording's family and epoch: hand it the paradigm
             spec = self.out_dir / "paradigm.toml"
-            spec.write_text(self.paradigm.to_toml(), encoding="utf-8")
+            write_text_atomic(spec, self.paradigm.to_toml())
             args += ["--paradigm", str(spec)]
         if self.marker_info is not None and self._cues is not None:
             seen = {e.label for e in self._cues.events()} & set(STREAM_CUE_CLASSES)

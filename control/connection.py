@@ -130,7 +130,8 @@ class Connection:
                 "runner": w.runner,
             }
             message = message or w.message
-        if acq.state == "stalled":  # say what to do, not only what happened
+        if acq.state == "stalled" and not getattr(acq, "layout_refused", False):
+            # say what to do, not only what happened (a refused layout's message says both)
             message = (
                 f"No samples from '{self.meta.name}' for over {stall_s:g}"
                 " s: check the headset and its driver; neurodeck re-attaches when it comes back."

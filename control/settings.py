@@ -30,7 +30,8 @@ Example ``~/.config/neurodeck/settings.toml`` (File > Save settings in the dashb
 
 The file is found from ``--config FILE``, else ``$NEURODECK_CONFIG``, else
 ``~/.config/neurodeck/settings.toml`` when it exists; otherwise the defaults apply. Every section
-is optional. Unknown sections, unknown keys and out-of-range values are refused with their names.
+is optional. Unknown sections, unknown keys, values of the wrong type and out-of-range values are
+refused with their names.
 """
 
 from __future__ import annotations
@@ -43,7 +44,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neurodeck.common.checks import check_positive
+from neurodeck.common.checks import (
+    check_bool,
+    check_int,
+    check_number,
+    check_positive,
+    check_str,
+    check_str_tuple,
+)
 from neurodeck.common.jsonio import write_text_atomic
 from neurodeck.common.types import ConfigError
 from neurodeck.control.affect import DEFAULT_AFFECTIVE_SMOOTHING_S
@@ -67,6 +75,7 @@ class DecodeSettings:
     def __post_init__(self) -> None:
         check_positive("decode.hop_s", self.hop_s, unit="s")
         check_positive("decode.deadline_s", self.deadline_s, unit="s")
+        check_str("decode.device", self.device)
         if self.device != "auto" and self.device != "cpu" and not self.device.startswith("cuda"):
             raise ConfigError(
                 f"'decode.device' must be auto, cpu or cuda[:N]; got {self.device!r}."
@@ -81,6 +90,10 @@ class DataSettings:
 
     def __post_init__(self) -> None:
         if self.root is not None:
+            if not isinstance(self.root, (str, os.PathLike)):
+                raise ConfigError(
+                    f"'data.root' must be a folder path (a string); got {self.root!r}."
+                )
             object.__setattr__(self, "root", Path(self.root).expanduser())
 
 
@@ -102,21 +115,24 @@ class DashboardSettings:
     out_dir: str = "runs/dashboard"
 
     def __post_init__(self) -> None:
-        if not 0.5 <= self.scope_s <= 60:
-            raise ConfigError(f"'scope_s' must be 0.5 to 60 s; got {self.scope_s}.")
-        if not 0 < self.scale_uv <= 1e5:
-            raise ConfigError(f"'scale_uv' must be > 0 and <= 1e5 uV; got {self.scale_uv}.")
-        if not (self.notch_hz == 0 or 1 <= self.notch_hz <= 1000):
+        # Types first (a TOML file can hold a string or a bool where a number belongs), each
+        # refused with the setting's name; then the ranges.
+        check_number("scope_s", self.scope_s, 0.5, 60, unit="s")
+        check_positive("scale_uv", self.scale_uv, upper=1e5, unit="uV")
+        check_number("notch_hz", self.notch_hz, 0, 1000, unit="Hz")
+        if 0 < self.notch_hz < 1:
             raise ConfigError(f"'notch_hz' must be 0 (none) or 1 to 1000 Hz; got {self.notch_hz}.")
-        if not 0 <= self.cv_folds <= 20 or self.cv_folds == 1:
+        check_int("cv_folds", self.cv_folds, 0, 20)
+        if self.cv_folds == 1:
             raise ConfigError(f"'cv_folds' must be 0 (skip) or 2 to 20; got {self.cv_folds}.")
-        if not 0.1 <= self.affective_smoothing_s <= 120:
-            raise ConfigError(
-                f"'affective_smoothing_s' must be 0.1 to 120 s; got {self.affective_smoothing_s}."
-            )
-        if not 0 < self.replay_speed <= 1000:
-            raise ConfigError(f"'replay_speed' must be > 0 and <= 1000; got {self.replay_speed}.")
-        object.__setattr__(self, "hidden_channels", tuple(map(str, self.hidden_channels)))
+        check_number("affective_smoothing_s", self.affective_smoothing_s, 0.1, 120, unit="s")
+        check_positive("replay_speed", self.replay_speed, upper=1000)
+        check_bool("filter", self.filter)
+        check_bool("replay_loop", self.replay_loop)
+        for name in ("paradigm", "last_profile", "out_dir"):
+            check_str(name, getattr(self, name))
+        hidden = check_str_tuple("hidden_channels", self.hidden_channels)
+        object.__setattr__(self, "hidden_channels", hidden)
 
     def replace(self, **changes: Any) -> DashboardSettings:
         """A validated copy with ``changes``."""
@@ -147,7 +163,11 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-def _section(cls: type, name: str, values: Any) -> Any:
+_FIX_HINT = "Fix that setting in the file, or delete the line to use its default."
+
+
+def _section(cls: type, name: str, values: Any, path: Path) -> Any:
+    """One section of the tree, each refusal naming the file, the section and the setting."""
     if not isinstance(values, dict):
         raise ConfigError(f"[{name}] must be a table of settings; got {values!r}.")
     known = {f.name for f in dataclasses.fields(cls)}
@@ -157,7 +177,12 @@ def _section(cls: type, name: str, values: Any) -> Any:
             f"Unknown setting(s) in [{name}]: {', '.join(unknown)}.",
             f"Known settings: {', '.join(sorted(known))}.",
         )
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ConfigError as err:
+        raise ConfigError(f"{path} [{name}]: {err.problem}", err.hint or _FIX_HINT) from None
+    except (TypeError, ValueError, AttributeError) as exc:  # a check the section lacks
+        raise ConfigError(f"{path} [{name}]: bad value ({exc}).", _FIX_HINT) from None
 
 
 def config_path(path: Path | None = None) -> Path | None:
@@ -175,8 +200,10 @@ def load_settings(path: Path | None = None) -> Settings:
     Raises
     ------
     ConfigError
-        When the file is missing (if named explicitly), is not valid TOML, or holds unknown
-        sections, unknown keys or out-of-range values.
+        When the file is missing (if named explicitly), unreadable or not valid TOML, or holds
+        unknown sections, unknown keys, values of the wrong type (a string or a boolean where a
+        number belongs ...) or out-of-range values; the message names the file, the section
+        and the setting.
     """
     path = config_path(path)
     if path is None:
@@ -192,16 +219,18 @@ def load_settings(path: Path | None = None) -> Settings:
             f"Settings file {path} is not valid TOML ({exc}).",
             "Fix the file, or delete it to start from the defaults.",
         ) from None
+    except OSError as exc:  # a folder, no permission ...
+        raise ConfigError(
+            f"Settings file {path} cannot be read ({exc.strerror or exc}).",
+            "Give a readable TOML file with --config.",
+        ) from None
     unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
         raise ConfigError(
             f"Unknown section(s) in {path}: {', '.join(unknown)}.",
             f"Known sections: {', '.join(SECTIONS)}.",
         )
-    try:
-        parts = {key: _section(cls, key, raw.get(key, {})) for key, cls in SECTIONS.items()}
-    except TypeError as exc:
-        raise ConfigError(f"Bad value in {path}: {exc}.") from None
+    parts = {key: _section(cls, key, raw.get(key, {}), path) for key, cls in SECTIONS.items()}
     return Settings(**parts, source=Path(path))
 
 

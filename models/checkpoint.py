@@ -240,8 +240,9 @@ def load_checkpoint(
     CheckpointError
         With what does not match: missing file, not a safetensors file or corrupt header,
         no ``"neurodeck"`` metadata, unsupported format version, unknown architecture, config
-        that does not fit the architecture or the channel/class names, or tensors that do not
-        fit the model's state dict (missing / unexpected keys, shape mismatches).
+        that does not fit the architecture or the channel/class names, tensors that do not fit
+        the model's state dict (missing / unexpected keys, shape mismatches), or tensors that
+        hold NaN or infinite values (each named in the message).
     """
     path = Path(path)
     with _open_safetensors(path) as handle:
@@ -250,6 +251,7 @@ def load_checkpoint(
         model = _build(path, meta)
         tensors = _read_tensors(path, handle)
     _check_state_dict(path, model, tensors)
+    _check_finite(path, tensors)
     model.load_state_dict(tensors, strict=True)
     logger.info("loaded %s checkpoint from %s", meta.architecture, path)
     return model.to(device).eval(), meta
@@ -366,6 +368,48 @@ def _check_state_dict(path: Path, model: nn.Module, tensors: Mapping[str, torch.
             f"weights in {path} do not fit a {type(model).__name__} built from the stored "
             f"config: {', '.join(problems)}.",
             "The file is corrupt or was edited; re-export it with save_checkpoint.",
+        )
+
+
+def nonfinite_tensors(tensors: Mapping[str, torch.Tensor]) -> list[str]:
+    """Describe every floating-point tensor that holds NaN or infinite values.
+
+    Parameters
+    ----------
+    tensors : mapping of str to Tensor
+        A state dict, or the tensors of a file.
+
+    Returns
+    -------
+    list of str
+        One ``"name (n NaN, m inf of k values)"`` per offending tensor, in key order; empty when
+        every value is finite (integer and boolean tensors always are).
+    """
+    found = []
+    for key in sorted(tensors):
+        tensor = tensors[key]
+        if not (tensor.is_floating_point() or tensor.is_complex()):
+            continue
+        finite = torch.isfinite(tensor)
+        if bool(finite.all()):
+            continue
+        n_nan = int(torch.isnan(tensor).sum())
+        n_inf = int((~finite).sum()) - n_nan
+        found.append(f"{key} ({n_nan} NaN, {n_inf} inf of {tensor.numel()} values)")
+    return found
+
+
+def _check_finite(path: Path, tensors: Mapping[str, torch.Tensor]) -> None:
+    """Raise CheckpointError naming the tensors that hold NaN or inf (a model that diverged)."""
+    bad = nonfinite_tensors(tensors)
+    if bad:
+        shown = "; ".join(bad[:6]) + (f"; and {len(bad) - 6} more" if len(bad) > 6 else "")
+        raise CheckpointError(
+            f"{path} holds non-finite weights (NaN or inf) in {len(bad)} of its {len(tensors)} "
+            f"tensors: {shown}. A model with such weights predicts nothing but NaN.",
+            "The training or calibration that wrote it diverged, or the file was damaged: use "
+            "another checkpoint or profile, or calibrate again (neurodeck calibrate) to write a "
+            "new one.",
         )
 
 

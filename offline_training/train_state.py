@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 from neurodeck.common.types import CheckpointError
+from neurodeck.models.checkpoint import nonfinite_tensors
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
@@ -129,6 +130,14 @@ def load_train_state(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any
         ) from exc
     if raw is None:
         raise CheckpointError(f"{path} has no neurodeck training state.", "Delete it or rename it.")
+    bad = nonfinite_tensors({k: v for k, v in tensors.items() if not k.startswith("rng/")})
+    if bad:
+        raise CheckpointError(
+            f"{path} holds non-finite training state (NaN or inf): {'; '.join(bad[:6])}; "
+            "resuming from it would train on NaN.",
+            "The training diverged before this state was saved: delete the file to start the "
+            "training from scratch (lower the learning rate if it diverges again).",
+        )
     meta = json.loads(raw)
     module = {k[len("module/") :]: v for k, v in tensors.items() if k.startswith("module/")}
     optim = {k: v for k, v in tensors.items() if k.startswith("optim/")}

@@ -8,12 +8,15 @@ preprocessed samples into a second one. It never waits for a consumer: consumers
 ``data_event``.
 
 A stream that stops delivering is reported as stalled after ``stall_s``; while stalled the thread
-looks for a new instance of the stream (same ``source_id``) and re-attaches to it, and the gap is
-marked and counted.
+looks for a new instance of the stream (same ``source_id``, else the same name) and re-attaches to
+it only when its layout is the same (channel count, rate, sample format, and channel names and
+units where both declare them); the gap is marked and counted. A source that comes back with
+another layout is refused and said so in the status message: reconnect to use it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -24,9 +27,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pylsl
 from neurodeck.common.types import ConfigError, FloatArray, StreamMeta, TimeArray
-from neurodeck.streaming.lsl_io import local_clock, meta_from_info
+from neurodeck.streaming.lsl_io import StreamSearch, local_clock, meta_from_info
 from neurodeck.streaming.ring_buffer import RingBuffer
 from neurodeck.streaming.settings import AcquisitionSettings
+from pylsl.util import LostError
 
 if TYPE_CHECKING:
     from neurodeck.streaming.preprocessing import Preprocessor
@@ -45,7 +49,12 @@ class GapEvent:
 
 @dataclass(frozen=True)
 class AcquisitionStatus:
-    """Health snapshot of an :class:`Acquisition` (safe to read from any thread)."""
+    """Health snapshot of an :class:`Acquisition` (safe to read from any thread).
+
+    ``rate_hz`` is the rate measured over the last seconds while streaming, 0 otherwise.
+    ``layout_refused`` is True while the stalled stream's source is back with another layout
+    (``message`` says which) that was not re-attached.
+    """
 
     state: str
     rate_hz: float
@@ -60,6 +69,7 @@ class AcquisitionStatus:
     clock_offset_s: float
     message: str = ""
     gaps: tuple[GapEvent, ...] = field(default_factory=tuple)
+    layout_refused: bool = False
 
     @property
     def cpu_fraction(self) -> float:
@@ -68,11 +78,66 @@ class AcquisitionStatus:
 
 
 def open_inlet(info: pylsl.StreamInfo, max_buflen_s: int = 360) -> pylsl.StreamInlet:
-    """Open an inlet with recovery on and no liblsl timestamp post-processing.
+    """Open an inlet without liblsl's recovery and without its timestamp post-processing.
 
     neurodeck applies the clock offset itself so that raw timestamps (and their gaps) stay visible.
+    liblsl's own recovery is off because it re-attaches to a restarted source with another rate
+    or other channel names without a word; :class:`Acquisition` re-attaches itself, checking the
+    layout (a lost inlet raises ``LostError``).
     """
-    return pylsl.StreamInlet(info, max_buflen=max_buflen_s, recover=True, processing_flags=0)
+    return pylsl.StreamInlet(info, max_buflen=max_buflen_s, recover=False, processing_flags=0)
+
+
+def layout_change(old: StreamMeta, old_format: int, new: StreamMeta, new_format: int) -> str:
+    """How ``new``'s layout differs from ``old``'s, in words (empty when it is the same).
+
+    Compared: channel count, nominal rate, sample format, and the channel names and units where
+    both streams declare them. A replay's speed is how fast the content comes, not its layout.
+    For example ``"5 ch at 200 Hz instead of 3 ch at 200 Hz"``.
+    """
+    differs = {
+        "count": new.n_channels != old.n_channels,
+        "rate": new.sfreq != old.sfreq,
+        "format": new_format != old_format,
+        "names": not (new.generic_names or old.generic_names)
+        and new.n_channels == old.n_channels
+        and new.channel_names != old.channel_names,
+        "units": new.n_channels == old.n_channels
+        and all(new.channel_units)
+        and all(old.channel_units)
+        and new.channel_units != old.channel_units,
+    }
+    if not any(differs.values()):
+        return ""
+
+    def text(meta: StreamMeta, fmt: int) -> str:
+        out = f"{meta.n_channels} ch at {meta.sfreq:g} Hz"
+        if differs["format"]:
+            out += f" as {_FORMAT_NAMES.get(fmt, str(fmt))}"
+        if differs["names"]:
+            out += f" named {_short_list(meta.channel_names)}"
+        if differs["units"]:
+            out += f" in {_short_list(tuple(dict.fromkeys(meta.channel_units)))}"
+        return out
+
+    return f"{text(new, new_format)} instead of {text(old, old_format)}"
+
+
+#: liblsl channel format codes, named.
+_FORMAT_NAMES = {
+    pylsl.cf_float32: "float32",
+    pylsl.cf_double64: "double64",
+    pylsl.cf_string: "string",
+    pylsl.cf_int32: "int32",
+    pylsl.cf_int16: "int16",
+    pylsl.cf_int8: "int8",
+    pylsl.cf_int64: "int64",
+}
+
+
+def _short_list(items: tuple[str, ...], most: int = 6) -> str:
+    shown = ", ".join(items[:most])
+    return shown + (f", ... ({len(items)} in all)" if len(items) > most else "")
 
 
 class Acquisition:
@@ -102,8 +167,13 @@ class Acquisition:
         full_info = self._inlet.info(timeout=open_timeout_s)
         self._inlet.open_stream(timeout=open_timeout_s)  # data pushed from now on is kept
         self._uid = full_info.uid()
+        self._format = full_info.channel_format()
         self._next_reattach = 0.0
-        self._resolver: pylsl.ContinuousResolver | None = None
+        self._search: StreamSearch | None = None
+        self._inlet_lost = False  # the outlet went away: liblsl raised LostError
+        self._refused: dict[str, str] = {}  # uid -> layout change of a source not re-attached
+        self._retry_at: dict[str, float] = {}  # uid -> when to try again a stream that failed
+        self._layout_refused = False
         self.meta = meta_from_info(full_info)
         if self.meta.sfreq <= 0:
             raise ConfigError(
@@ -174,6 +244,8 @@ class Acquisition:
         state = self._state
         if state == "streaming" and time.monotonic() - self._last_data_wall > self.settings.stall_s:
             state = "stalled"
+        if state != "streaming":  # the last rate measured is history, not the rate now
+            rate = 0.0
         return AcquisitionStatus(
             state=state,
             rate_hz=rate,
@@ -188,6 +260,7 @@ class Acquisition:
             clock_offset_s=self._offset,
             message=self._message,
             gaps=tuple(self._gaps[-20:]),
+            layout_refused=self._layout_refused and state == "stalled",
         )
 
     # -- thread ------------------------------------------------------------------------------
@@ -208,9 +281,14 @@ class Acquisition:
             if got == 0:
                 self._check_stall(now)
                 if self._state == "stalled" and now >= self._next_reattach:
-                    self._try_reattach()
+                    try:
+                        self._try_reattach()
+                    except Exception as exc:  # reported; the search goes on
+                        self._report_fault(exc)
                     self._next_reattach = time.monotonic() + 0.1
-                if self.settings.wait_s == 0:
+                if self._inlet_lost:  # nothing to wait on inside liblsl
+                    time.sleep(max(self.settings.wait_s, self.settings.poll_s))
+                elif self.settings.wait_s == 0:
                     time.sleep(self.settings.poll_s)
             if now >= next_clock:
                 self._refresh_clock(timeout_s=0.0)
@@ -219,14 +297,21 @@ class Acquisition:
         self._state = "stopped"
 
     def _pull_once(self) -> int:
+        if self._inlet_lost:
+            return 0
         wait = self.settings.wait_s
-        data, ts = self._inlet.pull_chunk(
-            timeout=wait,
-            max_samples=self.settings.max_chunk,
-            dest_obj=self._pull_buf,
-            as_numpy=True,
-            min_samples=1 if wait > 0 else None,
-        )
+        try:
+            data, ts = self._inlet.pull_chunk(
+                timeout=wait,
+                max_samples=self.settings.max_chunk,
+                dest_obj=self._pull_buf,
+                as_numpy=True,
+                min_samples=1 if wait > 0 else None,
+            )
+        except LostError:  # the outlet went away: reported as a stall, then re-attached
+            self._inlet_lost = True
+            logger.info("The outlet of '%s' went away.", self.meta.name)
+            return 0
         n = len(ts)
         if n == 0:
             return 0
@@ -321,38 +406,72 @@ class Acquisition:
             logger.warning(self._message)
 
     def _try_reattach(self) -> None:
-        """During a stall, look for a new instance of the same stream and switch to it."""
-        if self._resolver is None:  # polled without blocking while the stall lasts
-            key = "source_id" if self.meta.source_id else "name"
-            value = self.meta.source_id or self.meta.name
-            query = f"{key}='{value}' and type='{self.meta.stream_type}'"
-            self._resolver = pylsl.ContinuousResolver(pred=query, forget_after=2.0)
-        fresh = [info for info in self._resolver.results() if info.uid() != self._uid]
-        if not fresh:
+        """During a stall, look for a new instance of the same stream and switch to it.
+
+        The new instance has the same source_id (else, without one, the same name) and type. It
+        is taken only with the same layout (:func:`layout_change`); one with another layout is
+        refused once, with a message, and the search goes on for a fitting one.
+        """
+        if self._search is None:  # polled without blocking while the stall lasts
+            meta = self.meta
+            by_id = {"source_id": meta.source_id} if meta.source_id else {"name": meta.name}
+            self._search = StreamSearch(stream_type=meta.stream_type, forget_after_s=2.0, **by_id)
+        now = time.monotonic()
+        for info in self._search.results():
+            uid = info.uid()
+            if uid == self._uid and not self._inlet_lost:  # silent, not gone: wait for another
+                continue
+            if uid in self._refused or now < self._retry_at.get(uid, 0.0):
+                continue
+            try:
+                inlet = open_inlet(info)
+                full = inlet.info(timeout=2.0)
+            except Exception as exc:  # gone (the lost instance itself), or not answering yet
+                logger.debug("Could not open the new instance of '%s': %r", self.meta.name, exc)
+                self._retry_at[uid] = time.monotonic() + 1.0
+                continue
+            fresh = meta_from_info(full)
+            change = layout_change(self.meta, self._format, fresh, full.channel_format())
+            if change:
+                self._refuse(uid, change)
+                inlet.close_stream()
+                continue
+            try:
+                inlet.open_stream(timeout=2.0)
+            except Exception as exc:
+                logger.debug("Could not open the new instance of '%s': %r", self.meta.name, exc)
+                self._retry_at[uid] = time.monotonic() + 1.0
+                continue
+            old, self._inlet, self._uid = self._inlet, inlet, full.uid()
+            self._inlet_lost = False
+            if fresh.replay_speed != self.meta.replay_speed:  # timestamps come at the new pace
+                self.meta = dataclasses.replace(self.meta, replay_speed=fresh.replay_speed)
+            old.close_stream()
+            self._search = None
+            self._retry_at.clear()
+            logger.warning("Re-attached to a new instance of stream '%s'.", self.meta.name)
             return
-        inlet = open_inlet(fresh[0])
-        full = inlet.info(timeout=2.0)
-        if full.channel_count() != self.meta.n_channels or full.nominal_srate() != self.meta.sfreq:
-            self._message = (
-                f"A stream '{full.name()}' with the same id came back with "
-                f"{full.channel_count()} channels at {full.nominal_srate():g} Hz "
-                f"(was {self.meta.n_channels} at {self.meta.sfreq:g}); not re-attached."
-            )
-            logger.error(self._message)
-            inlet.close_stream()
-            return
-        inlet.open_stream(timeout=2.0)
-        old, self._inlet, self._uid = self._inlet, inlet, full.uid()
-        old.close_stream()
-        self._resolver = None
-        logger.warning("Re-attached to a new instance of stream '%s'.", self.meta.name)
+
+    def _refuse(self, uid: str, change: str) -> None:
+        """Say (once per stream instance) that the source came back with another layout."""
+        self._refused[uid] = change
+        self._layout_refused = True
+        source = f" (source_id '{self.meta.source_id}')" if self.meta.source_id else ""
+        self._message = (
+            f"Stream '{self.meta.name}'{source} came back with another layout: {change}; not "
+            "re-attached. Reconnect to use it (start the command again, or connect to it again "
+            "in the dashboard)."
+        )
+        logger.error(self._message)
 
     def _on_resume_if_stalled(self) -> None:
         if self._state != "stalled":
             return
         down_s = time.monotonic() - self._last_data_wall
         self._state = "streaming"
-        self._resolver = None
+        self._search = None
+        self._layout_refused = False
+        self._rate_hist = []  # the rate before the stall says nothing about the rate now
         self._message = f"Stream '{self.meta.name}' is back after {down_s:.1f} s; gap marked."
         logger.warning(self._message)
         self._refresh_clock(timeout_s=0.5)

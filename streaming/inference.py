@@ -29,6 +29,9 @@ class WorkerStatus:
     """Counters of an :class:`InferenceWorker`.
 
     ``runner`` is :meth:`ModelRunner.describe` (device, precision, CUDA graphs, CPU threads).
+    ``n_windows`` counts every window of the grid since the first: each one is a prediction, a
+    dropped window (skipped, stale or invalid) or a fault, so
+    ``n_predictions + dropped + n_faults == n_windows`` once the worker is idle.
     """
 
     n_predictions: int
@@ -40,6 +43,7 @@ class WorkerStatus:
     latency: LatencySummary
     message: str = ""
     runner: str = ""
+    n_windows: int = 0
 
     @property
     def dropped(self) -> int:
@@ -52,7 +56,10 @@ class InferenceWorker:
 
     At most one window is in flight: while the model runs, newer grid windows are not queued; the
     next iteration takes only the newest and counts the ones in between as skipped. A window whose
-    last sample was pulled more than ``deadline_s`` ago is dropped (stale) rather than decoded.
+    last sample is older than ``deadline_s`` (its timestamp, on the local LSL clock, against
+    now) is dropped as stale rather than decoded late: after a stalled source resumes, its
+    backlog is dropped, not decoded seconds late. A window whose probabilities are not finite is
+    dropped as invalid: a NaN never reaches a sink.
 
     Parameters
     ----------
@@ -73,7 +80,8 @@ class InferenceWorker:
     sinks : sequence of callables
         Each receives every :class:`Prediction` (called on this thread; must not block).
     deadline_s : float or None
-        Staleness limit measured from the window's pull time.
+        Staleness limit, seconds from the window's last sample time to the moment it would be
+        decoded (None: no limit).
     label_at : callable, optional
         ``f(t_last) -> str | None`` giving the true cue (replay) for each prediction.
     history : int
@@ -150,6 +158,7 @@ class InferenceWorker:
             self.latency.summary(),
             self._message,
             self.runner.describe(),
+            self.scheduler.n_due,
         )
 
     def _run(self) -> None:
@@ -182,6 +191,15 @@ class InferenceWorker:
         if window is None:
             return None
         probs = self.runner.predict_proba(window.data[None])  # (1, chans, times) -> (1, classes)
+        if not np.all(np.isfinite(probs)):
+            self.dropped_invalid += 1
+            if not self._message:
+                self._message = (
+                    "the model produced non-finite probabilities; those windows are dropped "
+                    "(counted as invalid) and never published"
+                )
+                logger.warning("Non-finite model output at window %d: dropped.", window.end_index)
+            return None
         return self._deliver(probs[0], window, local_clock())
 
     def _next_window(self) -> Window | None:
@@ -205,9 +223,9 @@ class InferenceWorker:
             return None
         data, stamps, recv = got
         window = Window(data, end, float(stamps[-1]), float(recv[-1]), self.sfreq)
-        if self.deadline_s is None or local_clock() - window.t_recv <= self.deadline_s:
+        if self.deadline_s is None or local_clock() - window.t_last <= self.deadline_s:
             return window
-        self.dropped_stale += 1  # pulled more than deadline_s ago
+        self.dropped_stale += 1  # its newest sample is older than deadline_s
         return None
 
     def _deliver(self, probabilities: np.ndarray, window: Window, t_out: float) -> Prediction:

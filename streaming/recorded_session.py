@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from neurodeck.common.jsonio import replaced_atomically
 from neurodeck.common.types import FloatArray, MarkerEvent, RecordingError, StreamMeta, TimeArray
 from neurodeck.streaming.annotations import markers_to_annotations
 from neurodeck.streaming.lsl_io import unit_scale_to_uv
@@ -128,6 +129,9 @@ class RecordedSession:
     marker_sources : tuple of str
         The marker stream each of ``markers`` came from (same order; ``""`` when its line names
         none). Empty when unknown.
+    markers_file_missing : bool
+        True when the folder has no ``markers.jsonl`` (deleted or lost: the recorder always
+        writes one, empty when no marker arrived), so the session's markers are unknown.
     """
 
     data: FloatArray
@@ -140,6 +144,7 @@ class RecordedSession:
     marker_streams: tuple[str, ...] = ()
     created: dt.datetime | None = None
     marker_sources: tuple[str, ...] = ()
+    markers_file_missing: bool = False
 
     @property
     def n_samples(self) -> int:
@@ -246,14 +251,53 @@ def _file_size(path: Path) -> int:
     return path.stat().st_size if path.is_file() else 0
 
 
+def _check_sample_files(folder: Path, frame: int) -> None:
+    """Refuse a folder whose sample file or timestamps file is missing, naming which.
+
+    The recorder creates both when it starts, so a missing one was deleted or lost; without the
+    other, the samples it holds cannot be used (samples without times cannot be placed, nor
+    the markers on them).
+    """
+    eeg_path, times_path = folder / EEG_FILE, folder / TIMES_FILE
+    if not eeg_path.is_file() and not times_path.is_file():
+        raise RecordingError(
+            f"{folder} has neither {EEG_FILE} (the EEG samples) nor {TIMES_FILE} (their "
+            "timestamps): the session's EEG is missing, not merely empty.",
+            "Restore both files from a copy of the session; a session folder holds header.json, "
+            f"{EEG_FILE}, {TIMES_FILE} and {MARKERS_FILE}.",
+        )
+    if not times_path.is_file():
+        n_frames = _file_size(eeg_path) // frame
+        raise RecordingError(
+            f"{folder} has no timestamps file {TIMES_FILE}: its {EEG_FILE} holds {n_frames} "
+            "samples, but without their LSL timestamps they cannot be placed in time, nor the "
+            "markers on them.",
+            f"Restore {TIMES_FILE} from a copy of the session (the recorder writes it next to "
+            f"{EEG_FILE}); the session cannot be exported or calibrated on without it.",
+        )
+    if not eeg_path.is_file():
+        n_stamps = _file_size(times_path) // TIME_DTYPE.itemsize
+        raise RecordingError(
+            f"{folder} has no sample file {EEG_FILE}: {TIMES_FILE} holds {n_stamps} timestamps, "
+            "but the EEG samples themselves are missing.",
+            f"Restore {EEG_FILE} from a copy of the session.",
+        )
+
+
 def _read_samples(folder: Path, n_channels: int) -> tuple[FloatArray, TimeArray, int]:
     """Rows ``(n_samples, n_channels)`` as stored, their timestamps, and bytes ignored.
 
     Only samples present in both files are kept (a crash can leave one file a frame ahead); a
     partial frame at the end of either file is ignored.
+
+    Raises
+    ------
+    RecordingError
+        If either file is missing (see :func:`_check_sample_files`).
     """
     eeg_path, times_path = folder / EEG_FILE, folder / TIMES_FILE
     frame = n_channels * EEG_DTYPE.itemsize
+    _check_sample_files(folder, frame)
     eeg_bytes, times_bytes = _file_size(eeg_path), _file_size(times_path)
     n_samples = min(eeg_bytes // frame, times_bytes // TIME_DTYPE.itemsize)
     ignored = eeg_bytes - n_samples * frame + times_bytes - n_samples * TIME_DTYPE.itemsize
@@ -278,6 +322,12 @@ def _read_markers(folder: Path) -> tuple[tuple[tuple[MarkerEvent, str], ...], in
     """(marker, stream name) pairs sorted by timestamp, and the bytes of a partial last line."""
     path = folder / MARKERS_FILE
     if not path.is_file():
+        logger.warning(
+            "%s has no %s (the recorder always writes one): the session's markers are unknown, "
+            "so it loads without any.",
+            folder,
+            MARKERS_FILE,
+        )
         return (), 0
     text = path.read_bytes().decode("utf-8", errors="replace")
     lines = text.split("\n")
@@ -376,13 +426,15 @@ def load_session(path: Path | str) -> RecordedSession:
     Raises
     ------
     RecordingError
-        The folder or its header is missing, the header is corrupt, or it has another format or
-        version.
+        The folder or its header is missing, the header is corrupt, it has another format or
+        version, or the sample file or its timestamps file is missing (the message names which).
 
     Notes
     -----
     A session left by a crash loads: partial frames and a partial last marker line are ignored
-    (``truncated_bytes``, with a logged warning) and ``complete`` is False.
+    (``truncated_bytes``, with a logged warning) and ``complete`` is False. A missing
+    ``markers.jsonl`` loads without markers, with a logged warning and
+    ``markers_file_missing``.
     """
     folder = Path(path).expanduser()
     header = _read_header(folder)
@@ -413,6 +465,7 @@ def load_session(path: Path | str) -> RecordedSession:
         marker_streams=tuple(str(n) for n in header.get("marker_streams", [])),
         created=_created(header.get("created")),
         marker_sources=tuple(stream for _, stream in marked),
+        markers_file_missing=not (folder / MARKERS_FILE).is_file(),
     )
 
 
@@ -450,9 +503,45 @@ def _marker_annotations(session: RecordedSession) -> tuple[Annotation, ...]:
     )
 
 
+#: A timestamp step longer than this many sample periods, and than :data:`MIN_GAP_S`, is a gap
+#: (the recorder's rule too).
+GAP_TOLERANCE = 1.5
+#: Shorter steps are not gaps: after a source stalls, the clock-offset correction of its
+#: timestamps jumps by tens of milliseconds and back, with no sample missing.
+MIN_GAP_S = 0.25
+
+
+def gap_threshold(sfreq: float, replay_speed: float = 1.0) -> float:
+    """The timestamp step (seconds) above which consecutive samples are separated by a gap."""
+    return max(GAP_TOLERANCE / (sfreq * replay_speed), MIN_GAP_S / replay_speed)
+
+
+#: The annotation that marks a gap in an export (mne's name for skipped acquisition).
+GAP_ANNOTATION = "BAD_ACQ_SKIP"
+
+
+def gap_annotations(session: RecordedSession) -> tuple[Annotation, ...]:
+    """A zero-length ``BAD_ACQ_SKIP`` annotation where the timestamps jump (a stall, a loss).
+
+    Returns
+    -------
+    annotations : tuple of (onset_s, duration_s, label)
+        Onset in content seconds from the first sample, at the first sample after each gap.
+    """
+    return tuple((float(i) / session.sfreq, 0.0, GAP_ANNOTATION) for i in gap_indices(session))
+
+
+def gap_indices(session: RecordedSession) -> NDArray[np.int64]:
+    """Index of the first sample after each gap in the timestamps, shape (n_gaps,)."""
+    if session.n_samples < 2:
+        return np.empty(0, np.int64)
+    step = gap_threshold(session.sfreq, session.meta.replay_speed)
+    return (np.flatnonzero(np.diff(session.timestamps) > step) + 1).astype(np.int64)
+
+
 def to_recording(session: RecordedSession) -> Recording:
     """The session as a :class:`~neurodeck.streaming.recording_io.Recording` with markers as
-    annotations.
+    annotations, and each gap in the timestamps as a ``BAD_ACQ_SKIP`` annotation.
 
     Annotation onsets are ``sample_index / sfreq`` seconds from the first sample, so they are
     right in content time even for a fast replay whose timestamps are ``replay_speed`` times
@@ -464,6 +553,17 @@ def to_recording(session: RecordedSession) -> Recording:
         The session holds no EEG samples.
     """
     if session.n_samples == 0:
+        n_frames = _file_size(session.path / EEG_FILE) // (
+            session.meta.n_channels * EEG_DTYPE.itemsize
+        )
+        n_stamps = _file_size(session.path / TIMES_FILE) // TIME_DTYPE.itemsize
+        if n_frames or n_stamps:  # one file holds data, the other none
+            raise RecordingError(
+                f"{session.path} holds no complete sample: {EEG_FILE} holds {n_frames} samples "
+                f"but {TIMES_FILE} {n_stamps} timestamps, and a sample needs both.",
+                f"Restore the empty file from a copy of the session ({EEG_FILE} and "
+                f"{TIMES_FILE} grow together while recording).",
+            )
         raise RecordingError(
             f"{session.path} holds markers without EEG: no sample of '{session.meta.name}' was "
             f"recorded ({len(session.markers)} markers).",
@@ -474,7 +574,9 @@ def to_recording(session: RecordedSession) -> Recording:
         data=session.data,
         sfreq=session.sfreq,
         channel_names=session.meta.channel_names,
-        annotations=_marker_annotations(session),
+        annotations=tuple(
+            sorted(_marker_annotations(session) + gap_annotations(session), key=lambda a: a[0])
+        ),
         source=session.path,
     )
 
@@ -556,7 +658,9 @@ def session_xdf_streams(session: RecordedSession) -> list[XdfStream]:
 
     Timestamps are written as recorded: on the recording host's LSL clock, source clock offsets
     already applied by liblsl. So every stream gets ClockOffset measurements of 0 s at the first
-    and last EEG timestamps.
+    and last EEG timestamps. When the timestamps have gaps (:func:`gap_indices`), a last marker
+    stream ``<name>-gaps`` holds a ``BAD_ACQ_SKIP`` marker at the first sample after each (the
+    annotation FIF and EDF exports carry).
 
     Raises
     ------
@@ -594,7 +698,29 @@ def session_xdf_streams(session: RecordedSession) -> list[XdfStream]:
         )
         for name, events in _marker_groups(session).items()
     ]
+    gaps = gap_indices(session)
+    if gaps.size:  # as FIF and EDF exports mark them, on the first sample after each gap
+        markers.append(
+            XdfStream(
+                name=_gap_stream_name(session),
+                stream_type="Markers",
+                timestamps=np.ascontiguousarray(session.timestamps[gaps], dtype=np.float64),
+                labels=(GAP_ANNOTATION,) * int(gaps.size),
+                channels=(XdfChannel("marker", "", "Markers"),),
+                source_id=_gap_stream_name(session),
+                desc={"manufacturer": "neurodeck"},
+                clock_offsets=offsets,
+            )
+        )
     return [eeg, *markers]
+
+
+def _gap_stream_name(session: RecordedSession) -> str:
+    """``<eeg name>-gaps``, made unique among the recorded marker streams."""
+    name = f"{session.meta.name}-gaps"
+    while name in session.marker_streams:
+        name += "_"
+    return name
 
 
 def export_session(
@@ -668,11 +794,17 @@ def _write_raw(raw, out: Path, kind: str) -> None:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if kind == ".fif":
-            raw.save(out, overwrite=True, verbose="error")
-        else:
-            mne.export.export_raw(
-                out, raw, fmt="edf", physical_range="channelwise", overwrite=True, verbose="error"
-            )
+        with replaced_atomically(out) as tmp:  # a killed export leaves no partial file
+            if kind == ".fif":
+                raw.save(tmp, overwrite=True, verbose="error")
+            else:
+                mne.export.export_raw(
+                    tmp,
+                    raw,
+                    fmt="edf",
+                    physical_range="channelwise",
+                    overwrite=True,
+                    verbose="error",
+                )
     for item in caught:
         logger.info("%s: %s", out.name, item.message)

@@ -33,12 +33,20 @@ Folder layout (format ``neurodeck-session``, version 1)
 partial last frame or marker line) and :func:`neurodeck.streaming.recorded_session.export_session`
 converts it to FIF or EDF with the markers as annotations.
 
-Stream loss: the EEG inlet is opened with ``recover=False``, so when the outlet goes away liblsl
-raises ``LostError`` and the loss is reported (``RecorderStatus.stream_lost``) instead of being
-hidden by a silent reconnection; what was written stays on disk and the thread keeps recording the
-markers. liblsl discards samples still queued in the inlet when it declares the loss; the recorder
-pulls as soon as samples arrive, so the queue is nearly always empty. A stream that delivers
-nothing for ``lost_after_s`` is also reported as lost until samples come back. Marker inlets are
+Stalls and losses: a stream that delivers nothing for ``lost_after_s`` is reported as stalled
+(``RecorderStatus.stalled``) until samples come back; the recorder keeps waiting, and a stalled
+source's backlog is recorded when it arrives. The EEG inlet is opened with ``recover=False``, so
+when the outlet goes away liblsl raises ``LostError`` and the loss is reported
+(``RecorderStatus.stream_lost``) instead of being hidden; what was written stays on disk and the
+thread keeps recording the markers. Meanwhile it looks for the source again (same ``source_id``,
+else same name) every ``REATTACH_EVERY_S``, and re-attaches only to a stream with the same
+channels, rate and sample type; one that comes back with another layout is refused, and said so.
+liblsl discards samples still queued in the inlet when it declares the loss; the recorder pulls
+as soon as samples arrive, so the queue is nearly always empty. A source that restarts publishes
+to nobody until the recorder has re-attached (at most ``REATTACH_EVERY_S`` plus the time to
+connect): a source that waits for its consumers loses nothing. Every discontinuity of the
+timestamps (a stall without backlog, a loss) is a gap: counted, logged, and listed with its
+times in ``closed.json``; exports mark it with a ``BAD_ACQ_SKIP`` annotation. Marker inlets are
 opened with ``recover=True``: a marker source that restarts is picked up again.
 """
 
@@ -67,6 +75,7 @@ from neurodeck.common.types import (
     StreamNotFoundError,
     TimeArray,
 )
+from neurodeck.streaming.acquisition import layout_change
 from neurodeck.streaming.lsl_io import meta_from_info
 from neurodeck.streaming.recorded_session import (
     CLOSED_FILE,
@@ -77,6 +86,7 @@ from neurodeck.streaming.recorded_session import (
     SESSION_FILES,
     TIME_DTYPE,
     TIMES_FILE,
+    gap_threshold,
     session_header,
 )
 from pylsl.util import LostError
@@ -89,6 +99,8 @@ INLET_BUFFER_S = 360
 MAX_CHUNK = 8192
 #: Longest wait inside liblsl for the next EEG sample (the GIL is released meanwhile).
 PULL_WAIT_S = 0.05
+#: How often a lost source is looked for again.
+REATTACH_EVERY_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -104,8 +116,8 @@ class RecorderStatus:
     last_timestamp : float
         Timestamp of the newest sample (NaN before the first).
     stream_lost : bool
-        The EEG outlet went away (final), or nothing arrived for ``lost_after_s`` (cleared when
-        samples come back).
+        The EEG outlet went away and no stream of the same layout took its place yet (cleared
+        when the recorder re-attaches).
     error : str or None
         The last fault of the recording thread (the thread logs it with its traceback).
     path : Path
@@ -114,6 +126,14 @@ class RecorderStatus:
         Wall seconds since the last EEG sample arrived.
     running : bool
         The recording thread is alive.
+    stalled : bool
+        Nothing arrived for ``lost_after_s`` (cleared when samples come back).
+    n_gaps : int
+        Discontinuities of the timestamps so far (stalls without backlog, losses).
+    n_reattached : int
+        Times the recorder re-attached to a source that came back.
+    message : str
+        What the user should know now (a loss, a source refused for its layout), or "".
     """
 
     n_samples: int
@@ -125,6 +145,10 @@ class RecorderStatus:
     path: Path
     silent_s: float = 0.0
     running: bool = False
+    stalled: bool = False
+    n_gaps: int = 0
+    n_reattached: int = 0
+    message: str = ""
 
 
 # -- output folder ----------------------------------------------------------------------------
@@ -320,7 +344,8 @@ class SessionRecorder:
     overwrite : bool
         Accept a non-empty ``out_dir``; the session files in it (only those) are replaced.
     lost_after_s : float
-        A stream that delivers nothing for this long is reported as lost until samples return.
+        A stream that delivers nothing for this long is reported as stalled until samples
+        return (the recording goes on).
     open_timeout_s : float
         How long to wait for each stream's header.
 
@@ -400,6 +425,13 @@ class SessionRecorder:
         self._silent = False
         self._error: str | None = None
         self._last_data_wall = time.monotonic()
+        self._source = full_info
+        self._gap_s = gap_threshold(self._meta.sfreq, self._meta.replay_speed)
+        self._gaps: list[dict[str, float]] = []
+        self._n_reattached = 0
+        self._message = ""
+        self._next_reattach = 0.0
+        self._refused: set[str] = set()
 
     def _create_session(self, source_dtype: str) -> _SessionFiles:
         """Empty the folder of an earlier session, write the header, open the data files."""
@@ -476,7 +508,8 @@ class SessionRecorder:
         """Counts, loss and error (any thread)."""
         with self._lock:
             n_samples, n_markers, last_ts = self._n_samples, self._n_markers, self._last_ts
-            lost, error = self._disconnected or self._silent, self._error
+            lost, stalled, error = self._disconnected, self._silent, self._error
+            n_gaps, n_reattached, message = len(self._gaps), self._n_reattached, self._message
         return RecorderStatus(
             n_samples=n_samples,
             n_markers=n_markers,
@@ -487,6 +520,10 @@ class SessionRecorder:
             path=self.path,
             silent_s=time.monotonic() - self._last_data_wall,
             running=self._thread.is_alive(),
+            stalled=stalled,
+            n_gaps=n_gaps,
+            n_reattached=n_reattached,
+            message=message,
         )
 
     def wait_until(
@@ -561,6 +598,7 @@ class SessionRecorder:
             self._stop_event.wait(0.1)
             return
         if got == 0 and self._disconnected:
+            self._try_reattach()
             self._stop_event.wait(self._wait_s)  # only markers left: pull them at a gentle pace
 
     def _drain(self) -> None:
@@ -598,9 +636,19 @@ class SessionRecorder:
         with self._lock:
             if self._n_samples == 0:
                 self._first_ts = float(stamps[0])
+            elif stamps[0] - self._last_ts > self._gap_s:
+                self._gaps.append({"after": self._last_ts, "resumed": float(stamps[0])})
+                logger.warning(
+                    "Stream '%s': gap of %.2f s in the timestamps after sample %d (marked).",
+                    self._meta.name,
+                    stamps[0] - self._last_ts,
+                    self._n_samples,
+                )
             self._n_samples += n
             self._last_ts = float(stamps[-1])
             resumed, self._silent = self._silent, False
+            if resumed:
+                self._message = ""
         if resumed:
             logger.warning("Stream '%s' delivers samples again.", self._meta.name)
         return n
@@ -620,26 +668,69 @@ class SessionRecorder:
         return len(lines)
 
     def _on_disconnect(self) -> None:
+        message = (
+            f"Stream '{self._meta.name}' was lost (its outlet went away) after "
+            f"{self._n_samples} samples, kept in {self.path}; waiting for it to come back "
+            "(the markers are still recorded)."
+        )
         with self._lock:
             self._disconnected = True
-        logger.warning(
-            "Stream '%s' was lost (its outlet went away) after %d samples; they are kept in %s. "
-            "Recording of markers goes on until stop().",
-            self._meta.name,
-            self._n_samples,
-            self.path,
-        )
+            self._message = message
+        self._next_reattach = time.monotonic() + REATTACH_EVERY_S
+        logger.warning("%s", message)
+
+    def _try_reattach(self) -> None:
+        """Look for the source again; re-attach to a stream of the same layout only."""
+        now = time.monotonic()
+        if now < self._next_reattach:
+            return
+        self._next_reattach = now + REATTACH_EVERY_S
+        old = self._source
+        prop, value = ("source_id", old.source_id()) if old.source_id() else ("name", old.name())
+        for info in pylsl.resolve_byprop(prop, value, minimum=1, timeout=0.2):
+            if info.uid() == old.uid() or info.uid() in self._refused:
+                continue
+            try:
+                inlet, full_info = _open_inlet(info, False, 2.0)
+            except StreamNotFoundError:
+                continue
+            change = layout_change(
+                self._meta, old.channel_format(), meta_from_info(full_info), info.channel_format()
+            )
+            if change:
+                self._refused.add(info.uid())
+                inlet.close_stream()
+                message = (
+                    f"Stream '{info.name()}' came back with another layout: {change}; not "
+                    "recorded into this session. Start a new recording to record it."
+                )
+                with self._lock:
+                    self._message = message
+                logger.warning("%s", message)
+                continue
+            try:
+                self._eeg_inlet.close_stream()
+            except Exception:  # the old outlet is gone: best effort
+                logger.debug("close_stream of the lost inlet failed", exc_info=True)
+            self._eeg_inlet, self._source = inlet, full_info
+            with self._lock:
+                self._disconnected, self._message = False, ""
+                self._n_reattached += 1
+            self._last_data_wall = time.monotonic()
+            logger.warning("Stream '%s' is back: recording goes on (gap marked).", info.name())
+            return
 
     def _check_silence(self) -> None:
         if self._silent or time.monotonic() - self._last_data_wall < self._lost_after_s:
             return
+        message = (
+            f"Stream '{self._meta.name}' delivered nothing for {self._lost_after_s:.1f} s "
+            "(stalled); the recording waits for it, and a gap is marked if samples are missing."
+        )
         with self._lock:
             self._silent = True
-        logger.warning(
-            "Stream '%s' delivered nothing for %.1f s; reported as lost until samples return.",
-            self._meta.name,
-            self._lost_after_s,
-        )
+            self._message = message
+        logger.warning("%s", message)
 
     def _set_error(self, message: str) -> None:
         with self._lock:
@@ -654,7 +745,10 @@ class SessionRecorder:
                 "n_markers": self._n_markers,
                 "first_timestamp": None if self._n_samples == 0 else self._first_ts,
                 "last_timestamp": None if self._n_samples == 0 else self._last_ts,
-                "stream_lost": self._disconnected or self._silent,
+                "stream_lost": self._disconnected,
+                "stalled": self._silent,
+                "gaps": list(self._gaps),
+                "reattached": self._n_reattached,
                 "error": self._error,
             }
         try:

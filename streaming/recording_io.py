@@ -10,14 +10,16 @@ runs are located with :func:`eegbci_run_files`.
 from __future__ import annotations
 
 import logging
+import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from neurodeck.common.types import FloatArray, RecordingError
 from neurodeck.streaming.annotations import markers_to_annotations
+from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,40 @@ _VOLTAGE_TYPES = ("eeg", "eog", "ecg", "emg", "seeg", "ecog", "dbs")
 EEGBCI_SUBDIR = Path("MNE-eegbci-data", "files", "eegmmidb", "1.0.0")
 
 Annotation = tuple[float, float, str]
+
+#: A channel is flat when its peak-to-peak amplitude is at most this fraction of its largest
+#: magnitude (a constant, up to float rounding) ...
+FLAT_RELATIVE = 1e-6
+#: ... or at most this many microvolts (a picovolt: no EEG amplifier resolves it).
+FLAT_ABSOLUTE_UV = 1e-6
+#: Channel names listed in a message before "and N more".
+_MAX_NAMED = 12
+
+#: Fixed-width fields of each signal in an EDF/BDF header, in file order, with their widths.
+_EDF_SIGNAL_FIELDS = (
+    ("label", 16),
+    ("transducer", 80),
+    ("physical dimension", 8),
+    ("physical minimum", 8),
+    ("physical maximum", 8),
+    ("digital minimum", 8),
+    ("digital maximum", 8),
+    ("prefiltering", 80),
+    ("samples per record", 8),
+    ("reserved", 32),
+)
+_EDF_RANGE_FIELDS = ("physical minimum", "physical maximum", "digital minimum", "digital maximum")
+_EDF_ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
+_HEADER_HINT = (
+    "Fix the physical and digital minimum and maximum of these signals in the file header (the "
+    "header editor of EDFbrowser can), or export the recording again from the acquisition "
+    "software."
+)
+_TRUNCATED_HINT = (
+    "Copy the file again from its source; or, to use the complete records it holds, add "
+    "--allow-truncated to `neurodeck replay` or `neurodeck calibrate --recording` (in Python: "
+    "load_recording(..., allow_truncated=True))."
+)
 
 
 @dataclass(frozen=True)
@@ -95,7 +131,31 @@ def is_xdf_path(path: Path | str) -> bool:
 
 
 def check_recording_path(path: Path) -> None:
-    """Raise RecordingError when ``path`` is missing, a folder, or has an unsupported ending."""
+    """Raise RecordingError when ``path`` cannot be a usable recording, before reading its data.
+
+    Parameters
+    ----------
+    path : Path
+        The file to check.
+
+    Raises
+    ------
+    RecordingError
+        The file is missing, a folder, or has an unsupported ending; or it is an EDF/BDF file
+        whose header holds a non-numeric range field (no reader can scale its samples), or
+        gives no signal a defined range (physical or digital minimum equal to the maximum, or
+        not finite). The message names the signals and the values.
+
+    Notes
+    -----
+    Only the header is read. Signals of an EDF/BDF file with an undefined range beside usable
+    ones pass here; :func:`load_recording` reports them with a warning.
+    """
+    _check_path(path)
+
+
+def _check_path(path: Path) -> _UndefinedRanges:
+    """:func:`check_recording_path`; returns the EDF/BDF signals with an undefined range."""
     if not path.exists():
         raise RecordingError(
             f"Recording file not found: {path}.",
@@ -108,6 +168,227 @@ def check_recording_path(path: Path) -> None:
             f"Unsupported recording format '{_extension(path) or '(no extension)'}' ({path}).",
             f"Supported formats: {', '.join(SUPPORTED_EXTENSIONS)} (BrainVision: give the .vhdr).",
         )
+    if _extension(path) not in (".edf", ".bdf"):
+        return _UndefinedRanges(0, {})
+    signals = _edf_signal_ranges(path)
+    return _check_edf_ranges(path, signals) if signals else _UndefinedRanges(0, {})
+
+
+@dataclass(frozen=True)
+class _UndefinedRanges:
+    """The data signals of an EDF/BDF header whose range is undefined.
+
+    ``n_signals`` counts the header's data signals (annotation signals left out); ``problems``
+    maps the index of a signal among them to what is wrong with its range.
+    """
+
+    n_signals: int
+    problems: dict[int, str]
+
+    def by_channel(self, ch_names: Sequence[str]) -> dict[str, str]:
+        """The problems keyed by channel name; mne keeps the data signals in header order."""
+        if len(ch_names) != self.n_signals:
+            return {}
+        return {ch_names[i]: problem for i, problem in self.problems.items()}
+
+
+def _edf_signal_ranges(path: Path) -> list[tuple[str, dict[str, str]]] | None:
+    """Label and range fields (as text) of each data signal of an EDF/BDF header.
+
+    Returns None when the file does not start like an EDF/BDF header (mne then says what is
+    wrong with it). Annotation signals are left out.
+    """
+    with open(path, "rb") as file:
+        head = file.read(256)
+        if len(head) < 256 or head[:8].strip() not in (b"0", b"\xffBIOSEMI"):
+            return None
+        try:
+            n_signals = int(head[252:256].decode("latin-1").strip())
+        except ValueError:
+            return None
+        if n_signals < 1:
+            return None
+        body = file.read(256 * n_signals)
+    if len(body) < 256 * n_signals:
+        return None
+    fields: dict[str, list[str]] = {}
+    offset = 0
+    for name, width in _EDF_SIGNAL_FIELDS:
+        fields[name] = [
+            body[offset + i * width : offset + (i + 1) * width].decode("latin-1").split("\x00")[0]
+            for i in range(n_signals)
+        ]
+        offset += width * n_signals
+    return [
+        (label.strip(), {name: fields[name][i] for name in _EDF_RANGE_FIELDS})
+        for i, label in enumerate(fields["label"])
+        if label.strip() not in _EDF_ANNOTATION_LABELS
+    ]
+
+
+def _edf_number(text: str) -> float | None:
+    """A header number as mne reads it (a decimal comma allowed); None when it is not one."""
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        return None
+
+
+def _check_edf_ranges(path: Path, signals: list[tuple[str, dict[str, str]]]) -> _UndefinedRanges:
+    """Refuse non-numeric range fields and a header without one defined range; return the
+    signals whose range is undefined, each with what is wrong."""
+    non_numeric = [
+        f"{label!r} {name} {text.strip()!r}"
+        for label, ranges in signals
+        for name, text in ranges.items()
+        if _edf_number(text) is None
+    ]
+    if non_numeric:
+        raise RecordingError(
+            f"{path}: the {_extension(path)[1:].upper()} header holds text where numbers "
+            f"belong, so no reader can scale its samples: {_listing(non_numeric)}.",
+            _HEADER_HINT,
+        )
+    undefined: dict[int, str] = {}
+    for index, (_label, ranges) in enumerate(signals):
+        values = {name: _edf_number(text) for name, text in ranges.items()}
+        problem = _range_problem({k: float(v or 0.0) for k, v in values.items()})
+        if problem:
+            undefined[index] = problem
+    if undefined and len(undefined) == len(signals):
+        described = [f"{signals[i][0]} ({what})" for i, what in undefined.items()]
+        raise RecordingError(
+            f"{path}: no signal of this file can be converted to microvolts; its header gives "
+            f"every signal an undefined range: {_listing(described)}.",
+            _HEADER_HINT,
+        )
+    return _UndefinedRanges(len(signals), undefined)
+
+
+def _range_problem(values: Mapping[str, float]) -> str:
+    """What makes a signal's header range unusable ("" when nothing does)."""
+    bad = [f"{name} {value:g}" for name, value in values.items() if not math.isfinite(value)]
+    if bad:
+        return ", ".join(bad)
+    for kind in ("physical", "digital"):
+        low, high = values[f"{kind} minimum"], values[f"{kind} maximum"]
+        if low == high:
+            return f"{kind} minimum = maximum = {low:g}"
+    return ""
+
+
+def _described(problems: Mapping[str, str]) -> list[str]:
+    return [f"{name} ({what})" for name, what in problems.items()]
+
+
+def _listing(items: Sequence[str]) -> str:
+    """``items`` joined by commas, the first :data:`_MAX_NAMED` of them, then how many more."""
+    shown = ", ".join(items[:_MAX_NAMED])
+    more = len(items) - _MAX_NAMED
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def flat_rows(data: NDArray[np.floating]) -> NDArray[np.bool_]:
+    """Which rows of ``data`` hold one value throughout (a dead or unplugged channel).
+
+    Parameters
+    ----------
+    data : ndarray, shape (..., n_samples)
+        Finite samples in microvolts.
+
+    Returns
+    -------
+    flat : ndarray of bool, shape (...)
+        True where the peak-to-peak amplitude is at most :data:`FLAT_RELATIVE` of the largest
+        magnitude or :data:`FLAT_ABSOLUTE_UV` microvolts, whichever is larger.
+    """
+    data = np.asarray(data)
+    peak_to_peak = data.max(axis=-1) - data.min(axis=-1)
+    magnitude = np.abs(data).max(axis=-1)
+    return peak_to_peak <= np.maximum(FLAT_RELATIVE * magnitude, FLAT_ABSOLUTE_UV)
+
+
+def check_channels(
+    data: FloatArray,
+    channel_names: Sequence[str],
+    source: object,
+    undefined_range: Mapping[str, str] | None = None,
+    report_non_finite: bool = True,
+) -> tuple[str, ...]:
+    """Refuse a recording none of whose channels carries signal; warn about those that do not.
+
+    A channel carries no signal when every sample is NaN/inf, when it is flat (one value over
+    the whole recording, see :func:`flat_rows`), or when its file header gives it no defined
+    range (``undefined_range``). A recording with some such channels is usable (an unplugged
+    electrode): they are kept and named in a logged warning.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_samples), float32
+        Samples in microvolts (at least one per channel).
+    channel_names : sequence of str, length n_channels
+    source : object
+        Where the data came from, for the messages (a path).
+    undefined_range : mapping of str to str, optional
+        Channels whose header range is undefined, each with what is wrong.
+    report_non_finite : bool
+        Also warn about channels that hold some NaN/inf samples among finite ones.
+
+    Returns
+    -------
+    tuple of str
+        The channels that carry no signal (empty for a sound recording).
+
+    Raises
+    ------
+    RecordingError
+        When no channel carries signal; the message names each channel and why.
+    """
+    undefined_range = dict(undefined_range or {})
+    empty, flat, partial = [], [], []
+    for row, name in zip(data, channel_names, strict=True):
+        if name in undefined_range:
+            continue
+        finite = np.isfinite(row)
+        if not finite.any():
+            empty.append(name)
+            continue
+        if not finite.all():
+            partial.append(f"{name} ({int((~finite).sum())} of {finite.size} samples)")
+        if flat_rows(row if finite.all() else row[finite]):
+            flat.append(name)
+    groups = []
+    if empty:
+        groups.append(f"only NaN/inf: {_listing(empty)}")
+    if flat:
+        groups.append(f"flat, one value throughout: {_listing(flat)}")
+    if undefined_range:
+        described = _listing(_described(undefined_range))
+        groups.append(f"undefined range in the file header, read as 0 uV: {described}")
+    dead = (*empty, *flat, *undefined_range)
+    if dead and len(dead) == len(channel_names):
+        raise RecordingError(
+            f"{source} holds no EEG signal: none of its {len(dead)} channels carries any "
+            f"({'; '.join(groups)}).",
+            "Check the electrodes and the amplifier, and that the file was exported with the "
+            "right units and ranges; then record or export it again.",
+        )
+    if dead:
+        logger.warning(
+            "%s: %d of %d channels carry no signal (an unplugged electrode?): %s. They are kept; "
+            "a decoder that reads them sees no signal there.",
+            source,
+            len(dead),
+            len(channel_names),
+            "; ".join(groups),
+        )
+    if partial and report_non_finite:
+        logger.warning(
+            "%s: NaN/inf samples in %s; windows and trials that contain them are skipped.",
+            source,
+            _listing(partial),
+        )
+    return dead
 
 
 #: Start of the warning mne gives when a file holds fewer data records than its header declares.
@@ -135,7 +416,7 @@ def _read_raw(path: Path, allow_truncated: bool):  # -> mne.io.BaseRaw; mne is i
                 f"{path} is shorter than its header declares: it holds only "
                 f"{raw.n_times / raw.info['sfreq']:.1f} s of complete data records (a truncated "
                 "copy, or a recording that was not stopped properly).",
-                "Copy the file again, or pass allow_truncated=True to use the data it holds.",
+                _TRUNCATED_HINT,
             )
         logger.info("%s: %s", path.name, message)
     return raw
@@ -165,6 +446,7 @@ def _load_xdf(
     signal = load_xdf_signal(
         path, stream=xdf_stream, eeg_only=eeg_only, allow_truncated=allow_truncated
     )
+    check_channels(signal.data, signal.channel_names, path)
     annotations = markers_to_annotations(
         signal.timestamps, signal.markers, signal.sfreq, signal.sample_period_s, path
     )
@@ -213,8 +495,11 @@ def load_recording(
     ------
     RecordingError
         The file is missing, has an unsupported format, cannot be parsed, is truncated (unless
-        allowed), holds no EEG channel or no samples; an XDF file holds several EEG streams and
-        ``xdf_stream`` names none of them.
+        allowed), holds no EEG channel or no samples, or none of its channels carries signal
+        (every one all NaN/inf, flat, or with an undefined range in an EDF/BDF header; see
+        :func:`check_channels`); an XDF file holds several EEG streams and ``xdf_stream`` names
+        none of them. Channels without signal beside usable ones are named in a logged warning;
+        those with an undefined header range are read as 0 (their samples cannot be scaled).
 
     Notes
     -----
@@ -222,10 +507,11 @@ def load_recording(
     warnings are captured with ``warnings.catch_warnings``, which is process-wide).
     """
     path = Path(path).expanduser()
-    check_recording_path(path)
+    ranges = _check_path(path)
     if is_xdf_path(path):
         return _load_xdf(path, eeg_only, allow_truncated, xdf_stream)
     raw = _read_raw(path, allow_truncated)
+    undefined_range = ranges.by_channel(raw.ch_names)  # before picking: in header order
     kinds = ("eeg",) if eeg_only else _VOLTAGE_TYPES
     present = set(raw.get_channel_types())
     if not present.intersection(kinds):
@@ -238,7 +524,12 @@ def load_recording(
     raw.pick(sorted(present.intersection(kinds)))
     if raw.n_times == 0:
         raise RecordingError(f"{path} contains no samples.", "Record or export it again.")
-    data = np.ascontiguousarray(raw.get_data() * 1e6, dtype=np.float32)  # volts -> microvolts
+    with np.errstate(over="ignore"):  # beyond float32: inf, reported by check_channels
+        data = np.ascontiguousarray(raw.get_data() * 1e6, dtype=np.float32)  # volts -> uV
+    undefined_range = {k: v for k, v in undefined_range.items() if k in raw.ch_names}
+    for name in undefined_range:  # mne scaled them with a made-up range: meaningless values
+        data[raw.ch_names.index(name)] = 0.0
+    check_channels(data, raw.ch_names, path, undefined_range)
     logger.info(
         "Loaded %s: %d channels, %d samples at %g Hz, %d annotations.",
         path.name,

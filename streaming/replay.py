@@ -97,11 +97,17 @@ class Replayer(PacedStreamer):
     xdf_stream : str, optional
         For XDF files: the name of the signal stream to replay (needed when a file holds several
         EEG streams); the markers of the file's marker streams are replayed with it.
+    allow_truncated : bool
+        Replay the complete records of an EDF/BDF file that holds fewer than its header
+        declares, or the complete chunks of an XDF file cut short (``neurodeck replay
+        --allow-truncated``); by default such a file is refused.
 
     Raises
     ------
     RecordingError
-        No file given, a file cannot be loaded, or the files differ in rate or channels.
+        No file given, a file cannot be loaded (missing, unreadable, truncated, or with no
+        channel that carries signal: all NaN/inf, flat or of undefined range), or the files
+        differ in rate or channels.
 
     Notes
     -----
@@ -119,6 +125,7 @@ class Replayer(PacedStreamer):
         source_id: str | None = None,
         markers: bool = True,
         xdf_stream: str | None = None,
+        allow_truncated: bool = False,
     ) -> None:
         if isinstance(paths, (str, Path)) or not paths:
             raise RecordingError(
@@ -126,7 +133,10 @@ class Replayer(PacedStreamer):
                 "Give at least one EDF/BDF/FIF/GDF/VHDR/XDF file.",
             )
         self.paths = [Path(p).expanduser() for p in paths]
-        recordings = [load_recording(p, xdf_stream=xdf_stream) for p in self.paths]
+        recordings = [
+            load_recording(p, allow_truncated=allow_truncated, xdf_stream=xdf_stream)
+            for p in self.paths
+        ]
         _check_compatible(recordings)
         self.loop = loop
         self._data, self._markers = self._concatenate(recordings)

@@ -43,6 +43,13 @@ class WindowScheduler:
     ----------
     window_n, hop_n : int
         Window length and hop in samples.
+
+    Attributes
+    ----------
+    n_skipped : int
+        Grid windows passed over because a newer one was due.
+    n_due : int
+        Every grid window since the first one returned: returned or skipped.
     """
 
     def __init__(self, window_n: int, hop_n: int) -> None:
@@ -52,6 +59,7 @@ class WindowScheduler:
         self.hop_n = int(hop_n)
         self._last_end: int | None = None
         self.n_skipped = 0
+        self.n_due = 0
 
     def due(self, n_written: int) -> int | None:
         """End index (exclusive) of the newest complete window not yet returned, or None.
@@ -66,8 +74,11 @@ class WindowScheduler:
         newest = self.window_n + ((n_written - self.window_n) // self.hop_n) * self.hop_n
         if self._last_end is not None and newest <= self._last_end:
             return None
+        skipped = 0
         if self._last_end is not None:
-            self.n_skipped += (newest - self._last_end) // self.hop_n - 1
+            skipped = (newest - self._last_end) // self.hop_n - 1
+            self.n_skipped += skipped
+        self.n_due += 1 + skipped  # every grid window since the first: returned or skipped
         self._last_end = newest
         return newest
 

@@ -126,7 +126,7 @@ class DecodeSession:
         A marker stream whose cues are attached to predictions as the true label.
     settings : AcquisitionSettings, optional
     deadline_s : float or None
-        Windows older than this (since pull) are dropped.
+        Windows whose last sample is older than this are dropped as stale (sample time).
     """
 
     def __init__(

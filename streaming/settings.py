@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neurodeck.common.checks import check_positive
-from neurodeck.common.types import ConfigError
+from neurodeck.common.checks import check_int, check_number, check_positive
 
 
 @dataclass(frozen=True)
@@ -45,17 +44,13 @@ class AcquisitionSettings:
     max_chunk: int = 8192
 
     def __post_init__(self) -> None:
+        # A TOML file can hold a string, a bool or a list where a number belongs: every field
+        # is checked for its type as well as its range, and refused with its name.
         check_positive("buffer_s", self.buffer_s, unit="s")
+        check_number("wait_s", self.wait_s, 0.0, 0.5, unit="s")
         check_positive("poll_s", self.poll_s, upper=0.1, unit="s")
-        if not 0 <= self.wait_s <= 0.5:
-            raise ConfigError(f"'wait_s' must be between 0 and 0.5 s; got {self.wait_s}.")
         check_positive("stall_s", self.stall_s, upper=2.0, unit="s")
+        check_number("gap_tolerance", self.gap_tolerance, 1.0, unit="sample periods")
+        check_number("settle_s", self.settle_s, 0.0, unit="s")
         check_positive("clock_refresh_s", self.clock_refresh_s, unit="s")
-        if self.gap_tolerance < 1.0:
-            raise ConfigError(
-                f"'gap_tolerance' must be >= 1 sample period; got {self.gap_tolerance}."
-            )
-        if self.settle_s < 0:
-            raise ConfigError(f"'settle_s' must be >= 0; got {self.settle_s}.")
-        if self.max_chunk < 1:
-            raise ConfigError(f"'max_chunk' must be >= 1; got {self.max_chunk}.")
+        check_int("max_chunk", self.max_chunk)

@@ -307,8 +307,9 @@ def _check_truncation(path: Path, layout: XdfLayout, allow_truncated: bool) -> N
         raise RecordingError(
             f"{path} is truncated: {layout.truncation} (a copy cut short, or a recording that "
             "was not stopped properly).",
-            "Copy the file again, or pass allow_truncated=True to use the complete chunks it "
-            "holds.",
+            "Copy the file again from its source; or, to use the complete chunks it holds, add "
+            "--allow-truncated to `neurodeck replay` or `neurodeck calibrate --recording` (in "
+            "Python: load_recording(..., allow_truncated=True)).",
         )
     logger.warning("%s is truncated (%s); reading its complete chunks.", path, layout.truncation)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import os
 import struct
 import uuid
 from collections.abc import Mapping, Sequence
@@ -33,7 +32,7 @@ from typing import BinaryIO
 from xml.etree import ElementTree as ET
 
 import numpy as np
-from neurodeck.common.jsonio import fsync_dir
+from neurodeck.common.jsonio import replaced_atomically
 from neurodeck.common.types import ConfigError, RecordingError
 from numpy.typing import NDArray
 
@@ -363,22 +362,13 @@ def write_xdf(
         raise ConfigError("An XDF file needs at least one stream.")
     if not (chunk_s > 0 and boundary_s > 0):
         raise ConfigError(f"chunk_s and boundary_s must be > 0; got {chunk_s}, {boundary_s}.")
-    tmp = path.with_name(path.name + ".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
+        with replaced_atomically(path) as tmp, open(tmp, "wb") as f:
             _write_file(f, streams, created, chunk_s, boundary_s)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise RecordingError(
             f"Could not write {path} ({exc.strerror or exc}).",
             "Check that the folder is writable and has free space.",
         ) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
     return path

@@ -48,6 +48,8 @@ class IndexedOutlet:
         self.pushed = 0
         self.nan_at: int | None = None
         self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
         self._thread = threading.Thread(target=self._run, daemon=True)
         rng = np.random.default_rng(0)
         self._noise = rng.standard_normal((4096, n_channels)).astype(np.float32) * 10
@@ -68,11 +70,21 @@ class IndexedOutlet:
     def done(self) -> bool:
         return self.pushed >= self.n_samples
 
+    def pause(self) -> None:
+        """Stall like a stopped process (SIGSTOP): nothing is pushed until :meth:`resume`."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        """Go on (SIGCONT): the samples due meanwhile go out at once, with their own times."""
+        self._running.set()
+
     def _run(self) -> None:
         period = 1.0 / (self.sfreq * self.speed)
         t0 = local_clock() + 0.05
         i = 0
         while i < self.n_samples and not self._stop.is_set():
+            if not self._running.wait(0.05):
+                continue
             n = min(self.chunk_n, self.n_samples - i)
             due = t0 + (i + n - 1) * period
             wait = due - local_clock()

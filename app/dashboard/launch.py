@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from neurodeck.common.jsonio import write_text_atomic
 from neurodeck.common.types import ConfigError
 
 
@@ -93,5 +94,5 @@ def run_dashboard(launch: DashboardLaunch) -> int:
     code = app.exec()
     if launch.stats is not None:
         launch.stats.parent.mkdir(parents=True, exist_ok=True)
-        launch.stats.write_text(json.dumps(window.stats.summary(), indent=2) + "\n")
+        write_text_atomic(launch.stats, json.dumps(window.stats.summary(), indent=2) + "\n")
     return code

@@ -104,6 +104,7 @@ def test_calibrate_on_a_file_without_cues_says_which_markers_it_found(tmp_path, 
                  str(save_tiny_encoder(tmp_path / "enc.safetensors"))])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2 and "blink" in err and "--classes" in err
+    assert not (tmp_path / "p").exists()  # a failed calibration leaves no empty profile folder
 
 
 def test_stimuli_are_checked_before_anything_is_recorded(tmp_path, capsys) -> None:

@@ -190,3 +190,114 @@ def test_a_wrong_setting_is_refused_with_its_name(tmp_path) -> None:
     res = _run_cli("demo", "--config", str(cfg), "--headless", "--local")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "decode.hop_s" in res.stderr
+
+
+def _nan_checkpoint(path):
+    """A real reference checkpoint whose weights hold NaN (a training that diverged)."""
+    import torch
+    from neurodeck.models.checkpoint import ModelMeta, save_checkpoint
+    from neurodeck.models.tangent_space import TangentSpaceLR
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 3))
+    model = TangentSpaceLR.from_fitted(
+        a @ a.T + 3 * np.eye(3), rng.standard_normal((2, 6)), rng.standard_normal(2), 2
+    )
+    with torch.no_grad():
+        model.weight[1, 3] = float("nan")
+    meta = ModelMeta(
+        architecture="tangent_space_lr", config=model.config, channel_names=("C3", "Cz", "C4"),
+        sfreq=160.0, window_s=2.0, class_names=("left", "right"),
+    )  # fmt: skip
+    return save_checkpoint(path, model, meta)
+
+
+def test_decode_refuses_a_checkpoint_with_nan_weights_before_waiting(tmp_path) -> None:
+    bad = _nan_checkpoint(tmp_path / "diverged.safetensors")
+    res = _run_cli("decode", "--stream", "no-such-stream", "--model", str(bad), "--local")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "diverged.safetensors holds non-finite weights" in res.stderr
+    assert "weight (1 NaN, 0 inf of 12 values)" in res.stderr
+    assert "what to do:" in res.stderr and "calibrate again" in res.stderr
+
+
+def test_decode_refuses_a_settings_file_of_the_wrong_type_before_waiting(
+    tmp_path, capsys, unique_id
+) -> None:
+    cfg = tmp_path / "settings.toml"
+    cfg.write_text("[decode]\nhop_s = true\n")  # a boolean where seconds are expected
+    argv = ["decode", "--stream", unique_id, "--model", "nope", "--config", str(cfg)]
+    assert main([*argv, "--timeout", "30"]) == 2
+    err = capsys.readouterr().err
+    assert "[decode]: 'decode.hop_s' must be a finite number > 0 s; got True" in err
+    assert "what to do:" in err
+
+
+def _write_recordings(folder):
+    """EEG files without signal (flat, NaN, undefined header ranges) and one with a dead
+    electrode; returns their paths by name."""
+    import mne
+
+    names = ["C3", "Cz", "C4"]
+    info = mne.create_info(names, 100.0, "eeg")
+    signal = np.random.default_rng(0).standard_normal((3, 300)) * 20e-6
+    paths = {}
+    flat = mne.io.RawArray(np.full((3, 300), 4e-6), info, verbose="error")
+    paths["flat"] = folder / "flat.edf"
+    mne.export.export_raw(paths["flat"], flat, verbose="error")
+    paths["nan"] = folder / "nan_raw.fif"
+    mne.io.RawArray(np.full((3, 300), np.nan), info, verbose="error").save(
+        paths["nan"], verbose="error"
+    )
+    paths["good"] = folder / "good.edf"
+    mne.export.export_raw(
+        paths["good"], mne.io.RawArray(signal, info, verbose="error"), verbose="error"
+    )
+    content = bytearray(paths["good"].read_bytes())
+    n_signals = int(content[252:256])
+    physical_max = 256 + n_signals * (16 + 80 + 8 + 8)  # after label, transducer, unit, min
+    for i in range(3):  # physical maximum = physical minimum for every EEG signal
+        start = 256 + n_signals * (16 + 80 + 8) + 8 * i
+        content[physical_max + 8 * i : physical_max + 8 * (i + 1)] = content[start : start + 8]
+    paths["norange"] = folder / "norange.edf"
+    paths["norange"].write_bytes(bytes(content))
+    dead = signal.copy()
+    dead[1] = 0.0  # Cz unplugged
+    paths["dead"] = folder / "dead.edf"
+    mne.export.export_raw(
+        paths["dead"], mne.io.RawArray(dead, info, verbose="error"), verbose="error"
+    )
+    return paths
+
+
+def test_replay_refuses_recordings_without_signal_naming_the_channels(tmp_path) -> None:
+    paths = _write_recordings(tmp_path)
+    expected = {
+        "flat": "flat, one value throughout: C3, Cz, C4",
+        "nan": "only NaN/inf: C3, Cz, C4",
+        "norange": "its header gives every signal an undefined range: C3 (physical minimum",
+    }
+    for name, fragment in expected.items():
+        res = _run_cli("replay", str(paths[name]), "--local")
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert fragment in res.stderr and "what to do:" in res.stderr
+        assert "replaying" not in res.stdout  # no outlet was opened
+
+
+@pytest.mark.lsl
+def test_replay_of_a_recording_with_a_dead_electrode_warns_naming_it(tmp_path) -> None:
+    dead = _write_recordings(tmp_path)["dead"]
+    res = _run_cli("replay", str(dead), "--speed", "50", "--no-markers", "--local")
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    assert "1 of 3 channels carry no signal" in res.stderr
+    assert "flat, one value throughout: Cz" in res.stderr and "replaying dead.edf" in res.stdout
+
+
+def test_calibrate_refuses_recordings_without_signal(tmp_path, capsys) -> None:
+    paths = _write_recordings(tmp_path)
+    for name in ("flat", "nan", "norange"):
+        out = tmp_path / f"profile-{name}"
+        assert main(["calibrate", "--recording", str(paths[name]), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"neurodeck calibrate: error: {paths[name]}" in err and "what to do:" in err
+        assert not (out / "profile.json").exists()

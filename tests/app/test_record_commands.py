@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import threading
+import time
 
 import numpy as np
 import pylsl
@@ -78,27 +79,54 @@ def test_record_with_auto_markers_then_export(tmp_path, unique_id, capsys) -> No
 
 
 @pytest.mark.lsl
-def test_record_goes_without_markers_and_stops_when_stream_is_lost(
+def test_record_waits_for_a_lost_stream_as_long_as_asked_then_says_so(
     tmp_path, unique_id, capsys, monkeypatch
 ) -> None:
     monkeypatch.setattr(record_commands, "AUTO_MARKERS_TIMEOUT_S", 0.3)
     outlet = IndexedOutlet(unique_id, 2, 250.0, 100_000, chunk_n=5).start()
-    closer = threading.Timer(1.5, outlet.close)
+    closer = threading.Timer(3.0, outlet.close)  # after the name is resolved (0.75 s or more)
     closer.start()
     folder, summary = tmp_path / "s", tmp_path / "summary.json"
+    t0 = time.monotonic()
     try:
         code = _run(
             "record", "--stream", unique_id, "--out", str(folder), "--duration", "30",
-            "--json", str(summary),
+            "--lost-timeout", "1.5", "--json", str(summary),
         )  # fmt: skip
     finally:
         closer.join()
-    out = capsys.readouterr().out
-    assert code == 0
-    assert "recording without markers" in out and "stream lost" in out
+    captured = capsys.readouterr()
+    assert code == 2 and 2.5 < time.monotonic() - t0 < 20  # waited 1.5 s for it, not 30
+    assert "recording without markers" in captured.out and "stream lost" in captured.out
+    assert "was gone for more than 1.5 s" in captured.err and "kept in" in captured.err
     report = json.loads(summary.read_text())
     assert report["stream_lost"] and report["marker_streams"] == [] and report["n_samples"] > 0
-    assert load_session(folder).complete
+    assert report["ended_by"] == "stream lost" and load_session(folder).complete
+
+
+@pytest.mark.lsl
+def test_a_stall_does_not_end_a_recording(tmp_path, unique_id, monkeypatch) -> None:
+    """The source stops for longer than the stall limit; the recording goes on to --duration."""
+    monkeypatch.setattr(record_commands, "AUTO_MARKERS_TIMEOUT_S", 0.3)
+    outlet = IndexedOutlet(unique_id, 2, 250.0, 100_000, chunk_n=5)
+    outlet.pause()  # before it pushes anything: the recorder must see its first sample
+    outlet.start()
+    resumer = threading.Timer(7.0, outlet.resume)  # silent for 7 s: more than 5 s (stalled)
+    resumer.start()
+    summary = tmp_path / "summary.json"
+    try:
+        code = _run(
+            "record", "--stream", unique_id, "--out", str(tmp_path / "s"), "--duration", "10",
+            "--json", str(summary),
+        )  # fmt: skip
+    finally:
+        resumer.join()
+        outlet.close()
+    report = json.loads(summary.read_text())
+    assert code == 0 and report["ended_by"] == "duration reached" and not report["stream_lost"]
+    session = load_session(tmp_path / "s")
+    assert session.n_samples > 250  # what came after the stall is recorded
+    np.testing.assert_array_equal(session.data[0], np.arange(session.n_samples))
 
 
 def test_bad_arguments_are_refused(tmp_path) -> None:
@@ -138,3 +166,35 @@ def test_export_to_xdf(tmp_path, capsys) -> None:
     with pytest.raises(RecordingError, match="already exists"):
         _run("export", str(folder), str(out))
     assert _run("export", str(folder), str(out), "--overwrite") == 0
+
+
+def _session(folder, markers=((0.5, "left"), (1.0, "right"))):
+    from tests.streaming.test_recorded_session import write_session
+
+    rows = np.random.default_rng(0).standard_normal((400, 4)).astype(np.float32)
+    return write_session(folder, rows, np.arange(400) / 200.0, list(markers))
+
+
+def test_export_warns_when_the_markers_file_is_missing(tmp_path, capsys) -> None:
+    folder = _session(tmp_path / "s")
+    assert _run("export", str(folder), str(tmp_path / "with.fif")) == 0
+    assert "warning" not in capsys.readouterr().err
+    (folder / "markers.jsonl").unlink()
+    summary = tmp_path / "summary.json"
+    code = _run("export", str(folder), str(tmp_path / "without.fif"), "--json", str(summary))
+    captured = capsys.readouterr()
+    assert code == 0
+    assert f"warning: {folder / 'markers.jsonl'} is missing" in captured.err
+    assert "without.fif will hold NO markers" in captured.err
+    assert "and 0 markers" in captured.out
+    assert json.loads(summary.read_text())["markers_file_missing"] is True
+    assert load_recording(tmp_path / "without.fif").annotations == ()
+
+
+def test_export_without_the_timestamps_file_names_it(tmp_path) -> None:
+    folder = _session(tmp_path / "s")
+    (folder / "eeg_times.f64").unlink()
+    with pytest.raises(RecordingError, match=r"has no timestamps file eeg_times\.f64") as err:
+        _run("export", str(folder), str(tmp_path / "out.fif"))
+    assert "no EEG" not in str(err.value) and "Restore eeg_times.f64" in err.value.hint
+    assert not (tmp_path / "out.fif").exists()

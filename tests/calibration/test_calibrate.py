@@ -190,3 +190,24 @@ def test_the_report_lists_the_self_assessments_of_an_affective_recording(tmp_pat
     assert rated["per_class"]["right"]["valence"] is None
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["self_assessment"] == rated
+
+
+def test_fitting_refuses_trials_that_are_all_flat(tmp_path) -> None:
+    from neurodeck.calibration.fitting import check_trials_carry_signal, fit_reference
+    from neurodeck.calibration.trials import InsufficientTrialsError, TrialSet
+
+    flat = TrialSet(
+        X=np.full((8, 3, 320), 2.5, np.float32), y=np.array([0, 1] * 4), class_names=("l", "r"),
+        channel_names=("C3", "Cz", "C4"), sfreq=160.0, span_s=(0.0, 2.0), onsets=np.arange(8.0),
+    )  # fmt: skip
+    with pytest.raises(InsufficientTrialsError, match="All 8 calibration trials are flat") as err:
+        fit_reference(flat, FAST)
+    assert "C3, Cz, C4" in str(err.value) and "record the calibration again" in err.value.hint
+    live = dataclasses.replace(flat, X=flat.X + np.sin(np.arange(320, dtype=np.float32)))
+    check_trials_carry_signal(live)  # any signal is enough
+    # end to end: a recording flat during every cue never reaches the fitting
+    eeg = simulated_session(seconds=60.0)
+    eeg = dataclasses.replace(eeg, data=np.zeros_like(eeg.data))
+    with pytest.raises(InsufficientTrialsError, match="because the EEG is flat"):
+        calibrate_recordings([eeg], tiny_encoder(), EEG_CLASSES, ("left", "right"), tmp_path, FAST)
+    assert not (tmp_path / "profile.json").exists()

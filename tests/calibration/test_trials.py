@@ -7,7 +7,13 @@ import logging
 
 import numpy as np
 import pytest
-from neurodeck.calibration.trials import ContinuousEEG, InsufficientTrialsError, build_trials
+from neurodeck.calibration.trials import (
+    FLAT_TRIAL,
+    ContinuousEEG,
+    InsufficientTrialsError,
+    build_trials,
+    load_calibration_source,
+)
 from neurodeck.common.types import ChannelMappingError, ConfigError, MarkerEvent, RecordingError
 from neurodeck.streaming.preprocessing import PreprocessingConfig
 from neurodeck.streaming.recording_io import Recording
@@ -163,3 +169,62 @@ def test_an_xdf_file_gives_the_trials_of_the_recording_it_holds(tmp_path) -> Non
     np.testing.assert_array_equal(a.X, b.X)
     np.testing.assert_array_equal(a.y, b.y)
     np.testing.assert_array_equal(a.onsets, b.onsets)
+
+
+def test_trials_flat_in_every_channel_are_dropped_and_refused_together() -> None:
+    eeg = simulated_session(seconds=60.0)
+    flat = dataclasses.replace(eeg, data=np.full_like(eeg.data, 3.0))  # a headset measuring nothing
+    with pytest.raises(InsufficientTrialsError) as err:
+        build_trials([flat], EEG_CLASSES, CLASSES, (-1.0, 4.0), PRE, 2)
+    n = len(_cues(eeg))
+    assert f"({n} trials were dropped: {n} because {FLAT_TRIAL})" in str(err.value)
+    assert "electrodes touch the skin" in err.value.hint
+
+
+def test_a_flat_stretch_drops_only_its_trials() -> None:
+    eeg = simulated_session(seconds=60.0)
+    cue = _cues(eeg)[3]
+    at = int(np.searchsorted(eeg.timestamps, cue.timestamp))
+    data = eeg.data.copy()
+    data[:, at - 200 : at + 700] = 0.0  # the amplifier dropped out around one cue
+    trials = build_trials([dataclasses.replace(eeg, data=data)], EEG_CLASSES, CLASSES,
+                          (-1.0, 4.0), PRE, 2)  # fmt: skip
+    assert [(d.timestamp, d.reason) for d in trials.dropped] == [(cue.timestamp, FLAT_TRIAL)]
+    # only the chain's channels count: a flat channel the chain does not read drops nothing
+    data = eeg.data.copy()
+    data[0] = 0.0  # Fp1
+    kept = build_trials([dataclasses.replace(eeg, data=data)], EEG_CLASSES, CLASSES,
+                        (-1.0, 4.0), PRE, 2)  # fmt: skip
+    assert kept.dropped == ()
+
+
+def test_a_dead_channel_does_not_drop_every_trial() -> None:
+    """A channel with no finite sample (named when the recording is loaded) is read as 0."""
+    eeg = simulated_session(seconds=60.0)
+    data = eeg.data.copy()
+    data[4] = np.nan  # F4 never delivered a number
+    trials = build_trials([dataclasses.replace(eeg, data=data)], EEG_CLASSES, CLASSES,
+                          (-1.0, 4.0), PRE, 2)  # fmt: skip
+    assert trials.dropped == () and trials.n_trials == len(_cues(eeg))
+    np.testing.assert_array_equal(
+        trials.X, build_trials([eeg], EEG_CLASSES, CLASSES, (-1.0, 4.0), PRE, 2).X
+    )
+
+
+def test_session_folders_without_signal_are_refused_when_loaded(tmp_path, caplog) -> None:
+    from tests.streaming.test_recorded_session import write_session
+
+    rows = np.random.default_rng(0).standard_normal((400, 4)).astype(np.float32) * 20
+    rows[:, 1] = np.nan
+    rows[:, 2] = 7.0
+    folder = write_session(tmp_path / "partial", rows, np.arange(400) / 200.0)
+    with caplog.at_level(logging.WARNING):
+        eeg = load_calibration_source(folder)
+    assert eeg.n_samples == 400
+    assert "2 of 4 channels carry no signal" in caplog.text
+    assert "only NaN/inf: C3" in caplog.text and "flat, one value throughout: Cz" in caplog.text
+    rows[:, [0, 3]] = np.nan
+    folder = write_session(tmp_path / "dead", rows, np.arange(400) / 200.0)
+    with pytest.raises(RecordingError, match="holds no EEG signal") as err:
+        load_calibration_source(folder)
+    assert "only NaN/inf: index, C3, C4" in str(err.value) and "Cz" in str(err.value)

@@ -10,11 +10,15 @@ from typing import Any
 import numpy as np
 import pytest
 from neurodeck.common.checks import (
+    check_bool,
     check_dropout,
     check_fraction,
     check_int,
     check_int_tuple,
+    check_number,
     check_positive,
+    check_str,
+    check_str_tuple,
 )
 from neurodeck.common.types import ConfigError
 
@@ -135,3 +139,43 @@ def test_check_positive_upper_bound() -> None:
         check_positive("window_s", 4.5, upper=4.0)
     with _refused("'window_s' must be <= 4.0 s; got 5."):
         check_positive("window_s", 5, upper=4.0, unit="s")
+
+
+@pytest.mark.parametrize("value", [True, False, np.bool_(True)])
+def test_check_positive_refuses_booleans(value: object) -> None:
+    """``True`` is not one second: a boolean where seconds are expected is a mistake."""
+    with _refused(f"'hop_s' must be a finite number > 0 s; got {value!r}."):
+        check_positive("hop_s", value, unit="s")
+
+
+# check_number, check_bool, check_str, check_str_tuple
+
+
+def test_check_number_bounds_and_types() -> None:
+    assert check_number("settle_s", 0) == 0.0 and type(check_number("settle_s", 0)) is float
+    assert check_number("wait_s", 0.5, 0.0, 0.5, unit="s") == 0.5
+    with _refused("'wait_s' must be a finite number from 0 to 0.5 s; got 0.6."):
+        check_number("wait_s", 0.6, 0.0, 0.5, unit="s")
+    with _refused("'settle_s' must be a finite number >= 0; got -1."):
+        check_number("settle_s", -1, 0.0)
+    with _refused("'gain' must be a finite number <= 2; got 3."):
+        check_number("gain", 3, maximum=2)
+    for value in (True, math.nan, math.inf, "1", None, [1.0]):
+        with _refused(f"'x' must be a finite number; got {value!r}."):
+            check_number("x", value)
+
+
+def test_check_bool_str_and_str_tuple() -> None:
+    assert check_bool("filter", np.bool_(False)) is False
+    for value in (1, 0, "true", None):
+        with _refused(f"'filter' must be true or false; got {value!r}."):
+            check_bool("filter", value)
+    assert check_str("paradigm", "mi-lr") == "mi-lr"
+    with _refused("'paradigm' must be a string; got 4."):
+        check_str("paradigm", 4)
+    assert check_str_tuple("hidden", ["EOG", "A1"]) == ("EOG", "A1")
+    assert check_str_tuple("hidden", ()) == ()
+    with _refused("'hidden' must be a list of strings; got 'EOG'."):
+        check_str_tuple("hidden", "EOG")
+    with _refused("'hidden[1]' must be a string; got 2."):
+        check_str_tuple("hidden", ["EOG", 2])

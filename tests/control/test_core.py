@@ -246,3 +246,26 @@ def test_marker_calibration_needs_a_marker_stream(make_core, unique_id) -> None:
         assert snap.calibration.phase == "idle"
     finally:
         outlet.close()
+
+
+def test_the_health_dock_shows_why_a_stream_that_came_back_was_refused() -> None:
+    """A source back with another layout: its message, not the generic 'no samples' one."""
+    from types import SimpleNamespace
+
+    from neurodeck.common.types import StreamMeta
+    from neurodeck.control.connection import Connection
+    from neurodeck.streaming.acquisition import AcquisitionStatus
+
+    meta = StreamMeta("amp", "EEG", "amp-1", "lab-pc", ("C3", "Cz", "C4"), ("uV",) * 3, 200.0)
+    refused = (
+        "Stream 'amp' (source_id 'amp-1') came back with another layout: 5 ch at 200 Hz "
+        "instead of 3 ch at 200 Hz; not re-attached. Reconnect to use it"
+    )
+    counters = dict(n_samples=200, lost_samples=0, n_gaps=0, overruns=0, n_nonfinite=0,
+                    n_stalls=1, cpu_s=0.1, wall_s=5.0, clock_offset_s=0.0)  # fmt: skip
+    conn = SimpleNamespace(meta=meta)
+    status = AcquisitionStatus("stalled", 0.0, **counters, message=refused, layout_refused=True)
+    health = Connection.health(conn, status, None, 1.5)
+    assert health.message == refused and health.rate_hz == 0.0 and health.state == "stalled"
+    silent = AcquisitionStatus("stalled", 0.0, **counters, message="")
+    assert "No samples" in Connection.health(conn, silent, None, 1.5).message

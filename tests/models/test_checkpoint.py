@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import pickle
 from pathlib import Path
 from typing import Any
@@ -244,6 +245,35 @@ def test_state_dict_mismatch_lists_every_problem(
     assert "missing keys ['bias']" in message
     assert "unexpected keys ['extra']" in message
     assert "weight: file (3, 5) vs model (3, 6)" in message
+
+
+@pytest.mark.parametrize(
+    ("poison", "count"),
+    [(math.nan, "2 NaN, 0 inf"), (math.inf, "0 NaN, 2 inf")],
+    ids=["nan", "inf"],
+)
+def test_non_finite_weights_are_refused_naming_the_tensors(
+    tmp_path: Path, model: TangentSpaceLR, meta: ModelMeta, poison: float, count: str
+) -> None:
+    """A checkpoint written by a training that diverged loads nothing, and says which tensors."""
+    with torch.no_grad():
+        model.weight[0, :2] = poison
+        model.bias[1] = -poison
+    path = save_checkpoint(tmp_path / "diverged.safetensors", model, meta)
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path)
+    message = str(err.value)
+    assert str(path) in message and "non-finite weights" in message
+    assert f"weight ({count} of 18 values)" in message
+    assert "bias (" in message and "reference_isqrt" not in message  # only the poisoned ones
+    assert "calibrate again" in err.value.hint
+
+
+def test_integer_buffers_are_not_mistaken_for_non_finite() -> None:
+    tensors = {"steps": torch.tensor([3], dtype=torch.int64), "mask": torch.ones(2, dtype=bool)}
+    assert checkpoint.nonfinite_tensors(tensors) == []
+    tensors["w"] = torch.tensor([1.0, float("nan")], dtype=torch.float16)
+    assert checkpoint.nonfinite_tensors(tensors) == ["w (1 NaN, 0 inf of 2 values)"]
 
 
 def test_save_refuses_meta_that_does_not_describe_the_model(

@@ -128,3 +128,84 @@ def test_string_stream_is_refused(unique_id) -> None:
             Acquisition(resolve_stream(source_id=unique_id, timeout_s=5.0))
     finally:
         del outlet
+
+
+def test_a_source_back_with_another_layout_is_refused_then_the_same_layout_re_attaches(
+    unique_id,
+) -> None:
+    """Closed and re-created with the same source_id: 5 channels refused, 3 channels taken."""
+    sfreq = 200.0
+    first = IndexedOutlet(unique_id, 3, sfreq, 200, source_id=unique_id).start()
+    acq = Acquisition(
+        resolve_stream(source_id=unique_id, timeout_s=5.0), AcquisitionSettings(stall_s=1.0)
+    ).start()
+    try:
+        assert wait_until(first.done, 5.0)
+        assert wait_until(lambda: acq.raw.n_written >= 200, 5.0)
+        assert wait_until(lambda: acq.status().rate_hz > 0, 2.0)
+        first.close()
+        assert wait_until(lambda: acq.status().state == "stalled", 3.0)
+        wider = IndexedOutlet(unique_id, 5, sfreq, 100_000, source_id=unique_id, start_index=200)
+        wider.start()
+        try:
+            assert wait_until(lambda: acq.status().layout_refused, 8.0), "not refused"
+            time.sleep(0.5)  # it is not taken later either
+            status = acq.status()
+            assert status.state == "stalled" and status.layout_refused
+            assert status.rate_hz == 0.0, "the rate before the stall is not the rate now"
+            assert acq.raw.n_written == 200, "samples of another layout were taken"
+            assert (
+                f"Stream '{unique_id}' (source_id '{unique_id}') came back with another layout: "
+                "5 ch at 200 Hz instead of 3 ch at 200 Hz; not re-attached. Reconnect to use it"
+            ) in status.message
+        finally:
+            wider.close()
+        same = IndexedOutlet(unique_id, 3, sfreq, 100_000, source_id=unique_id, start_index=400)
+        same.start()
+        try:
+            assert wait_until(lambda: acq.raw.n_written >= 400, 8.0), "did not re-attach"
+            status = acq.status()
+            assert status.state == "streaming" and not status.layout_refused
+            assert "is back after" in status.message
+            after = acq.raw.read(acq.raw.n_written, 100)[0][0]
+            np.testing.assert_array_equal(np.diff(after), 1)
+            assert after[0] >= 400
+        finally:
+            same.close()
+    finally:
+        acq.stop()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"sfreq": 100.0}, "3 ch at 100 Hz instead of 3 ch at 200 Hz"),
+        ({"replay_speed": 4.0}, ""),  # how fast a replay goes is not its layout
+        (
+            {"channel_names": ("C3", "Cz", "Pz")},
+            "3 ch at 200 Hz named C3, Cz, Pz instead of 3 ch at 200 Hz named C3, Cz, C4",
+        ),
+        (
+            {"channel_units": ("volts",) * 3},
+            "3 ch at 200 Hz in volts instead of 3 ch at 200 Hz in microvolts",
+        ),
+        ({"channel_names": ("Ch1", "Ch2", "Ch3"), "generic_names": True}, ""),  # unnamed: count
+        ({"channel_units": ("", "", "")}, ""),  # undeclared units are not compared
+        ({"hostname": "other-pc"}, ""),  # where it runs is not its layout
+    ],
+)
+def test_layout_change_says_what_differs(change, expected) -> None:
+    from dataclasses import replace
+
+    import pylsl
+    from neurodeck.common.types import StreamMeta
+    from neurodeck.streaming.acquisition import layout_change
+
+    old = StreamMeta(
+        "amp", "EEG", "amp-1", "lab-pc", ("C3", "Cz", "C4"), ("microvolts",) * 3, 200.0
+    )
+    fmt = pylsl.cf_float32
+    assert layout_change(old, fmt, replace(old, **change), fmt) == expected
+    assert layout_change(old, fmt, old, pylsl.cf_int16) == (
+        "3 ch at 200 Hz as int16 instead of 3 ch at 200 Hz as float32"
+    )

@@ -195,6 +195,70 @@ def test_export_round_trip(tmp_path: Path, ending: str) -> None:
     )
 
 
+@pytest.mark.parametrize("ending", [".fif", ".xdf"])
+def test_a_gap_in_the_timestamps_is_marked_in_the_export(tmp_path: Path, ending: str) -> None:
+    stamps = 10.0 + np.arange(400) / SFREQ
+    stamps[250:] += 3.0  # the source was gone for 3 s
+    folder = write_session(tmp_path / "s", _rows(400), stamps, [(stamps[10], "left")])
+    rec = load_recording(export_session(folder, tmp_path / f"out{ending}"))
+    gaps = [onset for onset, _, label in rec.annotations if label == "BAD_ACQ_SKIP"]
+    np.testing.assert_allclose(gaps, [250 / SFREQ], atol=1 / SFREQ)
+    assert [label for _, _, label in rec.annotations] == ["left", "BAD_ACQ_SKIP"]
+
+
+def test_an_xdf_export_marks_gaps_in_a_stream_of_their_own(tmp_path: Path) -> None:
+    """The recorded marker stream stays as recorded; the gaps go to '<name>-gaps'."""
+    import pyxdf
+
+    stamps = 10.0 + np.arange(400) / SFREQ
+    stamps[100:] += 1.0
+    stamps[300:] += 2.0
+    folder = write_session(tmp_path / "s", _rows(400), stamps, [(stamps[10], "left")])
+    streams, _ = pyxdf.load_xdf(export_session(folder, tmp_path / "out.xdf"))
+    by_name = {s["info"]["name"][0]: s for s in streams}
+    assert [row[0] for row in by_name["eeg-markers"]["time_series"]] == ["left"]
+    gaps = by_name["eeg-gaps"]
+    assert [row[0] for row in gaps["time_series"]] == ["BAD_ACQ_SKIP"] * 2
+    np.testing.assert_array_equal(gaps["time_stamps"], stamps[[100, 300]])
+    no_gap = write_session(tmp_path / "t", _rows(400), 10.0 + np.arange(400) / SFREQ)
+    streams, _ = pyxdf.load_xdf(export_session(no_gap, tmp_path / "none.xdf"))
+    assert sorted(s["info"]["name"][0] for s in streams) == ["eeg", "eeg-markers"]
+
+
+def test_a_failed_export_leaves_no_file_under_the_final_name(tmp_path: Path, monkeypatch) -> None:
+    """The writer dies half-way (as a SIGKILL would cut it): the target never appears."""
+    import mne
+
+    folder = write_session(tmp_path / "s", _rows(400), 10.0 + np.arange(400) / SFREQ)
+
+    def half_then_fail(self, fname, *args, **kwargs):
+        Path(fname).write_bytes(b"\x00" * 1000)  # a partial file at the writer's path
+        raise OSError("disk full")
+
+    monkeypatch.setattr(mne.io.BaseRaw, "save", half_then_fail)
+    with pytest.raises(RecordingError, match="disk full"):
+        export_session(folder, tmp_path / "out.fif")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # no out.fif, no leftover
+
+
+def test_a_failed_xdf_export_leaves_no_file_under_the_final_name(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from neurodeck.streaming import xdf_write
+
+    folder = write_session(tmp_path / "s", _rows(400), 10.0 + np.arange(400) / SFREQ)
+    real = xdf_write._write_body
+
+    def half_then_fail(f, *args, **kwargs):
+        real(f, *args, **kwargs)  # the samples are written, the footers never come
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(xdf_write, "_write_body", half_then_fail)
+    with pytest.raises(RecordingError, match="No space left on device"):
+        export_session(folder, tmp_path / "out.xdf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # no out.xdf, no leftover
+
+
 def test_export_refuses_bad_targets(tmp_path: Path) -> None:
     folder = write_session(tmp_path / "s", _rows(200), np.arange(200) / SFREQ)
     with pytest.raises(RecordingError, match=r"unsupported ending '\.csv'"):
@@ -209,3 +273,39 @@ def test_export_refuses_bad_targets(tmp_path: Path) -> None:
     with pytest.raises(RecordingError, match="at most 16 characters"):
         export_session(long, tmp_path / "long.edf")
     assert export_session(long, tmp_path / "long.fif").is_file()  # FIF keeps long names
+
+
+def test_a_missing_timestamps_file_is_named_not_reported_as_no_eeg(tmp_path: Path) -> None:
+    folder = write_session(tmp_path / "s", _rows(300), np.arange(300) / SFREQ, [(0.5, "left")])
+    (folder / TIMES_FILE).unlink()
+    err = _expect_error(folder, f"has no timestamps file {TIMES_FILE}", "holds 300 samples")
+    assert "markers without EEG" not in str(err) and "no EEG" not in str(err)
+    assert f"Restore {TIMES_FILE}" in err.hint
+
+
+def test_a_missing_sample_file_is_named(tmp_path: Path) -> None:
+    folder = write_session(tmp_path / "s", _rows(300), np.arange(300) / SFREQ)
+    (folder / EEG_FILE).unlink()
+    _expect_error(folder, f"has no sample file {EEG_FILE}", "holds 300 timestamps")
+    (folder / TIMES_FILE).unlink()
+    _expect_error(folder, f"neither {EEG_FILE}", TIMES_FILE)
+
+
+def test_a_missing_markers_file_loads_with_a_warning(tmp_path: Path, caplog) -> None:
+    folder = write_session(tmp_path / "s", _rows(300), np.arange(300) / SFREQ, [(0.5, "left")])
+    assert not load_session(folder).markers_file_missing
+    (folder / MARKERS_FILE).unlink()
+    session = load_session(folder)
+    assert session.markers == () and session.markers_file_missing
+    assert f"has no {MARKERS_FILE}" in caplog.text and "markers are unknown" in caplog.text
+
+
+def test_an_emptied_timestamps_file_is_named_when_converting(tmp_path: Path) -> None:
+    folder = write_session(tmp_path / "s", _rows(300), np.arange(300) / SFREQ)
+    (folder / TIMES_FILE).write_bytes(b"")
+    session = load_session(folder)
+    assert session.n_samples == 0
+    with pytest.raises(RecordingError) as info:
+        to_recording(session)
+    assert f"{EEG_FILE} holds 300 samples but {TIMES_FILE} 0 timestamps" in str(info.value)
+    assert "markers without EEG" not in str(info.value) and info.value.hint

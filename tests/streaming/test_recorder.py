@@ -166,17 +166,94 @@ def test_lost_stream_keeps_data_and_is_reported(tmp_path, unique_id) -> None:
     assert _closed(tmp_path / "s")["stream_lost"]
 
 
-def test_silent_stream_is_reported_until_samples_return(tmp_path, unique_id) -> None:
+def test_silent_stream_is_reported_as_stalled_until_samples_return(tmp_path, unique_id) -> None:
     outlet = pylsl.StreamOutlet(make_stream_info(unique_id, "EEG", ["a", "b"], 100.0, unique_id))
     with SessionRecorder(
         resolve_stream(source_id=unique_id), tmp_path / "s", lost_after_s=0.3
     ) as rec:
         outlet.push_chunk(np.zeros((10, 2), np.float32))
         assert rec.wait_until(n_samples=10)
-        assert wait_until(lambda: rec.status().stream_lost, 3.0)
+        assert wait_until(lambda: rec.status().stalled, 3.0)
+        assert not rec.status().stream_lost and "stalled" in rec.status().message
         outlet.push_chunk(np.ones((10, 2), np.float32))
-        assert wait_until(lambda: not rec.status().stream_lost, 3.0)
+        assert wait_until(lambda: not rec.status().stalled, 3.0)
+        assert rec.status().message == ""
     assert load_session(tmp_path / "s").n_samples == 20
+
+
+def test_a_stall_loses_nothing_and_the_recording_goes_on(tmp_path, unique_id) -> None:
+    """SIGSTOP/SIGCONT of a source: stalled meanwhile, then its backlog is recorded."""
+    outlet = IndexedOutlet(unique_id, 2, 200.0, 2000, chunk_n=10)
+    rec = SessionRecorder(resolve_stream(source_id=unique_id), tmp_path / "s", lost_after_s=0.5)
+    rec.start()
+    outlet.start()
+    try:
+        assert rec.wait_until(n_samples=300, timeout_s=10.0)
+        outlet.pause()
+        assert wait_until(lambda: rec.status().stalled, 5.0)
+        outlet.resume()
+        assert wait_until(outlet.done, 20.0) and rec.wait_until(n_samples=2000, timeout_s=5.0)
+        assert not rec.status().stalled
+    finally:
+        rec.stop()
+        outlet.close()
+    session = load_session(tmp_path / "s")
+    np.testing.assert_array_equal(session.data[0], np.arange(2000))  # every sample, in order
+    assert _closed(tmp_path / "s")["gaps"] == []  # the backlog filled the pause
+
+
+def test_a_restarted_source_is_reattached_and_the_gap_marked(tmp_path, unique_id) -> None:
+    first = IndexedOutlet(unique_id, 2, 200.0, 400, chunk_n=10)
+    rec = SessionRecorder(resolve_stream(source_id=unique_id), tmp_path / "s").start()
+    first.start()
+    try:
+        assert wait_until(first.done, 10.0) and rec.wait_until(n_samples=400, timeout_s=5.0)
+        first.close()
+        assert wait_until(lambda: rec.status().stream_lost, 5.0)
+        time.sleep(1.0)  # the source is gone for a while
+        second = IndexedOutlet(unique_id, 2, 200.0, 400, chunk_n=10, start_index=400)
+        try:  # a source that waits for its consumer loses nothing
+            assert wait_until(lambda: rec.status().n_reattached == 1, 10.0)
+            assert second.outlet.wait_for_consumers(5.0)
+            second.start()
+            assert wait_until(second.done, 10.0) and rec.wait_until(n_samples=800, timeout_s=5.0)
+            status = rec.status()
+        finally:
+            second.close()
+    finally:
+        rec.stop()
+    assert not status.stream_lost and status.n_gaps == 1 and status.n_reattached == 1
+    session = load_session(tmp_path / "s")
+    np.testing.assert_array_equal(session.data[0], np.arange(800))
+    closed = _closed(tmp_path / "s")
+    assert len(closed["gaps"]) == 1 and closed["gaps"][0]["resumed"] > closed["gaps"][0]["after"]
+    from neurodeck.streaming.recorded_session import to_recording
+
+    marks = [a for a in to_recording(session).annotations if a[2] == "BAD_ACQ_SKIP"]
+    assert [round(onset * 200) for onset, _, _ in marks] == [400]
+
+
+def test_a_source_back_with_another_layout_is_refused(tmp_path, unique_id) -> None:
+    first = IndexedOutlet(unique_id, 2, 200.0, 200, chunk_n=10)
+    rec = SessionRecorder(resolve_stream(source_id=unique_id), tmp_path / "s").start()
+    first.start()
+    try:
+        assert wait_until(first.done, 10.0) and rec.wait_until(n_samples=200, timeout_s=5.0)
+        first.close()
+        assert wait_until(lambda: rec.status().stream_lost, 5.0)
+        other = IndexedOutlet(unique_id, 3, 200.0, 200, chunk_n=10)
+        try:
+            assert wait_until(lambda: "another layout" in rec.status().message, 10.0)
+            other.start()
+            time.sleep(1.0)
+            status = rec.status()
+        finally:
+            other.close()
+    finally:
+        rec.stop()
+    assert status.stream_lost and status.n_reattached == 0
+    assert "3 ch at 200 Hz instead of 2 ch at 200 Hz" in status.message
+    assert load_session(tmp_path / "s").n_samples == 200
 
 
 def test_stop_without_start_closes_an_empty_session(tmp_path, unique_id) -> None:

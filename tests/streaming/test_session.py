@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -125,6 +127,37 @@ def test_nan_samples_are_counted_and_their_windows_skipped(unique_id) -> None:
     assert snap.worker.dropped_invalid >= 4  # every window over the NaN (+ settling)
     assert all(np.isfinite(p.probabilities).all() for p in got)
     assert not any(p.end_index - 160 <= 800 < p.end_index for p in got)
+
+
+def test_a_stalls_backlog_is_dropped_as_stale_and_every_window_is_accounted(unique_id) -> None:
+    """SIGSTOP/SIGCONT of a source: its backlog is never decoded late, and nothing is uncounted."""
+    outlet = _outlet(unique_id, speed=1.0)
+    got = []
+    session = DecodeSession(
+        resolve_stream(source_id=unique_id),
+        _spec(),
+        hop_s=0.25,
+        device="cpu",
+        sinks=[got.append],
+        deadline_s=0.5,
+    ).start()
+    outlet.start()
+    try:
+        assert wait_until(lambda: len(got) >= 8, 15.0)
+        outlet.pause()
+        time.sleep(1.2)  # 1.2 s of samples fall due (shorter than stall_s: no re-attach)
+        paused_at = outlet.pushed
+        outlet.resume()
+        assert wait_until(lambda: outlet.pushed > paused_at + 160 * 5, 15.0)
+        assert wait_until(lambda: len(got) > 0 and got[-1].end_index > paused_at + 160 * 4, 10.0)
+    finally:
+        session.stop()
+        outlet.close()
+    worker = session.snapshot().worker
+    assert not [p for p in got if p.t_out - p.t_last > 0.5 + 0.2], "decoded late"
+    assert worker.dropped_skipped + worker.dropped_stale >= 1  # the backlog is not all decoded
+    assert worker.n_predictions + worker.dropped + worker.n_faults == worker.n_windows
+    assert worker.n_windows >= (outlet.pushed - 160) // 40 - 8  # about one per hop, all counted
 
 
 def test_decoding_resumes_after_the_stream_comes_back(unique_id) -> None:
