@@ -144,6 +144,31 @@ def test_replay_of_a_labrecorder_xdf_publishes_eeg_and_its_markers(tmp_path, uni
     np.testing.assert_allclose(got.marker_times, got.timestamps[onset_index], atol=1e-9)
 
 
+def test_replay_of_a_file_with_two_amplifiers_asks_which_then_replays_it(
+    tmp_path, unique_id
+) -> None:
+    """Several EEG streams: refused with their names; the one named replays with the markers
+    (from a third host's clock) on the samples they fell on."""
+    from tests.streaming.xdf_files import MARKERS, RIGHT_AMP_NAMES, labrecorder_two_amps_file
+
+    path = labrecorder_two_amps_file(tmp_path / "two.xdf", n_samples=500)
+    with pytest.raises(RecordingError, match="holds 2 EEG streams") as err:
+        _replay([path], unique_id)
+    assert "'Left amp'" in err.value.problem and "'Right amp'" in err.value.problem
+    assert "--xdf-stream NAME" in err.value.hint
+    markers = [(label, position) for label, position in MARKERS if position < 500]
+    with _replay([path], unique_id, speed=SPEED, xdf_stream="Right amp") as replayer:
+        assert replayer.meta.channel_names == RIGHT_AMP_NAMES
+        client = _Client(replayer)
+        replayer.start()
+        got = client.pull(500, n_markers=len(markers))
+        replayer.join(timeout=5.0)
+    np.testing.assert_array_equal(got.data[0], np.arange(500))  # the right amp, every sample
+    assert got.markers == [label for label, _ in markers]
+    onset_index = [int(np.ceil(position)) for _, position in markers]  # clock-corrected
+    np.testing.assert_allclose(got.marker_times, got.timestamps[onset_index], atol=1e-9)
+
+
 def test_replay_header(edf_a: Path, unique_id: str) -> None:
     with _replay([edf_a], unique_id, speed=SPEED) as replayer:
         info = pylsl.StreamInlet(resolve_stream(source_id=unique_id)).info(timeout=5.0)

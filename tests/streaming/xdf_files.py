@@ -132,3 +132,25 @@ def continuous_to_xdf(path: Path, eeg: ContinuousEEG, name: str = "sim-eeg") -> 
         t_span=(float(eeg.timestamps[0]), float(eeg.timestamps[-1])),
     )
     return write_xdf(path, [stream, markers])
+
+
+#: The second amplifier of :func:`labrecorder_two_amps_file`.
+RIGHT_AMP_NAMES = ("O1", "Oz", "O2")
+
+
+def labrecorder_two_amps_file(path: Path, n_samples: int = 500) -> Path:
+    """Two EEG amplifiers and a marker stream, each on its own host's clock, as LabRecorder
+    records them: 'Left amp' (offset 0.25 s), 'Right amp' (-0.4 s, channels
+    :data:`RIGHT_AMP_NAMES`), 'Cues' (-1.5 s, :data:`MARKERS`), and an accelerometer.
+
+    Both amplifiers truly sample at ``T0 + i / SFREQ``; channel 0 holds the sample index.
+    """
+    true = [T0 + position / SFREQ for _, position in MARKERS]
+    span = (T0, T0 + n_samples / SFREQ)
+    streams = [
+        eeg_stream("Left amp", n_samples=n_samples, offset_s=0.25, seed=1),
+        marker_stream("Cues", true, [label for label, _ in MARKERS], -1.5, span),
+        eeg_stream("Right amp", n_samples, RIGHT_AMP_NAMES, offset_s=-0.4, seed=2),
+        accelerometer_stream(),
+    ]
+    return write_xdf(path, streams)
