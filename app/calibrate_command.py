@@ -52,8 +52,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--allow-truncated",
         action="store_true",
-        help="with --recording: use the complete records of an EDF/BDF file, or the complete "
-        "chunks of an XDF file, cut short (default: refuse it)",
+        help="with --recording: use what an EDF/BDF/FIF/BrainVision/XDF file cut short holds "
+        "(default: refuse it)",
     )
     p.add_argument("--by-id", action="store_true", help="--stream is a source_id")
     p.add_argument("--out", type=Path, required=True, help="subject profile folder to write")

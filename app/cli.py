@@ -80,8 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--allow-truncated",
         action="store_true",
-        help="replay the complete records of an EDF/BDF file, or the complete chunks of an XDF "
-        "file, cut short (default: refuse it)",
+        help="replay what an EDF/BDF/FIF/BrainVision/XDF file cut short holds (its complete "
+        "records, buffers, samples or chunks; default: refuse it)",
     )
     _add_publisher(p)
 

@@ -161,8 +161,8 @@ def load_calibration_source(
         For an XDF file: the name of its signal stream to use (needed when it holds several EEG
         streams). Ignored for other sources.
     allow_truncated : bool
-        Use the complete records of an EDF/BDF file, or the complete chunks of an XDF file, cut
-        short (``calibrate --allow-truncated``).
+        Use what an EDF/BDF/FIF/BrainVision/XDF file cut short holds (``calibrate
+        --allow-truncated``).
 
     Raises
     ------

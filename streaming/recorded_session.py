@@ -553,10 +553,18 @@ def to_recording(session: RecordedSession) -> Recording:
         The session holds no EEG samples.
     """
     if session.n_samples == 0:
-        n_frames = _file_size(session.path / EEG_FILE) // (
-            session.meta.n_channels * EEG_DTYPE.itemsize
-        )
-        n_stamps = _file_size(session.path / TIMES_FILE) // TIME_DTYPE.itemsize
+        frame = session.meta.n_channels * EEG_DTYPE.itemsize
+        eeg_bytes = _file_size(session.path / EEG_FILE)
+        times_bytes = _file_size(session.path / TIMES_FILE)
+        n_frames, n_stamps = eeg_bytes // frame, times_bytes // TIME_DTYPE.itemsize
+        if not (n_frames or n_stamps) and (eeg_bytes or times_bytes):  # cut inside the first
+            raise RecordingError(
+                f"{session.path} holds no complete sample: {EEG_FILE} holds {eeg_bytes} bytes "
+                f"(a sample takes {frame}) and {TIMES_FILE} {times_bytes} (a timestamp takes "
+                f"{TIME_DTYPE.itemsize}): the files were cut short, or the recorder was killed "
+                "as the first sample arrived.",
+                "Copy the session again from its source, or record again.",
+            )
         if n_frames or n_stamps:  # one file holds data, the other none
             raise RecordingError(
                 f"{session.path} holds no complete sample: {EEG_FILE} holds {n_frames} samples "

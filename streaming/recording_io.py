@@ -142,20 +142,23 @@ def check_recording_path(path: Path) -> None:
     ------
     RecordingError
         The file is missing, a folder, or has an unsupported ending; or it is an EDF/BDF file
-        whose header holds a non-numeric range field (no reader can scale its samples), or
-        gives no signal a defined range (physical or digital minimum equal to the maximum, or
-        not finite). The message names the signals and the values.
+        whose header holds a non-numeric range field (no reader can scale its samples); or an
+        EDF/BDF/GDF file whose header gives no signal a defined range (physical or digital
+        minimum equal to the maximum, or not finite); or a GDF file whose header is corrupt or
+        declares more data than the file holds (see
+        :func:`neurodeck.streaming.gdf_header.inspect_gdf`). The message names the signals and
+        the values.
 
     Notes
     -----
-    Only the header is read. Signals of an EDF/BDF file with an undefined range beside usable
-    ones pass here; :func:`load_recording` reports them with a warning.
+    Only the header is read. Signals of an EDF/BDF/GDF file with an undefined range beside
+    usable ones pass here; :func:`load_recording` reports them with a warning.
     """
     _check_path(path)
 
 
 def _check_path(path: Path) -> _UndefinedRanges:
-    """:func:`check_recording_path`; returns the EDF/BDF signals with an undefined range."""
+    """:func:`check_recording_path`; returns the EDF/BDF/GDF signals with an undefined range."""
     if not path.exists():
         raise RecordingError(
             f"Recording file not found: {path}.",
@@ -168,6 +171,11 @@ def _check_path(path: Path) -> _UndefinedRanges:
             f"Unsupported recording format '{_extension(path) or '(no extension)'}' ({path}).",
             f"Supported formats: {', '.join(SUPPORTED_EXTENSIONS)} (BrainVision: give the .vhdr).",
         )
+    if _extension(path) == ".gdf":
+        from neurodeck.streaming.gdf_header import inspect_gdf
+
+        header = inspect_gdf(path)
+        return _check_ranges(path, list(zip(header.labels, header.ranges, strict=True)))
     if _extension(path) not in (".edf", ".bdf"):
         return _UndefinedRanges(0, {})
     signals = _edf_signal_ranges(path)
@@ -176,7 +184,7 @@ def _check_path(path: Path) -> _UndefinedRanges:
 
 @dataclass(frozen=True)
 class _UndefinedRanges:
-    """The data signals of an EDF/BDF header whose range is undefined.
+    """The data signals of an EDF/BDF/GDF header whose range is undefined.
 
     ``n_signals`` counts the header's data signals (annotation signals left out); ``problems``
     maps the index of a signal among them to what is wrong with its range.
@@ -192,11 +200,11 @@ class _UndefinedRanges:
         return {ch_names[i]: problem for i, problem in self.problems.items()}
 
 
-def _edf_signal_ranges(path: Path) -> list[tuple[str, dict[str, str]]] | None:
-    """Label and range fields (as text) of each data signal of an EDF/BDF header.
+def _edf_header(path: Path) -> tuple[bytes, dict[str, list[str]]] | None:
+    """The fixed part of an EDF/BDF header and each signal field (as text, one per signal).
 
     Returns None when the file does not start like an EDF/BDF header (mne then says what is
-    wrong with it). Annotation signals are left out.
+    wrong with it).
     """
     with open(path, "rb") as file:
         head = file.read(256)
@@ -219,11 +227,47 @@ def _edf_signal_ranges(path: Path) -> list[tuple[str, dict[str, str]]] | None:
             for i in range(n_signals)
         ]
         offset += width * n_signals
+    return head, fields
+
+
+def _edf_signal_ranges(path: Path) -> list[tuple[str, dict[str, str]]] | None:
+    """Label and range fields (as text) of each data signal of an EDF/BDF header.
+
+    Returns None when the file does not start like an EDF/BDF header. Annotation signals are
+    left out.
+    """
+    header = _edf_header(path)
+    if header is None:
+        return None
+    fields = header[1]
     return [
         (label.strip(), {name: fields[name][i] for name in _EDF_RANGE_FIELDS})
         for i, label in enumerate(fields["label"])
         if label.strip() not in _EDF_ANNOTATION_LABELS
     ]
+
+
+def _edf_without_records(path: Path) -> str | None:
+    """What is missing when an EDF/BDF file holds not one of the data records its header
+    declares (None otherwise, or when the header cannot tell)."""
+    header = _edf_header(path)
+    if header is None:
+        return None
+    head, fields = header
+    try:
+        header_bytes = int(head[184:192].decode("latin-1").strip())
+        n_records = int(head[236:244].decode("latin-1").strip())
+        samples = [int(text.strip()) for text in fields["samples per record"]]
+    except ValueError:
+        return None
+    record_bytes = sum(samples) * (3 if head[:1] == b"\xff" else 2)
+    if n_records < 1 or record_bytes < 1 or path.stat().st_size >= header_bytes + record_bytes:
+        return None
+    return (
+        f"it holds not one complete data record of the {n_records} its header declares "
+        f"({path.stat().st_size - header_bytes} bytes of data, where a record takes "
+        f"{record_bytes})"
+    )
 
 
 def _edf_number(text: str) -> float | None:
@@ -249,10 +293,19 @@ def _check_edf_ranges(path: Path, signals: list[tuple[str, dict[str, str]]]) -> 
             f"belong, so no reader can scale its samples: {_listing(non_numeric)}.",
             _HEADER_HINT,
         )
+    numbers = [
+        (label, {name: float(_edf_number(text) or 0.0) for name, text in ranges.items()})
+        for label, ranges in signals
+    ]
+    return _check_ranges(path, numbers)
+
+
+def _check_ranges(path: Path, signals: list[tuple[str, Mapping[str, float]]]) -> _UndefinedRanges:
+    """Refuse a header (EDF, BDF, GDF) without one defined signal range; return the signals
+    whose range is undefined, each with what is wrong."""
     undefined: dict[int, str] = {}
     for index, (_label, ranges) in enumerate(signals):
-        values = {name: _edf_number(text) for name, text in ranges.items()}
-        problem = _range_problem({k: float(v or 0.0) for k, v in values.items()})
+        problem = _range_problem(ranges)
         if problem:
             undefined[index] = problem
     if undefined and len(undefined) == len(signals):
@@ -303,7 +356,8 @@ def flat_rows(data: NDArray[np.floating]) -> NDArray[np.bool_]:
         magnitude or :data:`FLAT_ABSOLUTE_UV` microvolts, whichever is larger.
     """
     data = np.asarray(data)
-    peak_to_peak = data.max(axis=-1) - data.min(axis=-1)
+    high = data.max(axis=-1).astype(np.float64)  # float64: no overflow near the float32 limit
+    peak_to_peak = high - data.min(axis=-1)
     magnitude = np.abs(data).max(axis=-1)
     return peak_to_peak <= np.maximum(FLAT_RELATIVE * magnitude, FLAT_ABSOLUTE_UV)
 
@@ -395,10 +449,43 @@ def check_channels(
 _TRUNCATION_WARNINGS = ("Number of records from the header does not match the file size",)
 
 
+def _check_structure(path: Path, allow_truncated: bool) -> None:
+    """Refuse a FIF or BrainVision file cut short (mne would read it silently as shorter), and
+    an EDF/BDF file without one complete record (mne's error would not say so)."""
+    from neurodeck.streaming.truncation import brainvision_truncation, fif_truncation
+
+    ending = _extension(path)
+    if ending in (".edf", ".bdf"):
+        missing = _edf_without_records(path)
+        if missing is not None:  # nothing to read, even with allow_truncated
+            raise RecordingError(
+                f"{path} is truncated, {missing}: a copy cut short, or a recording that was "
+                "not stopped properly.",
+                "Copy the file again from its source, or export the recording again.",
+            )
+        return  # a file that holds some of its records: mne warns (see _read_raw)
+    if ending in (".fif", ".fif.gz"):
+        missing = fif_truncation(path)
+    elif ending == ".vhdr":
+        missing = brainvision_truncation(path)
+    else:
+        return
+    if missing is None:
+        return
+    if not allow_truncated:
+        raise RecordingError(
+            f"{path} is truncated, {missing}: a copy cut short, or a recording or export that "
+            "was not finished.",
+            _TRUNCATED_HINT,
+        )
+    logger.warning("%s is truncated (%s); reading what it holds.", path, missing)
+
+
 def _read_raw(path: Path, allow_truncated: bool):  # -> mne.io.BaseRaw; mne is imported lazily
     """Read a file with mne, turning parser failures and truncation into RecordingError."""
     import mne
 
+    _check_structure(path, allow_truncated)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -420,6 +507,18 @@ def _read_raw(path: Path, allow_truncated: bool):  # -> mne.io.BaseRaw; mne is i
             )
         logger.info("%s: %s", path.name, message)
     return raw
+
+
+def _channel_types(raw, path: Path) -> list[str]:
+    """mne's type of each channel; a damaged channel description is a RecordingError."""
+    try:
+        return raw.get_channel_types()
+    except Exception as exc:  # mne raises KeyError / ValueError on unknown kind codes
+        raise RecordingError(
+            f"Could not read {path}: its channel descriptions are damaged "
+            f"({type(exc).__name__}: {exc}).",
+            "The file is corrupt: copy it again from its source, or export it again.",
+        ) from exc
 
 
 def _annotations_of(raw) -> tuple[Annotation, ...]:
@@ -477,9 +576,11 @@ def load_recording(
         ECG, EMG, sEEG, ECoG, DBS) is kept.
     allow_truncated : bool
         Accept an EDF/BDF file that holds fewer data records than its header declares (a copy cut
-        short, or a recording that was not stopped properly) and use its complete records; for
-        XDF, a file that ends inside a chunk or lacks stream footers, read up to its last
-        complete chunk.
+        short, or a recording that was not stopped properly) and use its complete records; a
+        FIF file whose blocks are not closed, or a BrainVision data file that ends inside a
+        sample, and use the data it holds (see :mod:`neurodeck.streaming.truncation`); for XDF,
+        a file that ends inside a chunk or lacks stream footers, read up to its last complete
+        chunk. (A GDF file cut short is always refused: mne cannot read it.)
     xdf_stream : str, optional
         The name of the signal stream to read from an XDF file (needed when it holds several EEG
         streams; ignored for other formats). Markers come from every marker stream of the file
@@ -496,7 +597,7 @@ def load_recording(
     RecordingError
         The file is missing, has an unsupported format, cannot be parsed, is truncated (unless
         allowed), holds no EEG channel or no samples, or none of its channels carries signal
-        (every one all NaN/inf, flat, or with an undefined range in an EDF/BDF header; see
+        (every one all NaN/inf, flat, or with an undefined range in an EDF/BDF/GDF header; see
         :func:`check_channels`); an XDF file holds several EEG streams and ``xdf_stream`` names
         none of them. Channels without signal beside usable ones are named in a logged warning;
         those with an undefined header range are read as 0 (their samples cannot be scaled).
@@ -513,7 +614,7 @@ def load_recording(
     raw = _read_raw(path, allow_truncated)
     undefined_range = ranges.by_channel(raw.ch_names)  # before picking: in header order
     kinds = ("eeg",) if eeg_only else _VOLTAGE_TYPES
-    present = set(raw.get_channel_types())
+    present = set(_channel_types(raw, path))
     if not present.intersection(kinds):
         raise RecordingError(
             f"{path} holds no {'EEG' if eeg_only else 'voltage'} channels "

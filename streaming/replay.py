@@ -98,8 +98,8 @@ class Replayer(PacedStreamer):
         For XDF files: the name of the signal stream to replay (needed when a file holds several
         EEG streams); the markers of the file's marker streams are replayed with it.
     allow_truncated : bool
-        Replay the complete records of an EDF/BDF file that holds fewer than its header
-        declares, or the complete chunks of an XDF file cut short (``neurodeck replay
+        Replay what an EDF/BDF/FIF/BrainVision/XDF file cut short holds (see
+        :func:`~neurodeck.streaming.recording_io.load_recording`; ``neurodeck replay
         --allow-truncated``); by default such a file is refused.
 
     Raises
