@@ -116,7 +116,8 @@ class SpectrumView:
     scalp_names : tuple of str
         Names of those channels, row by row.
     scalp_maps : mapping of str to ndarray, shape (grid, grid)
-        Per band, log10 band power interpolated over the head; NaN outside it. Empty when fewer
+        Per band, log10 band power interpolated over the head; NaN outside it (and a rim of
+        half a pixel, which the views clip to the outline). Empty when fewer
         than 4 channels have a position.
     scalp_extent : tuple of float
         ``(x_min, x_max, y_min, y_max)`` of the grids.

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 from neurodeck.app.dashboard.views.calibration import CalibrationPanel
 from neurodeck.app.dashboard.views.decoding import DecodingPanel
+from neurodeck.app.dashboard.views.elided import ElidedLabel
 from neurodeck.app.dashboard.views.emotion import EmotionPanel
 from neurodeck.app.dashboard.views.health import HealthPanel
 from neurodeck.app.dashboard.views.scope import ScopeView
@@ -179,6 +180,7 @@ class MainWindow(QMainWindow):
         dock.setWidget(side)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.resizeDocks([dock], [380], Qt.Orientation.Horizontal)  # narrower on a small screen
 
         self.scope = ScopeView(core)
         self.spectrum = SpectrumPanel(core)
@@ -212,7 +214,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
-        self.status_label = QLabel("")
+        self.status_label = ElidedLabel("")  # a long message never widens the window
         self.fps_label = QLabel("")
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.fps_label)
@@ -342,6 +344,7 @@ class MainWindow(QMainWindow):
         nearest = int(np.argmin([abs(s - settings.scope_s) for s in spans]))
         scope.span_combo.setCurrentIndex(nearest)
         scope.scale_spin.setValue(round(settings.scale_uv))  # whole microvolts
+        scope.set_auto_scale(settings.scale_auto)
         scope.filter_check.setChecked(settings.filter)
         self._scope_channels: tuple[str, ...] = ()
         combo = self.calibration.paradigm_combo
@@ -358,6 +361,7 @@ class MainWindow(QMainWindow):
             hidden = tuple(n for n in scope.channel_names if n not in shown)
         return self.settings.replace(
             scope_s=scope.span_s,
+            scale_auto=scope.auto_scale,
             scale_uv=scope.uv_per_div,
             filter=scope.use_filtered,
             hidden_channels=hidden,

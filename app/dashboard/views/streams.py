@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+
+from neurodeck.app.dashboard.views.elided import ElidedLabel
 from neurodeck.control.snapshot import CoreCommands, CoreSnapshot, StreamRow
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
@@ -10,6 +13,7 @@ from PyQt6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -56,8 +60,12 @@ class StreamsPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for i in range(1, len(COLUMNS)):
+        for i in range(1, len(COLUMNS) - 1):
             header.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(len(COLUMNS) - 1, 80)  # the host: elided, never wider than the name
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # names keep both ends
         self.table.doubleClicked.connect(lambda _i: self._connect_selected())
 
         self.refresh_button = QPushButton("Refresh")
@@ -81,9 +89,9 @@ class StreamsPanel(QWidget):
         self.stop_decoding_button = QPushButton("Stop decoding")
         self.stop_decoding_button.clicked.connect(core.stop_decoding)
 
-        self.state_label = QLabel("disconnected")
-        self.source_label = QLabel("")
-        self.source_label.setWordWrap(True)
+        self.state_label = QLabel("disconnected")  # rich text; the stream name is elided
+        self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.source_label = ElidedLabel("")
 
         row1 = QHBoxLayout()
         for b in (self.refresh_button, self.connect_button, self.disconnect_button):
@@ -128,10 +136,16 @@ class StreamsPanel(QWidget):
         self.model_button.setEnabled(connected)
         self.stop_decoding_button.setEnabled(snap.decoding is not None)
         colour = _STATE_COLOURS.get(snap.connection, "#616161")
-        what = f" to '{snap.stream.name}'" if snap.stream else ""
+        what = ""
+        if snap.stream:  # elided to the label's width: a long name never widens the dock
+            metrics = self.state_label.fontMetrics()
+            room = self.state_label.width() - metrics.horizontalAdvance(f"{snap.connection} to ''")
+            name = metrics.elidedText(snap.stream.name, Qt.TextElideMode.ElideMiddle, room - 12)
+            what = f" to '{html.escape(name)}'"
         text = f"<b style='color:{colour}'>{snap.connection}</b>{what}"
         if text != self.state_label.text():
             self.state_label.setText(text)
+            self.state_label.setToolTip(snap.stream.name if snap.stream else "")
         source = snap.source
         self.stop_source_button.setEnabled(source is not None and source.running)
         label = ""
