@@ -113,7 +113,8 @@ class DashboardCore:
         self._commands.submit(self._do_stop_source)
 
     def load_model(self, path: Path, decoder: str | None = None) -> None:
-        """Decode the connected stream with a profile folder or a checkpoint."""
+        """Decode the connected stream with a profile folder (or its ``profile.json``) or a
+        ``.safetensors`` checkpoint file."""
         self._commands.submit(lambda: self._do_load_model(Path(path), decoder))
 
     def stop_decoding(self) -> None:
@@ -320,7 +321,9 @@ class DashboardCore:
 
     def _do_load_model(self, path: Path, decoder: str | None) -> None:
         from neurodeck.calibration.decoders import load_decoder_spec
+        from neurodeck.calibration.profile import profile_folder_of
 
+        path = profile_folder_of(path)  # a profile's profile.json stands for its folder
         conn = self._conn
         if conn is None:
             raise NeurodeckError(
