@@ -54,8 +54,8 @@ def listed(rows: Iterable[StreamRow]) -> tuple[StreamRow, ...]:
 
 def streams_found(streams: tuple[StreamRow, ...]) -> str:
     """The status line of a stream search, from the list the browser shows."""
-    signals = sum(r.stream_type != "Markers" for r in streams)
-    return f"{len(streams)} streams found ({signals} signal streams)."
+    n, signals = len(streams), sum(r.stream_type != "Markers" for r in streams)
+    return f"{n} stream{'s' * (n != 1)} found ({signals} signal stream{'s' * (signals != 1)})."
 
 
 class DashboardCore:
