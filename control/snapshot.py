@@ -50,6 +50,14 @@ class StreamRow:
         """Identity used to connect: the source_id when there is one, else the name."""
         return self.source_id or self.name
 
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        """``(name, host, source_id)``: what tells two streams apart in the list, and its order.
+
+        Stable while an outlet restarts (its liblsl uid changes, its source_id does not).
+        """
+        return (self.name, self.host, self.source_id)
+
 
 @dataclass(frozen=True)
 class SignalView:
@@ -354,7 +362,9 @@ class CoreSnapshot:
     t : float
         Now, on the local LSL clock.
     streams : tuple of StreamRow
-        Result of the latest stream search.
+        The stream list: the latest search, plus the connected stream when the search missed
+        it; one row per :attr:`StreamRow.identity`, in that order. The status line's count of
+        streams is made from the same tuple.
     browsing : bool
         A stream search is running.
     connection : str

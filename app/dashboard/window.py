@@ -10,7 +10,7 @@ Keyboard shortcuts
 ------------------
 =================  ===========================================
 Ctrl+O             open a recording to replay
-Ctrl+L             load a subject profile (or checkpoint) to decode
+Ctrl+L             load a checkpoint file or a subject profile to decode
 F5                 search for streams again
 Ctrl+D             disconnect
 Ctrl+Shift+M       start the simulator
@@ -40,6 +40,7 @@ from neurodeck.app.dashboard.views.health import HealthPanel
 from neurodeck.app.dashboard.views.scope import ScopeView
 from neurodeck.app.dashboard.views.spectrum import SpectrumPanel
 from neurodeck.app.dashboard.views.streams import StreamsPanel
+from neurodeck.calibration.profile import profile_folder_of
 from neurodeck.common.types import NeurodeckError
 from neurodeck.control.settings import (
     DEFAULT_CONFIG,
@@ -70,6 +71,9 @@ logger = logging.getLogger(__name__)
 
 #: Frame period of the dashboard, in milliseconds (about 30 frames per second).
 FRAME_MS = 33
+#: File dialog filter of File > Load profile or checkpoint: a checkpoint file, or a profile's
+#: index file (which stands for its folder).
+MODEL_FILTER = "Profiles and checkpoints (*.safetensors profile.json);;All files (*)"
 #: Tab titles in order; "Emotion" draws affective decoders (the Decoding tab points there).
 TABS = ("Signals", "Spectrum", "Calibration", "Decoding", "Emotion")
 
@@ -243,6 +247,7 @@ class MainWindow(QMainWindow):
         f = bar.addMenu("&File")
         self._action(f, "Open recording to replay...", self.open_recording, "Ctrl+O")
         self._action(f, "Load profile or checkpoint...", self.load_model, "Ctrl+L")
+        self._action(f, "Load profile folder...", self.load_profile_folder)
         f.addSeparator()
         self._action(f, "Load settings...", self.load_settings_file)
         self._action(f, "Save settings", self.save_settings, "Ctrl+S")
@@ -285,13 +290,26 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(0)
 
     def load_model(self) -> None:
-        """Ask for a profile folder (or a checkpoint) and decode with it."""
+        """Ask for a ``.safetensors`` checkpoint or a profile's ``profile.json``; decode with it."""
+        start = self.settings.last_profile or self.settings.out_dir
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Load a checkpoint or a subject profile", start, MODEL_FILTER
+        )
+        if name:
+            self.decode_with(profile_folder_of(name))
+
+    def load_profile_folder(self) -> None:
+        """Ask for a subject profile folder (what ``neurodeck calibrate --out`` wrote)."""
         start = self.settings.last_profile or self.settings.out_dir
         folder = QFileDialog.getExistingDirectory(self, "Subject profile folder", start)
         if folder:
-            self.settings = self.settings.replace(last_profile=folder)
-            self.core.load_model(Path(folder))
-            self.tabs.setCurrentIndex(3)
+            self.decode_with(Path(folder))
+
+    def decode_with(self, path: Path) -> None:
+        """Decode the connected stream with a checkpoint file or a profile folder."""
+        self.settings = self.settings.replace(last_profile=str(path))
+        self.core.load_model(path)
+        self.tabs.setCurrentIndex(3)
 
     def start_simulator(self) -> None:
         """Start the simulator (channel count asked)."""
