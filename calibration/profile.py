@@ -91,6 +91,17 @@ def is_profile(path: str | os.PathLike[str]) -> bool:
     return (Path(path) / PROFILE_FILE).is_file()
 
 
+def profile_folder_of(path: str | os.PathLike[str]) -> Path:
+    """The profile folder when ``path`` is a profile's ``profile.json``, else ``path`` itself.
+
+    A file dialog chooses files: picking a profile's index file stands for its folder.
+    """
+    path = Path(path)
+    if path.name == PROFILE_FILE and path.is_file():
+        return path.parent
+    return path
+
+
 def write_profile(
     path: Path,
     decoder: str,

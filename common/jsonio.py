@@ -7,13 +7,17 @@ or none, never a partial one under the final name.
 
 from __future__ import annotations
 
+import glob
 import json
+import logging
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -30,6 +34,47 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _partial_prefix(path: Path) -> str:
+    return f".{path.stem}.partial-"
+
+
+def remove_orphaned_partials(path: Path) -> list[Path]:
+    """Remove temporary files of ``path`` whose writer died (killed mid-write), and log each.
+
+    A temporary name carries its writer's process id; a file whose process no longer runs can
+    never be completed. Files of live writers are left alone.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    path = Path(path)
+    prefix = _partial_prefix(path)
+    removed = []
+    for candidate in path.parent.glob(f"{glob.escape(prefix)}*{glob.escape(path.suffix)}"):
+        pid_text = candidate.name[len(prefix) :].split("-", 1)[0]
+        if not pid_text.isdigit() or _process_alive(int(pid_text)):
+            continue
+        try:
+            candidate.unlink()
+        except OSError:
+            continue
+        removed.append(candidate)
+        log.info("removed %s, left by a write of %s that was interrupted", candidate, path.name)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 @contextmanager
 def replaced_atomically(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; it replaces ``path`` only on success.
@@ -37,7 +82,8 @@ def replaced_atomically(path: Path) -> Iterator[Path]:
     The temporary name keeps ``path``'s ending (writers that choose the format by it still do).
     When the block ends without an exception the file is fsynced and renamed over ``path``
     (``os.replace``, atomic on one file system); otherwise it is removed and ``path`` is left as
-    it was.
+    it was. Temporary files that a killed writer left for the same ``path`` are removed first
+    (:func:`remove_orphaned_partials`).
 
     Examples
     --------
@@ -45,7 +91,9 @@ def replaced_atomically(path: Path) -> Iterator[Path]:
     ...     fig.savefig(tmp)
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.partial-{uuid.uuid4().hex[:8]}{path.suffix}")
+    remove_orphaned_partials(path)
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = path.with_name(f"{_partial_prefix(path)}{token}{path.suffix}")
     try:
         yield tmp
         with open(tmp, "rb") as f:

@@ -488,9 +488,18 @@ class SpectrumAnalyzer:
         self.positions, self.scalp_names, self._located = head_positions(self.channel_names)
         self.interpolator: ScalpInterpolator | None = None
         if len(self._located) >= MIN_CHANNELS_FOR_MAPS:
-            self.interpolator = ScalpInterpolator(self.positions, grid=self.grid)
+            self.interpolator = ScalpInterpolator(
+                self.positions, grid=self.grid, head_radius=self.head_radius
+            )
         # interpolators over subsets of the located channels (flagged ones left out)
         self._subset_interpolators: dict[tuple[bool, ...], ScalpInterpolator] = {}
+
+    @property
+    def head_radius(self) -> float:
+        """Pixels are filled up to the outline plus half a pixel diagonal (the views clip the
+        image to the outline, so its rim has no gaps)."""
+        pixel = 2.4 / self.grid  # the interpolators' default extent is 2.4 head units wide
+        return 1.0 + math.sqrt(2.0) * pixel / 2.0
 
     @property
     def extent(self) -> tuple[float, float, float, float]:
@@ -573,7 +582,10 @@ class SpectrumAnalyzer:
             if len(self._subset_interpolators) >= _MAX_SUBSET_INTERPOLATORS:
                 self._subset_interpolators.pop(next(iter(self._subset_interpolators)))
             interpolator = ScalpInterpolator(
-                self.positions[good], grid=self.grid, extent=self.extent
+                self.positions[good],
+                grid=self.grid,
+                extent=self.extent,
+                head_radius=self.head_radius,
             )
             self._subset_interpolators[key] = interpolator
         return interpolator

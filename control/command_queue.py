@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from neurodeck.common.types import NeurodeckError
 
@@ -36,7 +37,7 @@ class CommandQueue:
     def __init__(self, status: str, name: str = "core-commands") -> None:
         self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._lock = threading.Lock()
-        self._status = status
+        self._status: str | Callable[[Any], str] = status
         self._errors: list[str] = []
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -47,8 +48,12 @@ class CommandQueue:
         if not self._closed.is_set():
             self._queue.put(fn)
 
-    def say(self, status: str) -> None:
-        """Replace the status line."""
+    def say(self, status: str | Callable[[Any], str]) -> None:
+        """Replace the status line.
+
+        ``status`` may be a function: it makes the line from what :meth:`messages` is given each
+        time, so that a line about the current state (a count of streams) stays true.
+        """
         with self._lock:
             self._status = status
 
@@ -61,10 +66,12 @@ class CommandQueue:
             del self._errors[:-MAX_ERRORS]
             self._status = problem
 
-    def messages(self) -> tuple[str, tuple[str, ...]]:
-        """The status line and the errors not dismissed yet."""
+    def messages(self, context: Any = None) -> tuple[str, tuple[str, ...]]:
+        """The status line (a function's is made from ``context``) and the errors not dismissed
+        yet."""
         with self._lock:
-            return self._status, tuple(self._errors)
+            status, errors = self._status, tuple(self._errors)
+        return (status(context) if callable(status) else status), errors
 
     def dismiss(self) -> None:
         """Forget the errors shown so far."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import pylsl
@@ -45,6 +45,17 @@ from neurodeck.streaming.lsl_io import local_clock, poll_resolver, resolve_strea
 from neurodeck.streaming.markers import MarkerReceiver
 
 logger = logging.getLogger(__name__)
+
+
+def listed(rows: Iterable[StreamRow]) -> tuple[StreamRow, ...]:
+    """The stream list: one row per :attr:`StreamRow.identity`, in that order."""
+    return tuple(sorted({r.identity: r for r in rows}.values(), key=lambda r: r.identity))
+
+
+def streams_found(streams: tuple[StreamRow, ...]) -> str:
+    """The status line of a stream search, from the list the browser shows."""
+    n, signals = len(streams), sum(r.stream_type != "Markers" for r in streams)
+    return f"{n} stream{'s' * (n != 1)} found ({signals} signal stream{'s' * (signals != 1)})."
 
 
 class DashboardCore:
@@ -113,7 +124,8 @@ class DashboardCore:
         self._commands.submit(self._do_stop_source)
 
     def load_model(self, path: Path, decoder: str | None = None) -> None:
-        """Decode the connected stream with a profile folder or a checkpoint."""
+        """Decode the connected stream with a profile folder (or its ``profile.json``) or a
+        ``.safetensors`` checkpoint file."""
         self._commands.submit(lambda: self._do_load_model(Path(path), decoder))
 
     def stop_decoding(self) -> None:
@@ -201,7 +213,9 @@ class DashboardCore:
         with self._lock:
             conn, decoder, source, job = self._conn, self._decoder, self._source, self._job
             streams, spectrum = self._streams, self._spectrum
-        status, errors = self._commands.messages()
+        if conn is not None and conn.row.identity not in {r.identity for r in streams}:
+            streams = listed((*streams, conn.row))  # connected, missed by the latest search
+        status, errors = self._commands.messages(streams)  # the count is of this list
         connection = "disconnected"
         signal = health = None
         if self._connecting:
@@ -235,13 +249,12 @@ class DashboardCore:
         infos = self._resolver.results()
         if wait:  # the first answers of a new resolver take a moment
             infos = poll_resolver(self._resolver, self.resolve_s, first=False)
-        rows = {row_of(i).key: (row_of(i), i) for i in infos}
+        found = [(row_of(i), i) for i in infos]
         with self._lock:
-            self._streams = tuple(sorted((r for r, _ in rows.values()), key=lambda r: r.name))
-            self._infos = {k: i for k, (_, i) in rows.items()}
+            self._streams = listed(r for r, _ in found)
+            self._infos = {r.key: i for r, i in found}
         if wait:
-            eeg = sum(r.stream_type != "Markers" for r in self._streams)
-            self._commands.say(f"{len(self._streams)} streams found ({eeg} signal streams).")
+            self._commands.say(streams_found)  # counted at each snapshot, from its list
 
     def _do_connect_key(self, key: str) -> None:
         info = self._infos.get(key) or next(
@@ -320,7 +333,9 @@ class DashboardCore:
 
     def _do_load_model(self, path: Path, decoder: str | None) -> None:
         from neurodeck.calibration.decoders import load_decoder_spec
+        from neurodeck.calibration.profile import profile_folder_of
 
+        path = profile_folder_of(path)  # a profile's profile.json stands for its folder
         conn = self._conn
         if conn is None:
             raise NeurodeckError(

@@ -16,7 +16,8 @@ Example ``~/.config/neurodeck/settings.toml`` (File > Save settings in the dashb
 
     [dashboard]                   # what the dashboard remembers between sessions
     scope_s = 10.0                # seconds shown by the scope
-    scale_uv = 100.0              # microvolts per channel lane
+    scale_auto = true             # the scope scales each lane to its own amplitude
+    scale_uv = 100.0              # microvolts per channel lane when scale_auto is false
     filter = true                 # the scope shows the display-filtered signal
     hidden_channels = ["EOG1"]
     notch_hz = 50.0               # mains notch of the filtered view; 0 for none
@@ -102,6 +103,7 @@ class DashboardSettings:
     """What the dashboard remembers between sessions (see the module docstring)."""
 
     scope_s: float = 10.0
+    scale_auto: bool = True
     scale_uv: float = 100.0
     filter: bool = True
     hidden_channels: tuple[str, ...] = ()
@@ -128,6 +130,7 @@ class DashboardSettings:
         check_number("affective_smoothing_s", self.affective_smoothing_s, 0.1, 120, unit="s")
         check_positive("replay_speed", self.replay_speed, upper=1000)
         check_bool("filter", self.filter)
+        check_bool("scale_auto", self.scale_auto)
         check_bool("replay_loop", self.replay_loop)
         for name in ("paradigm", "last_profile", "out_dir"):
             check_str(name, getattr(self, name))

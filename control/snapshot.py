@@ -50,6 +50,14 @@ class StreamRow:
         """Identity used to connect: the source_id when there is one, else the name."""
         return self.source_id or self.name
 
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        """``(name, host, source_id)``: what tells two streams apart in the list, and its order.
+
+        Stable while an outlet restarts (its liblsl uid changes, its source_id does not).
+        """
+        return (self.name, self.host, self.source_id)
+
 
 @dataclass(frozen=True)
 class SignalView:
@@ -116,7 +124,8 @@ class SpectrumView:
     scalp_names : tuple of str
         Names of those channels, row by row.
     scalp_maps : mapping of str to ndarray, shape (grid, grid)
-        Per band, log10 band power interpolated over the head; NaN outside it. Empty when fewer
+        Per band, log10 band power interpolated over the head; NaN outside it (and a rim of
+        half a pixel, which the views clip to the outline). Empty when fewer
         than 4 channels have a position.
     scalp_extent : tuple of float
         ``(x_min, x_max, y_min, y_max)`` of the grids.
@@ -353,7 +362,9 @@ class CoreSnapshot:
     t : float
         Now, on the local LSL clock.
     streams : tuple of StreamRow
-        Result of the latest stream search.
+        The stream list: the latest search, plus the connected stream when the search missed
+        it; one row per :attr:`StreamRow.identity`, in that order. The status line's count of
+        streams is made from the same tuple.
     browsing : bool
         A stream search is running.
     connection : str

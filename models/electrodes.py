@@ -106,6 +106,42 @@ def electrode_row(name: str) -> int | None:
     return None
 
 
+_SPELLING_RE = re.compile(r"([A-Z]+?)(\d+|Z)?(H)?")
+
+
+def electrode_name(name: str) -> str:
+    """The 10-05 spelling of a channel label, for display (no MNE needed).
+
+    The label is cleaned as :func:`electrode_row` does (dots, case, ``'EEG '`` prefixes,
+    ``'-REF'`` suffixes) and spelled as MNE's ``standard_1005`` montage spells it: ``'Fc5.'`` ->
+    ``'FC5'``, ``'Cz..'`` -> ``'Cz'``, ``'Afz.'`` -> ``'AFz'``, ``'EEG FP1-REF'`` -> ``'Fp1'``. Old
+    names (``'T3'``) stay as they are; a label that names no electrode loses its surrounding
+    whitespace and trailing dots (``'STI 014.'`` -> ``'STI 014'``).
+
+    Parameters
+    ----------
+    name : str
+        A channel label.
+
+    Returns
+    -------
+    str
+    """
+    label = str(name).strip()
+    row = electrode_row(label)
+    if row is None:
+        return label.rstrip(".").rstrip() or label
+    core = label.replace(".", "").strip().upper()
+    upper = core if core in ELECTRODE_ALIASES else ELECTRODE_TABLE[row]
+    match = _SPELLING_RE.fullmatch(upper)
+    if match is None:  # every table name matches; kept for safety
+        return upper
+    letters, number, half = (group or "" for group in match.groups())
+    if letters in ("FP", "AFP"):  # Fp1, AFp3h: the p of "pole" is lower case
+        letters = letters[:-1] + "p"
+    return letters + number.lower() + half.lower()
+
+
 def electrode_indices(names: Sequence[str]) -> list[int]:
     """Rows of channel labels in :data:`ELECTRODE_TABLE`.
 

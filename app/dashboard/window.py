@@ -10,7 +10,7 @@ Keyboard shortcuts
 ------------------
 =================  ===========================================
 Ctrl+O             open a recording to replay
-Ctrl+L             load a subject profile (or checkpoint) to decode
+Ctrl+L             load a checkpoint file or a subject profile to decode
 F5                 search for streams again
 Ctrl+D             disconnect
 Ctrl+Shift+M       start the simulator
@@ -34,11 +34,13 @@ from pathlib import Path
 import numpy as np
 from neurodeck.app.dashboard.views.calibration import CalibrationPanel
 from neurodeck.app.dashboard.views.decoding import DecodingPanel
+from neurodeck.app.dashboard.views.elided import ElidedLabel
 from neurodeck.app.dashboard.views.emotion import EmotionPanel
 from neurodeck.app.dashboard.views.health import HealthPanel
 from neurodeck.app.dashboard.views.scope import ScopeView
 from neurodeck.app.dashboard.views.spectrum import SpectrumPanel
 from neurodeck.app.dashboard.views.streams import StreamsPanel
+from neurodeck.calibration.profile import profile_folder_of
 from neurodeck.common.types import NeurodeckError
 from neurodeck.control.settings import (
     DEFAULT_CONFIG,
@@ -69,6 +71,9 @@ logger = logging.getLogger(__name__)
 
 #: Frame period of the dashboard, in milliseconds (about 30 frames per second).
 FRAME_MS = 33
+#: File dialog filter of File > Load profile or checkpoint: a checkpoint file, or a profile's
+#: index file (which stands for its folder).
+MODEL_FILTER = "Profiles and checkpoints (*.safetensors profile.json);;All files (*)"
 #: Tab titles in order; "Emotion" draws affective decoders (the Decoding tab points there).
 TABS = ("Signals", "Spectrum", "Calibration", "Decoding", "Emotion")
 
@@ -179,6 +184,7 @@ class MainWindow(QMainWindow):
         dock.setWidget(side)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.resizeDocks([dock], [380], Qt.Orientation.Horizontal)  # narrower on a small screen
 
         self.scope = ScopeView(core)
         self.spectrum = SpectrumPanel(core)
@@ -212,7 +218,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
-        self.status_label = QLabel("")
+        self.status_label = ElidedLabel("")  # a long message never widens the window
         self.fps_label = QLabel("")
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.fps_label)
@@ -241,6 +247,7 @@ class MainWindow(QMainWindow):
         f = bar.addMenu("&File")
         self._action(f, "Open recording to replay...", self.open_recording, "Ctrl+O")
         self._action(f, "Load profile or checkpoint...", self.load_model, "Ctrl+L")
+        self._action(f, "Load profile folder...", self.load_profile_folder)
         f.addSeparator()
         self._action(f, "Load settings...", self.load_settings_file)
         self._action(f, "Save settings", self.save_settings, "Ctrl+S")
@@ -283,13 +290,26 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(0)
 
     def load_model(self) -> None:
-        """Ask for a profile folder (or a checkpoint) and decode with it."""
+        """Ask for a ``.safetensors`` checkpoint or a profile's ``profile.json``; decode with it."""
+        start = self.settings.last_profile or self.settings.out_dir
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Load a checkpoint or a subject profile", start, MODEL_FILTER
+        )
+        if name:
+            self.decode_with(profile_folder_of(name))
+
+    def load_profile_folder(self) -> None:
+        """Ask for a subject profile folder (what ``neurodeck calibrate --out`` wrote)."""
         start = self.settings.last_profile or self.settings.out_dir
         folder = QFileDialog.getExistingDirectory(self, "Subject profile folder", start)
         if folder:
-            self.settings = self.settings.replace(last_profile=folder)
-            self.core.load_model(Path(folder))
-            self.tabs.setCurrentIndex(3)
+            self.decode_with(Path(folder))
+
+    def decode_with(self, path: Path) -> None:
+        """Decode the connected stream with a checkpoint file or a profile folder."""
+        self.settings = self.settings.replace(last_profile=str(path))
+        self.core.load_model(path)
+        self.tabs.setCurrentIndex(3)
 
     def start_simulator(self) -> None:
         """Start the simulator (channel count asked)."""
@@ -342,6 +362,7 @@ class MainWindow(QMainWindow):
         nearest = int(np.argmin([abs(s - settings.scope_s) for s in spans]))
         scope.span_combo.setCurrentIndex(nearest)
         scope.scale_spin.setValue(round(settings.scale_uv))  # whole microvolts
+        scope.set_auto_scale(settings.scale_auto)
         scope.filter_check.setChecked(settings.filter)
         self._scope_channels: tuple[str, ...] = ()
         combo = self.calibration.paradigm_combo
@@ -358,6 +379,7 @@ class MainWindow(QMainWindow):
             hidden = tuple(n for n in scope.channel_names if n not in shown)
         return self.settings.replace(
             scope_s=scope.span_s,
+            scale_auto=scope.auto_scale,
             scale_uv=scope.uv_per_div,
             filter=scope.use_filtered,
             hidden_channels=hidden,

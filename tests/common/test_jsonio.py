@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,3 +33,22 @@ def test_write_json_writes_whole_files_and_says_so(tmp_path: Path, capsys) -> No
     write_json(path, {"path": tmp_path, "n": 1})
     assert path.read_text().startswith("{") and f"wrote {path}" in capsys.readouterr().out
     write_json(None, {"n": 1})  # no path: nothing
+
+
+def test_only_partials_of_dead_writers_of_the_same_file_are_removed(tmp_path: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    dead_pid = int(dead.stdout)
+    orphan = tmp_path / f".raw.partial-{dead_pid}-0000abcd.fif"
+    live = tmp_path / f".raw.partial-{os.getpid()}-0000abcd.fif"
+    other = tmp_path / f".other.partial-{dead_pid}-0000abcd.fif"
+    for p in (orphan, live, other):
+        p.write_bytes(b"half")
+    with replaced_atomically(tmp_path / "raw.fif") as tmp:
+        tmp.write_bytes(b"new")
+    assert not orphan.exists()
+    assert live.exists() and other.exists()  # a writer still running; another file's partial

@@ -94,7 +94,7 @@ _NAME_CHARS = st.one_of(
 
 @pytest.mark.slow
 @settings(
-    max_examples=15,
+    max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

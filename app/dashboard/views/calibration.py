@@ -64,7 +64,8 @@ class CalibrationPanel(QtWidgets.QWidget):
         The phase, and the latest message (red when the calibration failed).
     cue_display : CueDisplay
     full_screen_display : CueDisplay
-        The frameless full-screen window (hidden until :meth:`enter_full_screen`).
+        The frameless full-screen window (hidden until :meth:`enter_full_screen`); while paused
+        it shows its own Resume and Abort buttons.
     fit_box : QGroupBox
         Shown while fitting: ``fit_bar`` (0-1000, or busy when the fraction is unknown) and
         ``fit_log`` (the last :data:`FIT_LOG_LINES` progress lines).
@@ -97,11 +98,13 @@ class CalibrationPanel(QtWidgets.QWidget):
         self.use_button = self.report_box.use_button
         self.use_button.clicked.connect(self._on_use)
         self.cue_display = CueDisplay()
-        self.full_screen_display = CueDisplay(self)
+        self.full_screen_display = CueDisplay(self, controls=True)  # Resume / Abort when paused
         self.full_screen_display.setWindowFlags(
             QtCore.Qt.WindowType.Window | QtCore.Qt.WindowType.FramelessWindowHint
         )
-        self.full_screen_display.setCursor(QtCore.Qt.CursorShape.BlankCursor)
+        self.full_screen_display.set_hide_cursor(True)
+        self.full_screen_display.resume_requested.connect(self._core.resume_calibration)
+        self.full_screen_display.abort_requested.connect(self._on_abort)
         self.full_screen_display.exit_requested.connect(self.leave_full_screen)
         self.full_screen_display.hide()
         self.full_screen_display.set_muted(True)  # until it is shown

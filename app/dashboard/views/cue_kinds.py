@@ -65,6 +65,11 @@ _GLYPH_OF_CLASS = {
 }
 
 
+#: Instruction of the paused screen: the Resume button (on the full-screen cues, and the panel's)
+#: and the P key (the window's shortcut, active over the full-screen cues too).
+PAUSED_INSTRUCTION = "click Resume or press P to continue"
+
+
 def class_text(class_name: str) -> tuple[str, str]:
     """``(title, instruction)`` of a class (generic for classes without a prompt)."""
     return CLASS_TEXT.get(class_name, (class_name.upper(), f"perform the '{class_name}' task"))
@@ -88,7 +93,7 @@ def cue_kind(cue: str | None, phase: str) -> tuple[str, str, str]:
         Text drawn with it (may be empty).
     """
     if phase == "paused":
-        return "paused", "Paused", "press Resume to continue"
+        return "paused", "Paused", PAUSED_INSTRUCTION
     if phase == "failed":
         return "aborted", "Failed", ""
     if phase == "aborted" or cue == CALIB_ABORT:

@@ -6,7 +6,9 @@ its instruction, the trial counter and the period's progress. For affective para
 recall prompt, large and word-wrapped, during the prompt period and the block; or the user's
 stimulus: a picture scaled to fit (loaded once per stimulus) or a video (Qt Multimedia, when it
 loads; otherwise the file name and what to install). When the block ends it shows the
-self-assessment panel (:class:`~neurodeck.app.dashboard.views.rating.SamPanel`).
+self-assessment panel (:class:`~neurodeck.app.dashboard.views.rating.SamPanel`). With
+``controls=True`` (the full-screen cues, where the panel's buttons are out of sight) a paused
+calibration shows Resume and Abort buttons; the pointer shows whenever there is something to click.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ class CueDisplay(QtWidgets.QWidget):
     Parameters
     ----------
     parent : QWidget, optional
+    controls : bool
+        Show Resume and Abort buttons while the calibration is paused (the full-screen window).
 
     Attributes
     ----------
@@ -71,6 +75,11 @@ class CueDisplay(QtWidgets.QWidget):
         The self-assessment panel, visible while ``current == "rating"``.
     video_message : str
         Why a video cannot be played (empty when it can, or when none is shown).
+    pause_bar : QWidget
+        Holds ``resume_button`` and ``abort_button``; visible while paused, with ``controls``.
+    hide_cursor : bool
+        Hide the pointer while nothing on the display can be clicked (the full-screen window);
+        it shows on the paused screen and the rating panel.
 
     Signals
     -------
@@ -78,15 +87,21 @@ class CueDisplay(QtWidgets.QWidget):
         Esc or F11 pressed while this display is a window of its own (full screen).
     rating_submitted(int, int)
         ``(valence, arousal)`` from the self-assessment panel.
+    resume_requested, abort_requested
+        The Resume or Abort button of the paused screen was clicked.
     """
 
     exit_requested = QtCore.pyqtSignal()
     rating_submitted = QtCore.pyqtSignal(int, int)
+    resume_requested = QtCore.pyqtSignal()
+    abort_requested = QtCore.pyqtSignal()
     #: Pictures kept loaded (one per stimulus; loading happens once, on the GUI thread).
     PIXMAP_CACHE = 8
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None, controls: bool = False) -> None:
         super().__init__(parent)
+        self.controls = controls
+        self.hide_cursor = False
         self.current = "idle"
         self.title, self.instruction = cue_kind(None, "idle")[1:]
         self.fraction = 0.0
@@ -100,6 +115,7 @@ class CueDisplay(QtWidgets.QWidget):
         self.sam_panel = SamPanel(self)
         self.sam_panel.hide()
         self.sam_panel.submitted.connect(self.rating_submitted)
+        self._build_pause_bar()
         self.setMinimumSize(160, 120)
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(
@@ -126,9 +142,45 @@ class CueDisplay(QtWidgets.QWidget):
             return
         if kind != self.current or stimulus != self.stimulus:
             self._change_media(kind, stimulus)
+        changed = kind != self.current
         self.current, self.title, self.instruction = kind, title, instruction
+        if changed:
+            self._update_cursor()
         self.fraction, self.counter_text, self.stimulus = fraction, counter, stimulus
         self.update()
+
+    def _build_pause_bar(self) -> None:
+        self.pause_bar = QtWidgets.QWidget(self)
+        self.pause_bar.setCursor(QtCore.Qt.CursorShape.ArrowCursor)
+        self.resume_button = QtWidgets.QPushButton("Resume", self.pause_bar)
+        self.resume_button.setToolTip("Continue the cues (P)")
+        self.resume_button.clicked.connect(self.resume_requested)
+        self.abort_button = QtWidgets.QPushButton("Abort", self.pause_bar)
+        self.abort_button.setToolTip("Stop the calibration; the recording is kept")
+        self.abort_button.clicked.connect(self.abort_requested)
+        row = QtWidgets.QHBoxLayout(self.pause_bar)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(24)
+        row.addWidget(self.resume_button)
+        row.addWidget(self.abort_button)
+        self.pause_bar.setStyleSheet(
+            "QPushButton { background: #2b2b2b; color: #ebebeb; border: 2px solid #8a8a8a;"
+            " border-radius: 6px; padding: 6px 28px; }"
+            " QPushButton:hover { background: #3d3d3d; border-color: #dcaa3c; }"
+        )
+        self.pause_bar.hide()
+
+    def set_hide_cursor(self, hide: bool) -> None:
+        """Hide the pointer while there is nothing to click (the full-screen window)."""
+        self.hide_cursor = hide
+        self._update_cursor()
+
+    def _update_cursor(self) -> None:
+        clickable = self.current == "rating" or (self.current == "paused" and self.controls)
+        shape = QtCore.Qt.CursorShape
+        wanted = shape.BlankCursor if self.hide_cursor and not clickable else shape.ArrowCursor
+        if self.cursor().shape() != wanted:
+            self.setCursor(wanted)
 
     def set_muted(self, muted: bool) -> None:
         """Mute the sound of videos (the panel mutes this display while full screen plays)."""
@@ -146,6 +198,12 @@ class CueDisplay(QtWidgets.QWidget):
             self._place_children()
         elif kind != "rating":
             self.sam_panel.hide()
+        if kind == "paused" and self.controls:
+            self.pause_bar.show()
+            self.pause_bar.raise_()
+            self._place_children()
+        else:
+            self.pause_bar.hide()
         if kind == "image" and stimulus is not None:
             self._pixmap(stimulus)  # loaded once per stimulus, here rather than in paintEvent
         if kind == "video" and stimulus is not None:
@@ -209,6 +267,16 @@ class CueDisplay(QtWidgets.QWidget):
         x = (self.width() - width) // 2
         y = max(8, int(0.45 * self.height()) - height // 2)
         self.sam_panel.setGeometry(x, y, width, height)
+        # the paused screen: "Paused" in the middle, the buttons below it, the hint under them
+        font = self.pause_bar.font()
+        font.setPixelSize(max(14, int(0.035 * self.height())))
+        for button in (self.resume_button, self.abort_button):
+            button.setFont(font)
+        hint = self.pause_bar.sizeHint()
+        width = min(hint.width(), self.width() - 16)
+        self.pause_bar.setGeometry(
+            (self.width() - width) // 2, int(0.62 * self.height()), width, hint.height()
+        )
 
     def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
         """Keep the video and the rating panel placed."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from neurodeck.app.dashboard.views.contrast import text_colour
 from neurodeck.common.types import AFFECTIVE
 from neurodeck.control.snapshot import CoreCommands, CoreSnapshot, CueSpan, DecodingView
 from numpy.typing import NDArray
@@ -162,11 +163,12 @@ class DecodingPanel(QtWidgets.QWidget):
             x=[0.0], y=[0.0], size=22, brush=pg.mkBrush(255, 220, 60), pen=pg.mkPen("w", width=1)
         )
         self.feedback_plot.addItem(self.cursor)
-        self.feedback_left = pg.TextItem("left", color=(200, 200, 200), anchor=(0.0, 0.0))
-        self.feedback_right = pg.TextItem("right", color=(200, 200, 200), anchor=(1.0, 0.0))
+        ink, muted = text_colour(), text_colour(muted=True)  # readable on the background
+        self.feedback_left = pg.TextItem("left", color=ink, anchor=(0.0, 0.0))
+        self.feedback_right = pg.TextItem("right", color=ink, anchor=(1.0, 0.0))
         self.feedback_left.setPos(-1.0, 1.0)
         self.feedback_right.setPos(1.0, 1.0)
-        self.feedback_note = pg.TextItem(NO_FEEDBACK_TEXT, color=(160, 160, 160), anchor=(0.5, 0.5))
+        self.feedback_note = pg.TextItem(NO_FEEDBACK_TEXT, color=muted, anchor=(0.5, 0.5))
         self.feedback_note.setPos(0.0, 0.0)
         for item in (self.feedback_left, self.feedback_right, self.feedback_note):
             self.feedback_plot.addItem(item)

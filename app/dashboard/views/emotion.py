@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from neurodeck.app.dashboard.views.contrast import text_colour
 from neurodeck.app.dashboard.views.scalp import ScalpMapPlot
 from neurodeck.common.types import AFFECTIVE
 from neurodeck.control.affect import AffectAxes, affect_axes, frontal_alpha_asymmetry
@@ -218,7 +219,7 @@ class EmotionPanel(QtWidgets.QWidget):
         plane.addItem(self.arousal_axis)
         self.quadrant_texts = []
         for word, x, y, anchor in QUADRANTS:
-            text = pg.TextItem(word, color=(140, 140, 140), anchor=anchor)
+            text = pg.TextItem(word, color=text_colour(muted=True), anchor=anchor)
             text.setPos(x, y)
             plane.addItem(text)
             self.quadrant_texts.append(text)
@@ -267,8 +268,12 @@ class EmotionPanel(QtWidgets.QWidget):
         row = QtWidgets.QHBoxLayout()
         self.maps: dict[str, ScalpMapPlot] = {}
         for band, (low, high) in BANDS.items():
-            plot = ScalpMapPlot(colour_bar_label=None, title=f"{band} {low:g}-{high:g} Hz")
-            plot.setMinimumSize(120, 120)
+            plot = ScalpMapPlot(
+                colour_bar_label="log10 µV²",
+                title=f"{band} {low:g}-{high:g} Hz",
+                orientation="horizontal",
+            )
+            plot.setMinimumSize(110, 150)
             row.addWidget(plot)
             self.maps[band] = plot
         column.addLayout(row, 1)

@@ -1,6 +1,8 @@
 """The health panel: the acquisition and inference figures of
 :class:`~neurodeck.control.snapshot.HealthView` in a compact grid, the state coloured, the latest
 problem in words.
+
+One figure per row, in a scroll area: the panel fits a narrow dock on a small screen (issue 18).
 """
 
 from __future__ import annotations
@@ -144,19 +146,25 @@ class HealthPanel(QtWidgets.QWidget):
         self._colours: dict[str, str] = {}
         self.fields: dict[str, QtWidgets.QLabel] = {}
         self.captions: dict[str, QtWidgets.QLabel] = {}
-        grid = QtWidgets.QGridLayout(self)
+        inner = QtWidgets.QWidget()
+        grid = QtWidgets.QGridLayout(inner)
         grid.setContentsMargins(4, 4, 4, 4)
         grid.setHorizontalSpacing(10)
         grid.setVerticalSpacing(2)
-        names = [name for name in FIELD_CAPTIONS if name != "message"]
-        for i, name in enumerate(names):
-            row, col = divmod(i, 2)
-            self._add_field(grid, name, row, 2 * col)
-        self._add_field(grid, "message", (len(names) + 1) // 2, 0, span=3)
-        self.fields["message"].setWordWrap(True)
+        for row, name in enumerate(FIELD_CAPTIONS):
+            self._add_field(grid, name, row, 0)
+        for name in ("runner", "message"):
+            self.fields[name].setWordWrap(True)
         grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
         grid.setRowStretch(grid.rowCount(), 1)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidget(inner)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
         self.render(CoreSnapshot(t=0.0))
 
     def _add_field(

@@ -1,5 +1,10 @@
 """The scalp-map widget shared by the Spectrum and Emotion tabs: an interpolated image over a head
-outline (nose up), the electrodes (name on hover) and an optional colour bar.
+outline (nose up), the electrodes (name on hover) and a colour bar with units.
+
+Nothing is drawn outside the head: the image is clipped to the outline, and electrodes below it
+(T9, T10, Iz and other sites under the Fpz-T7-Oz-T8 ring, further than :data:`DRAWN_RADIUS`) are
+left out of the drawing (they still shape the map; the plot's tooltip names them), as EEGLAB's
+``topoplot`` does.
 
 The images come ready-made in :class:`~neurodeck.control.snapshot.SpectrumView` (log10 band power on
 a grid, NaN outside the head, see :class:`neurodeck.control.analysis.ScalpInterpolator`); this
@@ -13,10 +18,15 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 COLOURMAP = "viridis"
 OUTLINE_COLOUR = (128, 128, 128)
+#: Electrodes further than this from the centre (head units; outline = 1) are not drawn.
+DRAWN_RADIUS = 1.05
+#: Visible range of the map: the head, its ears and its nose.
+X_RANGE = (-1.12, 1.12)
+Y_RANGE = (-1.05, 1.16)
 
 
 def head_outline(n_points: int = 121) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -32,8 +42,8 @@ def head_outline(n_points: int = 121) -> tuple[NDArray[np.float64], NDArray[np.f
     pieces = [
         (np.cos(angle), np.sin(angle)),
         (np.array([-0.12, 0.0, 0.12]), np.array([0.99, 1.12, 0.99])),  # nose at +y
-        (1.0 + 0.05 * np.cos(ear), 0.16 * np.sin(ear)),  # right ear
-        (-1.0 - 0.05 * np.cos(ear), 0.16 * np.sin(ear)),  # left ear
+        (1.0 + 0.06 * np.cos(ear), 0.18 * np.sin(ear)),  # right ear
+        (-1.0 - 0.06 * np.cos(ear), 0.18 * np.sin(ear)),  # left ear
     ]
     x = np.concatenate([np.append(px, np.nan) for px, _ in pieces])
     y = np.concatenate([np.append(py, np.nan) for _, py in pieces])
@@ -48,23 +58,28 @@ def finite_levels(image: NDArray[np.float64]) -> tuple[float, float]:
 
 
 class ScalpMapPlot(pg.PlotWidget):
-    """One scalp map: image, head outline, electrodes, optional colour bar.
+    """One scalp map: image, head outline, electrodes, colour bar.
 
     Parameters
     ----------
     colour_bar_label : str or None
-        Label of a colour bar beside the head; None for no bar (small multiples).
+        Label (with units) of the colour bar; None for no bar.
     title : str or None
         Title above the head.
+    orientation : {"vertical", "horizontal"}
+        Colour bar right of the head, or under it (small multiples side by side).
     parent : QWidget, optional
 
     Attributes
     ----------
     image : pyqtgraph.ImageItem
-        Row-major image (row 0 = lowest y).
+        Row-major image (row 0 = lowest y), clipped to the head outline by :attr:`head_clip`.
+    head_clip : QGraphicsEllipseItem
+        The unit circle; the image is its child and is drawn only inside it.
     outline : pyqtgraph.PlotCurveItem
     electrodes : pyqtgraph.ScatterPlotItem
-        Electrode positions; ``data`` holds the names (shown on hover).
+        Positions of the electrodes within :data:`DRAWN_RADIUS`; ``data`` holds the names
+        (shown on hover).
     colour_bar : pyqtgraph.ColorBarItem or None
 
     Notes
@@ -77,6 +92,7 @@ class ScalpMapPlot(pg.PlotWidget):
         self,
         colour_bar_label: str | None = "log10 µV²",
         title: str | None = None,
+        orientation: str = "vertical",
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -89,8 +105,14 @@ class ScalpMapPlot(pg.PlotWidget):
         item.hideAxis("bottom")
         if title:
             item.setTitle(title)
+        self.head_clip = QtWidgets.QGraphicsEllipseItem(-1.0, -1.0, 2.0, 2.0)
+        self.head_clip.setPen(QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
+        self.head_clip.setFlag(
+            QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape, True
+        )
+        item.addItem(self.head_clip)
         self.image = pg.ImageItem(axisOrder="row-major")
-        item.addItem(self.image)
+        self.image.setParentItem(self.head_clip)
         x, y = head_outline()
         outline_pen = pg.mkPen(OUTLINE_COLOUR, width=2)  # seen on dark and light backgrounds
         self.outline = pg.PlotCurveItem(x=x, y=y, pen=outline_pen, connect="finite")
@@ -106,12 +128,18 @@ class ScalpMapPlot(pg.PlotWidget):
         self.colour_bar: pg.ColorBarItem | None = None
         if colour_bar_label is not None:
             self.colour_bar = pg.ColorBarItem(
-                values=(0.0, 1.0), colorMap=COLOURMAP, interactive=False, label=colour_bar_label
+                values=(0.0, 1.0),
+                colorMap=COLOURMAP,
+                interactive=False,
+                label=colour_bar_label,
+                orientation=orientation,
+                width=10 if orientation == "horizontal" else 16,
+                colorMapMenu=False,
             )
             self.colour_bar.setImageItem(self.image, insert_in=item)
         else:
             self.image.setColorMap(pg.colormap.get(COLOURMAP))
-        item.setRange(xRange=(-1.25, 1.25), yRange=(-1.25, 1.25), padding=0.0)
+        item.setRange(xRange=X_RANGE, yRange=Y_RANGE, padding=0.0)
 
     def set_electrodes(self, positions: NDArray[np.float64], names: Sequence[str]) -> None:
         """Place the electrodes.
@@ -124,7 +152,15 @@ class ScalpMapPlot(pg.PlotWidget):
             One per row of ``positions``.
         """
         xy = np.asarray(positions, dtype=np.float64).reshape(-1, 2)
-        self.electrodes.setData(x=xy[:, 0], y=xy[:, 1], data=list(names))
+        inside = np.hypot(xy[:, 0], xy[:, 1]) <= DRAWN_RADIUS
+        shown = [name for name, keep in zip(names, inside, strict=True) if keep]
+        self.electrodes.setData(x=xy[inside, 0], y=xy[inside, 1], data=shown)
+        below = [str(name) for name, keep in zip(names, inside, strict=True) if not keep]
+        self.setToolTip(
+            f"Not drawn (below the head outline, still interpolated): {', '.join(below)}"
+            if below
+            else ""
+        )
 
     def show_map(
         self, image: NDArray[np.float64] | None, extent: tuple[float, float, float, float]

@@ -14,9 +14,21 @@ window the GUI thread uses 19-25 % of one core (1920 x 1080: 25 %, bins capped b
 
 Scaling: channel k is drawn as ``-k + clip((x - centre_k) * scale_k, -1.5, 1.5)`` (lane k at
 ``y = -k``, see :data:`CLIP_LANES`) where ``centre_k`` is the mean of its drawn points (so DC
-offsets of raw signals stay in the lane) and ``scale_k`` is its gain divided by the global µV
-per division, or, in auto mode, its gain times :data:`AUTO_FILL` divided by its own 5-95
-percentile range (refreshed twice a second).
+offsets of raw signals stay in the lane) and ``scale_k`` is its gain divided by its µV per
+division. In the default "per channel" mode every channel gets its own µV per division: the 5-95
+percentile range of its drawn (decimated) points divided by :data:`AUTO_FILL`, recomputed
+:data:`AUTO_UPDATES_HZ` times a second and smoothed in log steps (:data:`AUTO_SMOOTHING`) so that
+a lane does not jump; in "fixed" mode every channel has the global µV per division of the spin box.
+
+Amplitude scale: :class:`ScaleBar`, right of the plot, draws a bar whose height is a round number
+of microvolts. In fixed mode it is a whole number of lanes at the global scale; in per-channel mode
+it is drawn at the scale of the median lane (the bar reads true for that lane; each channel's own
+µV per division is in its tooltip in the channel list, and :attr:`ScopeView.lane_uv_per_div`).
+
+Names: lanes and the channel list show the 10-05 spelling of each label
+(:func:`neurodeck.models.electrodes.electrode_name`: ``Fc5.`` -> ``FC5``); settings and selections
+keep the stream's own labels. When lanes are shorter than the font, the axis shows every k-th name
+(:class:`_ChannelAxis`), so names never overlap.
 """
 
 from __future__ import annotations
@@ -28,7 +40,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from neurodeck.app.dashboard.views.decimation import peak_decimate
+from neurodeck.app.dashboard.views.elided import ElidedLabel
 from neurodeck.control.snapshot import CoreCommands, CoreSnapshot, SignalView, SpectrumView
+from neurodeck.models.electrodes import electrode_name
 from numpy.typing import NDArray
 from PyQt6 import QtCore, QtGui, QtWidgets
 
@@ -38,8 +52,16 @@ DEFAULT_SPAN_S = 10.0
 #: Values of the µV-per-division spin box (1-2-5 steps).
 UV_STEPS: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 DEFAULT_UV_PER_DIV = 100
-#: In auto mode, the 5-95 percentile range of a channel fills this fraction of its lane.
-AUTO_FILL = 0.6
+#: In per-channel mode, the 5-95 percentile range of a channel fills this fraction of its lane.
+AUTO_FILL = 0.5
+#: Per-channel scales are recomputed this many times a second of signal.
+AUTO_UPDATES_HZ = 2.0
+#: Fraction of the way (in log scale) a per-channel scale moves towards its new value per update.
+AUTO_SMOOTHING = 0.5
+#: Scale modes of the mode box: label -> per-channel (True) or fixed (False).
+SCALE_MODES = {"per channel": True, "fixed": False}
+#: The scale bar is at least this tall, in pixels.
+SCALE_BAR_MIN_PX = 30
 #: A trace is clipped to this many lanes above and below its own (big artefacts stay readable).
 CLIP_LANES = 1.5
 #: Per-channel gains are clamped to this range.
@@ -78,12 +100,24 @@ class _UvSpinBox(QtWidgets.QSpinBox):
         self.setValue(UV_STEPS[min(max(index, 0), len(UV_STEPS) - 1)])
 
 
+def nice_value(value: float) -> float:
+    """The 1-2-5 number nearest ``value`` in log scale (``value > 0``)."""
+    exponent = math.floor(math.log10(value))
+    candidates = [m * 10.0**e for e in (exponent, exponent + 1) for m in (1.0, 2.0, 5.0)]
+    return min(candidates, key=lambda c: abs(math.log(c / value)))
+
+
 class _ChannelAxis(pg.AxisItem):
-    """Left axis whose tick labels (channel names) can be coloured one by one."""
+    """Left axis whose tick labels (channel names) can be coloured one by one, thinned to fit.
+
+    When lanes are shorter than a label, only every k-th label is drawn (k the smallest that
+    leaves no overlap). :attr:`drawn_labels` lists what the last paint drew.
+    """
 
     def __init__(self) -> None:
         super().__init__("left")
         self.label_colours: dict[str, QtGui.QColor] = {}
+        self.drawn_labels: list[tuple[QtCore.QRectF, str]] = []
 
     def drawPicture(self, p, axisSpec, tickSpecs, textSpecs):
         super().drawPicture(p, axisSpec, tickSpecs, [])
@@ -91,10 +125,86 @@ class _ChannelAxis(pg.AxisItem):
             p.setFont(self.style["tickFont"])
         p.setClipRect(self.boundingRect().toAlignedRect())
         default = self.textPen()
-        for rect, flags, text in textSpecs:
+        self.drawn_labels = []
+        for rect, flags, text in _thin(textSpecs):
             colour = self.label_colours.get(text)
             p.setPen(pg.mkPen(colour) if colour is not None else default)
             p.drawText(rect, int(flags), text)
+            self.drawn_labels.append((QtCore.QRectF(rect), text))
+
+
+def _thin(text_specs: list) -> list:
+    """Every k-th of the ``(rect, flags, text)`` label specs, k the least that stops overlaps."""
+    if len(text_specs) < 2:
+        return list(text_specs)
+    centres = np.array([spec[0].center().y() for spec in text_specs])
+    spacing = float(np.min(np.abs(np.diff(centres))))
+    height = max(spec[0].height() for spec in text_specs)
+    step = max(1, math.ceil(height / spacing)) if spacing > 0 else len(text_specs)
+    return list(text_specs[::step])
+
+
+class ScaleBar(QtWidgets.QWidget):
+    """A vertical bar of a round number of microvolts, drawn at the scope's lane height.
+
+    Attributes
+    ----------
+    microvolts : float
+        What the bar stands for.
+    lanes : float
+        Its height in lanes (one lane = one division).
+    note : str
+        A second line under the value (``"median lane"`` in per-channel mode).
+    """
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.microvolts = 0.0
+        self.lanes = 0.0
+        self.note = ""
+        self._lane_px = 0.0
+        self._top_px = 0.0
+        self.setFixedWidth(70)
+
+    def set_scale(self, microvolts: float, lanes: float, note: str, lane_px: float, top: float):
+        """Show a bar of ``microvolts`` that is ``lanes`` lanes of ``lane_px`` pixels high."""
+        new = (microvolts, lanes, note, lane_px, top)
+        if new != (self.microvolts, self.lanes, self.note, self._lane_px, self._top_px):
+            self.microvolts, self.lanes, self.note, self._lane_px, self._top_px = new
+            self.update()
+
+    def text(self) -> str:
+        """The bar's caption, ``"50 µV"`` (and the note on a second line)."""
+        if self.microvolts <= 0:
+            return ""
+        value = f"{self.microvolts:g} µV"
+        return f"{value}\n{self.note}" if self.note else value
+
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
+        if self.microvolts <= 0 or self._lane_px <= 0:
+            return
+        painter = QtGui.QPainter(self)
+        colour = self.palette().color(QtGui.QPalette.ColorRole.WindowText)
+        painter.setPen(QtGui.QPen(colour, 2))
+        height = self.lanes * self._lane_px
+        top = self._top_px + 4
+        x = 8.0
+        painter.drawLine(QtCore.QPointF(x, top), QtCore.QPointF(x, top + height))
+        for y in (top, top + height):  # end ticks
+            painter.drawLine(QtCore.QPointF(x - 4, y), QtCore.QPointF(x + 4, y))
+        rect = QtCore.QRectF(x + 6, top + height / 2 - 20, self.width() - x - 6, 40)
+        flags = QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter
+        font = painter.font()
+        painter.drawText(rect, int(flags), f"{self.microvolts:g}\nµV")
+        if self.note:
+            font.setPointSizeF(font.pointSizeF() * 0.85)
+            painter.setFont(font)
+            below = QtCore.QRectF(0, top + height + 4, self.width(), 36)
+            painter.drawText(
+                below,
+                int(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.TextFlag.TextWordWrap),
+                self.note,
+            )
 
 
 class ScopeView(QtWidgets.QWidget):
@@ -125,6 +235,7 @@ class ScopeView(QtWidgets.QWidget):
         super().__init__(parent)
         self.core = core
         self.channel_names: tuple[str, ...] = ()
+        self.display_names: dict[str, str] = {}  # stream label -> 10-05 spelling
         self.drawn_names: tuple[str, ...] = ()
         self._selected: tuple[str, ...] = ()
         self.gains: dict[str, float] = {}
@@ -134,8 +245,10 @@ class ScopeView(QtWidgets.QWidget):
         self._settings_version = 0
         self._drawn_key: tuple | None = None
         self._ranges_key: tuple | None = None
-        self._auto_scale: NDArray[np.float64] | None = None
-        self._auto_at = -(10**18)  # n_written when the auto scales were last computed
+        self._auto_uv: NDArray[np.float64] | None = None  # per-channel µV/div, before gains
+        self._auto_at = -(10**18)  # n_written when the per-channel scales were last computed
+        self._lane_uv: NDArray[np.float64] = np.zeros(0)  # µV/div of each drawn lane
+        self._tips: dict[str, str] = {}
         self.points_per_pixel = POINTS_PER_PIXEL
         self._build_controls()
         self._build_plot()
@@ -163,13 +276,20 @@ class ScopeView(QtWidgets.QWidget):
         for button in (self.zoom_in_button, self.zoom_out_button):
             button.setFixedWidth(28)
             button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        self.auto_check = QtWidgets.QCheckBox("Auto")
-        self.auto_check.setToolTip("Scale every channel by its own amplitude (5-95 percentile)")
-        self.auto_check.toggled.connect(self._auto_toggled)
+        self.scale_mode_combo = QtWidgets.QComboBox()
+        for label, per_channel in SCALE_MODES.items():
+            self.scale_mode_combo.addItem(label, per_channel)
+        self.scale_mode_combo.setToolTip(
+            "per channel: every lane scaled to its own amplitude (5-95 percentile range, "
+            "smoothed); each channel's µV/div is in its tooltip in the channel list.\n"
+            "fixed: the same µV per division for every lane."
+        )
+        self.scale_mode_combo.currentIndexChanged.connect(self._scale_mode_changed)
+        self.scale_bar = ScaleBar()
         self.filter_check = QtWidgets.QCheckBox("Filter")
         self.filter_check.setChecked(True)
         self.filter_check.toggled.connect(self._settings_changed)
-        self.flags_label = QtWidgets.QLabel("")
+        self.flags_label = ElidedLabel("", QtCore.Qt.TextElideMode.ElideRight)
         self.channel_list = QtWidgets.QListWidget()
         self.channel_list.setSelectionMode(
             QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection
@@ -213,13 +333,15 @@ class ScopeView(QtWidgets.QWidget):
         controls.addWidget(QtWidgets.QLabel("Span"))
         controls.addWidget(self.span_combo)
         controls.addSpacing(12)
+        controls.addWidget(QtWidgets.QLabel("Scale"))
+        controls.addWidget(self.scale_mode_combo)
         for widget in (self.zoom_out_button, self.scale_spin, self.zoom_in_button):
             controls.addWidget(widget)
-        controls.addWidget(self.auto_check)
+            widget.setVisible(not self.auto_scale)
         controls.addSpacing(12)
         controls.addWidget(self.filter_check)
-        controls.addStretch(1)
-        controls.addWidget(self.flags_label)
+        controls.addSpacing(12)
+        controls.addWidget(self.flags_label, 1)
         side = QtWidgets.QVBoxLayout()
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.all_button)
@@ -231,6 +353,7 @@ class ScopeView(QtWidgets.QWidget):
         side_widget.setMaximumWidth(150)
         body = QtWidgets.QHBoxLayout()
         body.addWidget(self.stack, 1)
+        body.addWidget(self.scale_bar)
         body.addWidget(side_widget)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(controls)
@@ -250,8 +373,17 @@ class ScopeView(QtWidgets.QWidget):
 
     @property
     def auto_scale(self) -> bool:
-        """Whether each channel is scaled by its own amplitude."""
-        return self.auto_check.isChecked()
+        """Whether each channel is scaled by its own amplitude (the "per channel" mode)."""
+        return bool(self.scale_mode_combo.currentData())
+
+    def set_auto_scale(self, on: bool) -> None:
+        """Per-channel scales (True) or the fixed µV per division of the spin box (False)."""
+        self.scale_mode_combo.setCurrentIndex(list(SCALE_MODES.values()).index(bool(on)))
+
+    @property
+    def lane_uv_per_div(self) -> dict[str, float]:
+        """Microvolts per division of every drawn lane (gain included), by stream label."""
+        return dict(zip(self.drawn_names, self._lane_uv.tolist(), strict=False))
 
     @property
     def use_filtered(self) -> bool:
@@ -299,7 +431,9 @@ class ScopeView(QtWidgets.QWidget):
         self._settings_changed()
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
-        if event.key() in (QtCore.Qt.Key.Key_Plus, QtCore.Qt.Key.Key_Equal):
+        if self.auto_scale:
+            super().keyPressEvent(event)
+        elif event.key() in (QtCore.Qt.Key.Key_Plus, QtCore.Qt.Key.Key_Equal):
             self.scale_spin.stepBy(-1)
         elif event.key() in (QtCore.Qt.Key.Key_Minus, QtCore.Qt.Key.Key_Underscore):
             self.scale_spin.stepBy(1)
@@ -309,12 +443,13 @@ class ScopeView(QtWidgets.QWidget):
     def _settings_changed(self, *_args: object) -> None:
         self._selected = self._read_selected()
         self._settings_version += 1
-        self._auto_scale = None
+        self._auto_uv = None
         if self._signal is not None:
             self._draw(self._signal)
 
-    def _auto_toggled(self, on: bool) -> None:
-        self.scale_spin.setEnabled(not on)
+    def _scale_mode_changed(self, *_args: object) -> None:
+        for widget in (self.zoom_out_button, self.scale_spin, self.zoom_in_button):
+            widget.setVisible(not self.auto_scale)
         self._settings_changed()
 
     def _channel_menu(self, pos: QtCore.QPoint) -> None:
@@ -348,6 +483,7 @@ class ScopeView(QtWidgets.QWidget):
         previous = set(self.channel_names)
         kept = set(self._selected)
         self.channel_names = names
+        self.display_names = {name: electrode_name(name) for name in names}
         self.gains = {name: self.gains.get(name, 1.0) for name in names}
         self.quality = {}
         self._spectrum = None
@@ -355,7 +491,7 @@ class ScopeView(QtWidgets.QWidget):
         try:
             self.channel_list.clear()
             for name in names:
-                item = QtWidgets.QListWidgetItem(name)
+                item = QtWidgets.QListWidgetItem(self.display_names[name])
                 item.setData(QtCore.Qt.ItemDataRole.UserRole, name)
                 item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
                 checked = name in kept or name not in previous
@@ -373,7 +509,8 @@ class ScopeView(QtWidgets.QWidget):
     def _refresh_item_texts(self) -> None:
         def update(item: QtWidgets.QListWidgetItem, name: str) -> None:
             gain = self.gains.get(name, 1.0)
-            item.setText(name if gain == 1.0 else f"{name}  ×{gain:g}")
+            shown = self.display_names.get(name, name)
+            item.setText(shown if gain == 1.0 else f"{shown}  ×{gain:g}")
 
         self._update_items(update)
 
@@ -392,20 +529,21 @@ class ScopeView(QtWidgets.QWidget):
         default_brush = self.channel_list.palette().brush(QtGui.QPalette.ColorRole.Text)
 
         def update(item: QtWidgets.QListWidgetItem, name: str) -> None:
-            flag, reason = self.quality.get(name, ("ok", ""))
+            flag, _reason = self.quality.get(name, ("ok", ""))
             colour = FLAG_COLOURS.get(flag)
             item.setForeground(QtGui.QBrush(QtGui.QColor(colour)) if colour else default_brush)
-            item.setToolTip(reason)
 
         self._update_items(update)
+        self._refresh_tooltips()
+        display = self.display_names
         self.axis.label_colours = {
-            name: QtGui.QColor(FLAG_COLOURS[flag])
+            display.get(name, name): QtGui.QColor(FLAG_COLOURS[flag])
             for name, (flag, _) in self.quality.items()
             if flag in FLAG_COLOURS
         }
         self.axis.picture = None  # repaint the labels with the new colours
         self.axis.update()
-        flagged = [f"{name} {flag}" for name, (flag, _) in self.quality.items()]
+        flagged = [f"{display.get(name, name)} {flag}" for name, (flag, _) in self.quality.items()]
         if not flagged:
             self.flags_label.setText("")
             self.flags_label.setToolTip("")
@@ -417,8 +555,30 @@ class ScopeView(QtWidgets.QWidget):
         self.flags_label.setText(f"{len(flagged)} flagged: {shown}{more}")
         self.flags_label.setStyleSheet(f"color: {FLAG_COLOURS['noisy']}")
         self.flags_label.setToolTip(
-            "\n".join(f"{name}: {reason}" for name, (_, reason) in self.quality.items())
+            "\n".join(
+                f"{display.get(name, name)}: {reason}" for name, (_, reason) in self.quality.items()
+            )
         )
+
+    def _refresh_tooltips(self) -> None:
+        """Each list item's tooltip: its flag's reason, its µV per division, its stream label."""
+        scales = self.lane_uv_per_div
+
+        def update(item: QtWidgets.QListWidgetItem, name: str) -> None:
+            lines = []
+            reason = self.quality.get(name, ("ok", ""))[1]
+            if reason:
+                lines.append(reason)
+            if name in scales:
+                lines.append(f"{_format_uv(scales[name])} µV/div")
+            if self.display_names.get(name, name) != name:
+                lines.append(f"stream label: {name!r}")
+            tip = "\n".join(lines)
+            if self._tips.get(name) != tip:
+                self._tips[name] = tip
+                item.setToolTip(tip)
+
+        self._update_items(update)
 
     # ---------------------------------------------------------------- drawing
 
@@ -441,6 +601,8 @@ class ScopeView(QtWidgets.QWidget):
                 self._drawn_key = ("empty",)
                 self.curve.setData(x=np.zeros(0), y=np.zeros(0))
                 self.drawn_names = ()
+                self._lane_uv = np.zeros(0)
+                self._update_scale_bar()
                 self._show_plot(False)
             self._set_quality(None)
             return
@@ -468,6 +630,7 @@ class ScopeView(QtWidgets.QWidget):
         n_bins = self._n_bins()
         key = (signal.n_written, signal.t_end, id(signal.raw), self._settings_version, n_bins)
         if key == self._drawn_key:
+            self._update_scale_bar()
             return
         self._drawn_key = key
         names = self.selected_names()
@@ -479,6 +642,8 @@ class ScopeView(QtWidgets.QWidget):
         n_span = min(samples.shape[1], round(self.span_s * signal.sfreq))
         if len(rows) == 0 or n_span < 2:
             self.curve.setData(x=np.zeros(0), y=np.zeros(0))
+            self._lane_uv = np.zeros(0)
+            self._update_scale_bar()
             return
         if len(rows) == len(self.channel_names):
             block = samples[:, samples.shape[1] - n_span :]  # a view, no copy
@@ -514,6 +679,7 @@ class ScopeView(QtWidgets.QWidget):
         xs[:, :n_points] = x
         xs[:, n_points] = x[-1]
         self.curve.setData(x=xs.ravel(), y=y.ravel(), connect="finite")
+        self._update_scale_bar()
 
     def _scales(
         self,
@@ -522,23 +688,49 @@ class ScopeView(QtWidgets.QWidget):
         names: tuple[str, ...],
         signal: SignalView,
     ) -> NDArray[np.float64]:
-        """Lane units per µV of every drawn channel, ``(n_drawn,)``."""
+        """Lane units per µV of every drawn channel, ``(n_drawn,)``.
+
+        Per-channel scales come from the decimated points (``values``, at most 2 per pixel), are
+        recomputed :data:`AUTO_UPDATES_HZ` times a second of signal and move
+        :data:`AUTO_SMOOTHING` of the way (in log scale) towards their new value each time.
+        """
         gains = np.array([self.gains.get(name, 1.0) for name in names])
         if not self.auto_scale:
-            return gains / self.uv_per_div
-        stale = signal.n_written - self._auto_at >= signal.sfreq / 2  # refresh twice a second
-        if self._auto_scale is None or len(self._auto_scale) != len(names) or stale:
-            centred = values - centre[:, None]
-            if np.isfinite(centred).all():
-                low, high = np.percentile(centred, [5, 95], axis=1)
-            else:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    low, high = np.nanpercentile(centred, [5, 95], axis=1)
-            spread = np.where(np.isfinite(high - low) & (high - low > 1e-6), high - low, 1.0)
-            self._auto_scale = AUTO_FILL / spread
-            self._auto_at = signal.n_written
-        return gains * self._auto_scale
+            uv = np.full(len(names), self.uv_per_div)
+        else:
+            fresh = self._auto_uv is None or len(self._auto_uv) != len(names)
+            stale = signal.n_written - self._auto_at >= signal.sfreq / AUTO_UPDATES_HZ
+            if fresh or stale:
+                target = _robust_spread(values - centre[:, None]) / AUTO_FILL
+                if not fresh:
+                    target = self._auto_uv * (target / self._auto_uv) ** AUTO_SMOOTHING
+                self._auto_uv = target
+                self._auto_at = signal.n_written
+            uv = self._auto_uv
+        lane_uv = uv / gains
+        if not np.array_equal(lane_uv, self._lane_uv):
+            self._lane_uv = lane_uv
+            self._refresh_tooltips()
+        return 1.0 / lane_uv
+
+    def _update_scale_bar(self) -> None:
+        """Size and caption of :attr:`scale_bar` for the current lanes (cheap when unchanged)."""
+        view_box = self.plot.getPlotItem().getViewBox()
+        n_lanes = max(len(self.drawn_names), 1)
+        lane_px = view_box.height() / n_lanes
+        if len(self._lane_uv) == 0 or lane_px <= 0:
+            self.scale_bar.set_scale(0.0, 0.0, "", 0.0, 0.0)
+            return
+        lanes = next((n for n in (1, 2, 5, 10, 20, 50) if n * lane_px >= SCALE_BAR_MIN_PX), 50)
+        top = view_box.sceneBoundingRect().top()
+        if self.auto_scale:
+            reference = float(np.median(self._lane_uv))
+            microvolts = nice_value(reference * lanes)
+            note = f"median lane {_format_uv(reference)} µV/div"
+            self.scale_bar.set_scale(microvolts, microvolts / reference, note, lane_px, top)
+        else:
+            note = f"{self.uv_per_div:g} µV/div"
+            self.scale_bar.set_scale(self.uv_per_div * lanes, float(lanes), note, lane_px, top)
 
     def _set_ranges(self, names: tuple[str, ...]) -> None:
         """Fixed ranges and channel-name ticks (only when the span or the channels change)."""
@@ -554,4 +746,22 @@ class ScopeView(QtWidgets.QWidget):
         self.second_marks.setData(
             x=np.repeat(seconds, 2), y=np.tile([y_low, 0.5], len(seconds)), connect="pairs"
         )
-        self.axis.setTicks([[(-k, name) for k, name in enumerate(names)], []])
+        shown = self.display_names
+        self.axis.setTicks([[(-k, shown.get(name, name)) for k, name in enumerate(names)], []])
+
+
+def _robust_spread(centred: NDArray[np.floating]) -> NDArray[np.float64]:
+    """5-95 percentile range of every row of ``centred (n_rows, n_points)`` (1 µV when flat)."""
+    if np.isfinite(centred).all():
+        low, high = np.percentile(centred, [5, 95], axis=1)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            low, high = np.nanpercentile(centred, [5, 95], axis=1)
+    spread = high - low
+    return np.where(np.isfinite(spread) & (spread > 1e-6), spread, 1.0).astype(np.float64)
+
+
+def _format_uv(value: float) -> str:
+    """Microvolts with two significant digits (``42``, ``4.2``, ``420``)."""
+    return f"{value:.2g}" if value < 100 else f"{value:.0f}"

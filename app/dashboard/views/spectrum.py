@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 import pyqtgraph as pg
+from neurodeck.app.dashboard.views.contrast import text_colour
 from neurodeck.app.dashboard.views.scalp import COLOURMAP, ScalpMapPlot, head_outline
 from neurodeck.control.snapshot import BANDS, CoreCommands, CoreSnapshot, SpectrumView
 from numpy.typing import NDArray
@@ -130,6 +131,7 @@ class SpectrumPanel(QtWidgets.QWidget):
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=BAR_COLOUR)
         item.addItem(self.bars)
         self.bar_labels: list[pg.TextItem] = []
+        self._label_colour = text_colour()  # readable on the plot's background
 
     def _build_map_plot(self) -> None:
         self.map_plot = ScalpMapPlot(colour_bar_label="log10 µV²")  # shared with the Emotion tab
@@ -287,7 +289,7 @@ class SpectrumPanel(QtWidgets.QWidget):
             item.removeItem(label)
         self.bar_labels = []
         for k, height in enumerate(heights):
-            label = pg.TextItem(f"{height:.3g}", anchor=(0.5, 1.0))
+            label = pg.TextItem(f"{height:.3g}", color=self._label_colour, anchor=(0.5, 1.0))
             label.setPos(float(k), float(height))
             item.addItem(label)
             self.bar_labels.append(label)

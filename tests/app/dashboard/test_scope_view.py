@@ -81,6 +81,7 @@ def view(qtbot) -> ScopeView:
     scope = ScopeView(FakeCore())
     qtbot.addWidget(scope)
     scope.span_combo.setCurrentIndex(0)  # 2 s: the whole test signal, no decimation
+    scope.set_auto_scale(False)
     scope.scale_spin.setValue(50)  # the figures below are at 50 uV per lane
     return scope
 
@@ -144,8 +145,8 @@ def test_global_scale_steps_and_per_channel_gain(view, raw, qtbot) -> None:
 
 def test_auto_scale_fits_each_channel_to_its_lane(view, raw) -> None:
     view.render(CoreSnapshot(t=12.0, signal=_signal(raw)))
-    view.auto_check.setChecked(True)
-    assert not view.scale_spin.isEnabled()
+    view.set_auto_scale(True)
+    assert view.scale_spin.isHidden()
     _, y = _rows(view)
     lanes = y + np.arange(4)[:, None]
     spread = np.percentile(lanes, 95, axis=1) - np.percentile(lanes, 5, axis=1)
@@ -192,15 +193,15 @@ def test_flagged_channels_are_coloured_with_their_reason(view, raw) -> None:
     view.render(CoreSnapshot(t=12.0, signal=_signal(raw), spectrum=_spectrum(quality)))
     assert view.flags_label.text() == "2 flagged: C3 noisy, C4 flat"
     c3, c4, fz = (view.channel_list.item(i) for i in (1, 3, 0))
-    assert c3.toolTip() == "noisy: 312 µV rms (limit 100 µV)"
+    assert c3.toolTip().startswith("noisy: 312 µV rms (limit 100 µV)\n50 µV/div")
     assert c4.toolTip().startswith("flat: 0.1 µV rms")
-    assert fz.toolTip() == ""
+    assert fz.toolTip() == "50 µV/div"
     assert c3.foreground().color() == QtGui.QColor(FLAG_COLOURS["noisy"])
     assert c4.foreground().color() == QtGui.QColor(FLAG_COLOURS["flat"])
     assert set(view.axis.label_colours) == {"C3", "C4"}
     view.render(CoreSnapshot(t=12.5, signal=_signal(raw), spectrum=_spectrum(quality[:1])))
     assert view.flags_label.text() == ""
-    assert view.channel_list.item(1).toolTip() == ""
+    assert view.channel_list.item(1).toolTip() == "50 µV/div"
 
 
 def test_new_stream_rebuilds_the_channel_list(view, raw) -> None:
