@@ -167,6 +167,9 @@ class Acquisition:
         full_info = self._inlet.info(timeout=open_timeout_s)
         self._inlet.open_stream(timeout=open_timeout_s)  # data pushed from now on is kept
         self._uid = full_info.uid()
+        #: The resolved info of the stream instance read now (a re-attach replaces it); it opens
+        #: other inlets on that instance (an inlet's full info has no address to connect to).
+        self.info: pylsl.StreamInfo = info
         self._format = full_info.channel_format()
         self._next_reattach = 0.0
         self._search: StreamSearch | None = None
@@ -443,6 +446,7 @@ class Acquisition:
                 self._retry_at[uid] = time.monotonic() + 1.0
                 continue
             old, self._inlet, self._uid = self._inlet, inlet, full.uid()
+            self.info = info
             self._inlet_lost = False
             if fresh.replay_speed != self.meta.replay_speed:  # timestamps come at the new pace
                 self.meta = dataclasses.replace(self.meta, replay_speed=fresh.replay_speed)

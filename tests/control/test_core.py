@@ -269,3 +269,39 @@ def test_the_health_dock_shows_why_a_stream_that_came_back_was_refused() -> None
     assert health.message == refused and health.rate_hz == 0.0 and health.state == "stalled"
     silent = AcquisitionStatus("stalled", 0.0, **counters, message="")
     assert "No samples" in Connection.health(conn, silent, None, 1.5).message
+
+
+def test_calibration_starts_on_a_stream_that_came_back(make_core, unique_id, tmp_path) -> None:
+    """A headset that drops out and returns (same source, same layout): calibration records.
+
+    The core re-attached to the new instance; the calibration must open that one, not the
+    instance of the first connection (which liblsl reports as lost).
+    """
+    from neurodeck.streaming.recorded_session import load_session
+
+    from tests.lsl_helpers import IndexedOutlet
+
+    names = ["C3", "Cz", "C4", "Pz"]
+    first = IndexedOutlet(unique_id, 4, 250.0, 10**6, channel_names=names).start()
+    second = None
+    try:
+        core = make_core(cue_speed=20.0)
+        _connect(core, unique_id)
+        first.close()  # the headset drops out...
+        wait_for(core, lambda s: s.connection in ("stalled", "lost"), 10.0)
+        second = IndexedOutlet(unique_id, 4, 250.0, 10**6, channel_names=names).start()
+        n0 = core.snapshot().signal.n_written  # ...and comes back: re-attached, samples again
+        wait_for(core, lambda s: s.connection == "connected" and s.signal.n_written > n0 + 250)
+        paradigm = tmp_path / "short.toml"
+        paradigm.write_text(SHORT)
+        core.start_calibration(str(paradigm), tmp_path / "p")
+        snap = wait_for(core, lambda s: s.calibration.phase in ("cues", "failed"), 15.0)
+        assert snap.calibration.phase == "cues", snap.calibration.message
+        core.abort_calibration()
+        snap = wait_for(core, lambda s: s.calibration.phase in ("aborted", "failed"), 15.0)
+        assert snap.calibration.phase == "aborted", snap.calibration.message
+        assert load_session(snap.calibration.recording_path).n_samples > 0
+    finally:
+        for outlet in (first, second):
+            if outlet is not None and hasattr(outlet, "outlet"):
+                outlet.close()
