@@ -40,7 +40,7 @@ from neurodeck.control.snapshot import (
     SpectrumView,
     StreamRow,
 )
-from neurodeck.control.sources import ChildSource, start_replay, start_simulator
+from neurodeck.control.sources import ChildSource, check_replay, start_replay, start_simulator
 from neurodeck.streaming.lsl_io import local_clock, poll_resolver, resolve_stream
 from neurodeck.streaming.markers import MarkerReceiver
 
@@ -96,11 +96,20 @@ class DashboardCore:
         self._commands.submit(self._do_disconnect)
 
     def replay(self, paths: Sequence[Path], speed: float = 1.0, loop: bool = False) -> None:
-        """Replay recordings in a child process and connect to them."""
+        """Replay recordings in a child process and connect to them.
+
+        The files are checked first (:func:`~neurodeck.control.sources.check_replay`): a bad
+        one is refused with its error, and the running source stays connected.
+        """
         self._connecting = True
-        paths = [Path(p) for p in paths]
+        paths = [Path(p).expanduser().resolve() for p in paths]
         start = lambda log: start_replay(paths, speed, loop, log)  # noqa: E731
-        self._commands.submit(self._flagged("connecting", lambda: self._do_source(start)))
+
+        def run() -> None:
+            check_replay(paths, speed)  # before the running source is touched
+            self._do_source(start)
+
+        self._commands.submit(self._flagged("connecting", run))
 
     def simulate(self, n_channels: int = 32, sfreq: float = 250.0) -> None:
         """Start the simulator in a child process and connect to it."""
