@@ -19,11 +19,13 @@ threads: the acquisition never waits for the model, and the model never waits fo
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pylsl
 from neurodeck.common.types import NeurodeckError
@@ -58,7 +60,10 @@ class DashboardCore:
     """
 
     def __init__(self, settings: CoreSettings | None = None, resolve_s: float = 1.0) -> None:
-        self.settings = settings or CoreSettings()
+        settings = settings or CoreSettings()
+        # paths in messages are absolute, whatever folder the dashboard was started in
+        out_dir = settings.out_dir.expanduser().resolve()
+        self.settings = dataclasses.replace(settings, out_dir=out_dir)
         self.resolve_s = resolve_s
         self._lock = threading.Lock()
         self._streams: tuple[StreamRow, ...] = ()
@@ -71,6 +76,7 @@ class DashboardCore:
         self._job: CalibrationJob | None = None
         self._spectrum: SpectrumView | None = None
         self._resolver: pylsl.ContinuousResolver | None = None
+        self._job_said: str | None = None  # the status line said when the calibration started
         self._closed = threading.Event()
         self._commands = CommandQueue(
             "Not connected: pick a stream, open a recording (Ctrl+O) or start the simulator."
@@ -123,7 +129,8 @@ class DashboardCore:
 
     def load_model(self, path: Path, decoder: str | None = None) -> None:
         """Decode the connected stream with a profile folder or a checkpoint."""
-        self._commands.submit(lambda: self._do_load_model(Path(path), decoder))
+        path = Path(path).expanduser().resolve()
+        self._commands.submit(lambda: self._do_load_model(path, decoder))
 
     def stop_decoding(self) -> None:
         """Stop decoding; the stream stays connected."""
@@ -138,6 +145,8 @@ class DashboardCore:
         trials from the stream's own marker stream (a replay, the simulator). ``stimuli``: a
         folder of the user's own stimuli for an affective paradigm (checked on the core thread).
         """
+        out_dir = Path(out_dir).expanduser().resolve() if out_dir is not None else None
+        stimuli = Path(stimuli).expanduser().resolve() if stimuli is not None else None
         self._commands.submit(lambda: self._do_start_calibration(paradigm, out_dir, stimuli))
 
     def pause_calibration(self) -> None:
@@ -215,12 +224,17 @@ class DashboardCore:
         signal = health = None
         if self._connecting:
             connection = "connecting"
+        calibration = job.view() if job else CalibrationView()
+        if job is not None and status == self._job_said:
+            status = _calibration_status(calibration) or status
         if conn is not None:
             acq = (decoder.session.acquisition if decoder else conn.acquisition).status()
             connection = {"stalled": "stalled", "stopped": "lost"}.get(acq.state, "connected")
             signal = conn.signal(self.settings.scope_s)
             worker = decoder.session.worker.status() if decoder else None
             health = conn.health(acq, worker, self.settings.acquisition.stall_s)
+            if connection != "connected":  # not "connected to" while nothing arrives
+                status = _stall_status(conn.meta.name, connection, acq)
         return CoreSnapshot(
             t=now,
             streams=streams,
@@ -231,7 +245,7 @@ class DashboardCore:
             spectrum=spectrum if conn else None,
             health=health,
             decoding=decoder.view(conn, now, self.settings) if decoder and conn else None,
-            calibration=job.view() if job else CalibrationView(),
+            calibration=calibration,
             source=source.view() if source else None,
             status=status,
             errors=errors,
@@ -394,7 +408,9 @@ class DashboardCore:
         with self._lock:
             self._job = job
         job.start()
-        self._commands.say(f"calibration: {paradigm.summary()}; recording into {out / 'recording'}")
+        recording = job.out_dir / "recording"
+        self._job_said = f"calibration: {paradigm.summary()}; recording into {recording}"
+        self._commands.say(self._job_said)
 
     def _flagged(self, flag: str, fn: Callable[[], None]) -> Callable[[], None]:
         """``fn`` that clears ``self._<flag>`` when it ends (views show it as busy until then)."""
@@ -437,3 +453,24 @@ class DashboardCore:
             except Exception:  # analysis is a view aid: log, keep the thread alive
                 logger.exception("spectrum analysis failed")
                 time.sleep(1.0)
+
+
+def _calibration_status(cal: CalibrationView) -> str | None:
+    """The status line once a calibration moved on from recording (None while it records).
+
+    The first sentence of the calibration's message; the Calibration tab shows all of it.
+    """
+    if cal.phase not in ("fitting", "done", "aborted", "failed"):
+        return None
+    first = cal.message.split(". ", 1)[0].rstrip(".")
+    if first.lower().startswith("calibration"):
+        return first
+    return f"calibration {cal.phase}: {first}"
+
+
+def _stall_status(name: str, connection: str, acq: Any) -> str:
+    """The status line while the connected stream delivers nothing (stalled, or lost)."""
+    text = f"'{name}' {connection}: no samples for {acq.silent_s:.0f} s"
+    if acq.layout_refused:
+        return f"{text}; it came back with another layout: connect to it again to use it"
+    return f"{text}; waiting for it to come back (re-attached by itself)"

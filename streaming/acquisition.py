@@ -53,7 +53,8 @@ class AcquisitionStatus:
 
     ``rate_hz`` is the rate measured over the last seconds while streaming, 0 otherwise.
     ``layout_refused`` is True while the stalled stream's source is back with another layout
-    (``message`` says which) that was not re-attached.
+    (``message`` says which) that was not re-attached. ``silent_s`` is the time since the last
+    sample arrived (how long a stall has lasted).
     """
 
     state: str
@@ -70,6 +71,7 @@ class AcquisitionStatus:
     message: str = ""
     gaps: tuple[GapEvent, ...] = field(default_factory=tuple)
     layout_refused: bool = False
+    silent_s: float = 0.0
 
     @property
     def cpu_fraction(self) -> float:
@@ -245,7 +247,8 @@ class Acquisition:
         if len(hist) >= 2 and hist[-1][0] > hist[0][0]:
             rate = (hist[-1][1] - hist[0][1]) / (hist[-1][0] - hist[0][0])
         state = self._state
-        if state == "streaming" and time.monotonic() - self._last_data_wall > self.settings.stall_s:
+        silent_s = time.monotonic() - self._last_data_wall
+        if state == "streaming" and silent_s > self.settings.stall_s:
             state = "stalled"
         if state != "streaming":  # the last rate measured is history, not the rate now
             rate = 0.0
@@ -264,6 +267,7 @@ class Acquisition:
             message=self._message,
             gaps=tuple(self._gaps[-20:]),
             layout_refused=self._layout_refused and state == "stalled",
+            silent_s=max(0.0, silent_s),
         )
 
     # -- thread ------------------------------------------------------------------------------

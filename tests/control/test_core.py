@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -305,3 +306,79 @@ def test_calibration_starts_on_a_stream_that_came_back(make_core, unique_id, tmp
         for outlet in (first, second):
             if outlet is not None and hasattr(outlet, "outlet"):
                 outlet.close()
+
+
+# -- the status line and the messages say the current state (issue 18, item 9) ---------------
+@pytest.fixture
+def connected(make_core, unique_id, tmp_path):
+    """``(core, outlet)``: a real core connected to a 4-channel outlet (cue speed x5)."""
+    from tests.lsl_helpers import IndexedOutlet
+
+    names = ["C3", "Cz", "C4", "Pz"]
+    outlet = IndexedOutlet(unique_id, 4, 250.0, 10**6, channel_names=names).start()
+    try:
+        core = make_core(cue_speed=5.0)
+        _connect(core, unique_id)
+        (tmp_path / "short.toml").write_text(SHORT)
+        yield core, outlet
+    finally:
+        outlet.close()
+
+
+def test_the_status_line_leaves_recording_into_when_the_calibration_ends(
+    connected, tmp_path, monkeypatch
+) -> None:
+    import neurodeck.calibration.live as live
+
+    core, outlet = connected
+    core.start_calibration(str(tmp_path / "short.toml"), tmp_path / "p")
+    snap = wait_for(core, lambda s: s.calibration.phase == "cues")
+    assert "recording into" in snap.status
+    core.abort_calibration()  # aborted: the status says so
+    snap = wait_for(core, lambda s: s.calibration.phase == "aborted")
+    assert "recording into" not in snap.status and "aborted" in snap.status
+    monkeypatch.setattr(live, "FIRST_SAMPLE_TIMEOUT_S", 0.3)
+    outlet.pause()  # failed: the stream sends nothing
+    core.start_calibration(str(tmp_path / "short.toml"), tmp_path / "p2")
+    snap = wait_for(core, lambda s: s.calibration.phase == "failed", 15.0)
+    assert "recording into" not in snap.status
+    outlet.resume()  # the stall ends: the failure is what the status line says
+    snap = wait_for(core, lambda s: s.connection == "connected", 10.0)
+    assert snap.status.startswith("calibration failed") and "sends no samples" in snap.status
+
+
+def test_the_status_line_says_how_long_a_stream_has_been_stalled(connected) -> None:
+    core, outlet = connected
+    assert core.snapshot().status.startswith("connected to")
+    outlet.pause()
+    snap = wait_for(core, lambda s: s.connection == "stalled", 10.0)
+    assert "connected" not in snap.status and "stalled" in snap.status
+    assert re.search(r"no samples for \d+ s", snap.status), snap.status
+    outlet.resume()
+    snap = wait_for(core, lambda s: s.connection == "connected", 10.0)
+    assert snap.status.startswith("connected to")
+
+
+def test_paths_are_shown_absolute(connected, tmp_path, monkeypatch) -> None:
+    core, _ = connected
+    monkeypatch.chdir(tmp_path)
+    core.start_calibration("short.toml", Path("rel") / "p")  # both relative to the start folder
+    snap = wait_for(core, lambda s: s.calibration.phase == "cues")
+    recording = tmp_path / "rel" / "p" / "recording"
+    assert f"recording into {recording}" in snap.status
+    core.abort_calibration()
+    snap = wait_for(core, lambda s: s.calibration.phase == "aborted")
+    assert snap.calibration.recording_path == str(recording)
+    assert str(recording) in snap.calibration.message
+
+
+def test_an_abort_with_too_few_trials_says_what_is_needed(connected, tmp_path) -> None:
+    """No "fit it later" advice that the fitting would refuse: what is missing instead."""
+    core, _ = connected
+    core.start_calibration(str(tmp_path / "short.toml"), tmp_path / "p")
+    wait_for(core, lambda s: s.calibration.phase == "cues")
+    core.abort_calibration()
+    snap = wait_for(core, lambda s: s.calibration.phase == "aborted")
+    message = snap.calibration.message
+    assert "fit it later" not in message and "neurodeck calibrate" not in message
+    assert "kept in" in message and "at least 5 trials per class" in message

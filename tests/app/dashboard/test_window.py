@@ -131,6 +131,15 @@ def test_settings_are_saved_and_loaded_as_toml(window, tmp_path) -> None:
     assert window.scope.uv_per_div == 100.0  # unchanged
 
 
+def test_settings_messages_show_absolute_paths(window, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert window.save_settings(Path("mine.toml")) is not None
+    assert window.status_label.text() == f"settings saved to {tmp_path / 'mine.toml'}"
+    assert window.load_settings_file(Path("mine.toml"))
+    assert window.status_label.text() == f"settings loaded from {tmp_path / 'mine.toml'}"
+    assert window.settings_path == tmp_path / "mine.toml"  # Ctrl+S writes there, from anywhere
+
+
 def test_frames_are_measured(window) -> None:
     for _ in range(5):
         window.frame()
