@@ -198,13 +198,22 @@ class DashboardCore:
         if self._closed.is_set():
             return
         self._closed.set()
-        self._commands.close(5.0)
-        if self._job is not None:
+        if self._job is not None:  # its recorder's inlets close before the source stops
             self._job.abort()
             self._job.join(5.0)
+        # The last command disconnects, then stops the source, on the command thread: a child
+        # started there is sent SIGTERM by Linux when that thread ends (PR_SET_PDEATHSIG follows
+        # the thread), and a child killed under open inlets makes liblsl print "ERR| Stream
+        # transmission broke off" on every normal close.
+        self._commands.submit(self._teardown)
+        self._commands.close(5.0)
+        self._teardown()  # again, should the command thread not have come to it
+        self._analysis.join(2.0)
+
+    def _teardown(self) -> None:
+        """Close the inlets first, then stop the child that publishes (each step once)."""
         self._do_disconnect()
         self._do_stop_source()
-        self._analysis.join(2.0)
 
     def wait_idle(self, timeout_s: float = 30.0) -> bool:
         """Block until every queued command ran (tests and scripts; never from the GUI)."""

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from neurodeck.control.settings import DecodeSettings
 
+from tests.conftest import REPO
 from tests.control.conftest import wait_for
 
 pytestmark = pytest.mark.lsl
@@ -272,6 +273,7 @@ def test_the_health_dock_shows_why_a_stream_that_came_back_was_refused() -> None
     assert "No samples" in Connection.health(conn, silent, None, 1.5).message
 
 
+@pytest.mark.slow
 def test_calibration_starts_on_a_stream_that_came_back(make_core, unique_id, tmp_path) -> None:
     """A headset that drops out and returns (same source, same layout): calibration records.
 
@@ -382,3 +384,44 @@ def test_an_abort_with_too_few_trials_says_what_is_needed(connected, tmp_path) -
     message = snap.calibration.message
     assert "fit it later" not in message and "neurodeck calibrate" not in message
     assert "kept in" in message and "at least 5 trials per class" in message
+
+
+CLOSE_SCRIPT = """
+import sys, time
+from pathlib import Path
+from neurodeck.control.core import DashboardCore
+from neurodeck.control.settings import CoreSettings
+core = DashboardCore(CoreSettings(out_dir=Path(sys.argv[1])), resolve_s=0.5)
+core.simulate(8, 250.0)
+deadline = time.monotonic() + 60
+while core.snapshot().signal is None and time.monotonic() < deadline:
+    time.sleep(0.05)
+assert core.snapshot().signal is not None, core.snapshot().errors
+time.sleep(0.5)
+core.close()
+print("closed", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_normal_close_prints_no_liblsl_errors(tmp_path) -> None:
+    """Closing the dashboard with its simulator running: no "ERR|" line of liblsl in stderr.
+
+    The child must be stopped while the inlets are closed in order, not killed underneath them
+    (a child started on the command thread is sent SIGTERM when that thread ends).
+    """
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LSLAPICFG": str(REPO / "streaming" / "lsl_machine.cfg")}
+    proc = subprocess.run(
+        [sys.executable, "-c", CLOSE_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 0 and "closed" in proc.stdout, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if "ERR|" in line]
+    assert errors == []

@@ -188,6 +188,7 @@ def test_the_dashboard_decodes_a_real_replay(qtbot, make_core, eegbci_profile) -
 
 
 @pytest.mark.lsl
+@pytest.mark.slow
 @pytest.mark.data
 def test_a_bad_file_leaves_the_running_replay_alone(qtbot, make_core, monkeypatch, tmp_path):
     """File > Open of a corrupt file while a replay runs: the error is shown, and the replay
