@@ -173,9 +173,8 @@ def test_aborting_a_calibration_keeps_the_recording(make_core, simulator, unique
     snap = wait_for(core, lambda s: s.calibration.phase == "paused")
     core.abort_calibration()
     snap = wait_for(core, lambda s: s.calibration.phase == "aborted")
-    assert "kept" in snap.calibration.message and "neurodeck calibrate --recording" in (
-        snap.calibration.message
-    )
+    # a few trials only: kept, and what a fit needs (not a command the fitting would refuse)
+    assert "kept" in snap.calibration.message and "at least 5 trials" in snap.calibration.message
     session = load_session(snap.calibration.recording_path)
     labels = [m.label for m in session.markers]
     assert labels[0] == "calib_start" and "calib_abort" in labels
