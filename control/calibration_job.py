@@ -418,6 +418,11 @@ class CalibrationJob:
         self._cues = MarkerReceiver(info).start()
         self._set(phase="cues", message=f"{self.paradigm.summary()}")
 
+    def _detach_cues(self) -> None:
+        """Close the cue stream's inlet before the stream ends (its markers stay readable)."""
+        if self._cues is not None:
+            self._cues.stop()
+
     def _record_markers(self) -> RecordedCalibration:
         """Record the stream with its own markers until enough cues, its end, or abort."""
         assert self.marker_info is not None
@@ -485,6 +490,7 @@ class CalibrationJob:
             on_cue_stream=self._attach_cues,
             terminal=False,
             stimuli=self.stimuli,
+            on_cue_stream_end=self._detach_cues,
         )
 
     def _fit(self, recording: Path) -> None:

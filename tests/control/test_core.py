@@ -373,8 +373,11 @@ def test_paths_are_shown_absolute(connected, tmp_path, monkeypatch) -> None:
     assert str(recording) in snap.calibration.message
 
 
-def test_an_abort_with_too_few_trials_says_what_is_needed(connected, tmp_path) -> None:
-    """No "fit it later" advice that the fitting would refuse: what is missing instead."""
+def test_an_abort_with_too_few_trials_says_what_is_needed(connected, tmp_path, capfd) -> None:
+    """No "fit it later" advice that the fitting would refuse: what is missing instead.
+
+    And no liblsl "ERR|" line in the terminal: the cue view's inlet closes before the cues do.
+    """
     core, _ = connected
     core.start_calibration(str(tmp_path / "short.toml"), tmp_path / "p")
     wait_for(core, lambda s: s.calibration.phase == "cues")
@@ -383,6 +386,8 @@ def test_an_abort_with_too_few_trials_says_what_is_needed(connected, tmp_path) -
     message = snap.calibration.message
     assert "fit it later" not in message and "neurodeck calibrate" not in message
     assert "kept in" in message and "at least 5 trials per class" in message
+    time.sleep(0.7)  # liblsl's receiver thread logs within half a second
+    assert "ERR|" not in capfd.readouterr().err
 
 
 CLOSE_SCRIPT = """
