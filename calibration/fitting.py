@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from neurodeck.calibration.riemann import fit_tangent_space_lr
 from neurodeck.calibration.trials import (
+    MIN_TRIALS_PER_CLASS,
     ContinuousEEG,
     InsufficientTrialsError,
     TrialSet,
@@ -116,7 +117,7 @@ class CalibrationSettings:
     )
     adapt: AdaptSettings | None = None
     cv_folds: int = 5
-    min_trials_per_class: int = 5
+    min_trials_per_class: int = MIN_TRIALS_PER_CLASS[MOTOR_IMAGERY]
     C_reg: float = 1.0
     seed: int = 0
     reference: str = "tangent_space"
@@ -219,7 +220,7 @@ def affective_settings(
         reference_preprocessing=affective_preprocessing(),
         adapt=dataclasses.replace(adapt_settings, val_fraction=0.0),
         cv_folds=cv_folds,
-        min_trials_per_class=2,
+        min_trials_per_class=MIN_TRIALS_PER_CLASS[AFFECTIVE],
         seed=seed,
         reference="band_power",
         reference_window_s=w,

@@ -153,6 +153,7 @@ def record_paradigm(
     on_cue_stream: Callable[[pylsl.StreamInfo], None] | None = None,
     terminal: bool = True,
     stimuli: StimulusSet | None = None,
+    on_cue_stream_end: Callable[[], None] | None = None,
 ) -> RecordedCalibration:
     """Play the paradigm's cues on LSL and record the EEG and the cues until the last trial.
 
@@ -185,6 +186,9 @@ def record_paradigm(
         is a terminal.
     stimuli : StimulusSet, optional
         The user's stimuli, one per block (see :class:`~neurodeck.calibration.cues.CuePlayer`).
+    on_cue_stream_end : callable, optional
+        Called just before the cue stream closes, so that the display of ``on_cue_stream``
+        closes its inlet first (an inlet whose outlet vanishes makes liblsl print an error).
 
     Returns
     -------
@@ -268,6 +272,8 @@ def record_paradigm(
             recorder.stop()
         if shown is not None:
             shown.stop()
+        if on_cue_stream_end is not None:
+            on_cue_stream_end()
         player.close()
 
 

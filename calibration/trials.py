@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 from neurodeck.common.types import (
+    AFFECTIVE,
+    MOTOR_IMAGERY,
     ChannelMappingError,
     ConfigError,
     FloatArray,
@@ -42,6 +44,10 @@ logger = logging.getLogger(__name__)
 class InsufficientTrialsError(NeurodeckError, ValueError):
     """A calibration recording holds too few usable trials to fit a decoder."""
 
+
+#: Fewest usable trials per class that ``neurodeck calibrate`` fits on, per decoding family
+#: (:class:`~neurodeck.calibration.fitting.CalibrationSettings`; affective blocks are long).
+MIN_TRIALS_PER_CLASS = {MOTOR_IMAGERY: 5, AFFECTIVE: 2}
 
 #: Missing time inside a trial (seconds, beyond its expected duration) that drops the trial.
 GAP_TOLERANCE_S = 0.1

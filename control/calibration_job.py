@@ -15,7 +15,7 @@ stimulus), and the self-assessment the person submits (:meth:`CalibrationJob.rat
 the :class:`~neurodeck.calibration.live.CalibrationControl` to the cue stream, where it is recorded.
 
 Nothing recorded is lost: an abort or a failure keeps ``OUT/recording``, and the message says how to
-fit it later.
+fit it later, or, when it holds too few complete trials for the fitting, what a fit needs.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ import re
 import subprocess
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,7 @@ from neurodeck.calibration.paradigm import (
     Paradigm,
     class_of_marker,
 )
+from neurodeck.calibration.trials import MIN_TRIALS_PER_CLASS
 from neurodeck.common.jsonio import write_text_atomic
 from neurodeck.common.types import AFFECTIVE, ConfigError, MarkerEvent, NeurodeckError
 from neurodeck.control.children import spawn
@@ -132,6 +135,60 @@ def load_job_stimuli(
     return load_stimuli(folder, paradigm.class_names)
 
 
+def complete_trials(labels: Sequence[str]) -> Counter[str]:
+    """Trials per class whose cue period ended before the recording did.
+
+    ``labels`` are the recorded markers in order (cue-display vocabulary: ``cue_left``,
+    ``rest``...; annotations removed). A class cue counts when another marker follows it
+    that is not ``calib_abort``: the last cue of an aborted run was cut short.
+    """
+    counts: Counter[str] = Counter()
+    for label, after in pairwise(labels):
+        name = class_of_marker(label)
+        if name is not None and after != CALIB_ABORT:
+            counts[name] += 1
+    return counts
+
+
+def stopped_message(
+    reason: str,
+    recording: Path,
+    out_dir: Path,
+    counts: Counter[str],
+    classes: Sequence[str],
+    minimum: int,
+) -> str:
+    """What a calibration stopped before its end says: the fit-later command only when it fits.
+
+    Parameters
+    ----------
+    reason : str
+        Why it stopped (``aborted by the user after 3 trials``).
+    recording, out_dir : Path
+        The kept recording and the profile folder.
+    counts : Counter
+        Complete trials per class (:func:`complete_trials`).
+    classes : sequence of str
+        The classes the fitting needs (two at least).
+    minimum : int
+        Fewest trials per class the fitting accepts.
+    """
+    head = f"Calibration {reason}. The recording is kept in {recording}"
+    per_class = {c: counts.get(c, 0) for c in classes}
+    if len(per_class) >= 2 and min(per_class.values()) >= minimum:
+        return (
+            f"{head}; fit it later with: neurodeck calibrate --recording {recording} "
+            f"--out {out_dir}"
+        )
+    shown = ", ".join(f"{c} {n}" for c, n in per_class.items()) or "no trial of any class"
+    classes_note = "" if len(per_class) >= 2 else " of at least two classes"
+    return (
+        f"{head}, but it holds too few complete trials to fit a profile ({shown}; the fitting "
+        f"needs at least {minimum} trials per class{classes_note}). Start a new calibration "
+        "and let it run longer (Pause holds the cues when a break is needed)."
+    )
+
+
 def _as_cue(event: MarkerEvent) -> MarkerEvent:
     """A stream marker in the cue display's vocabulary (``T1`` -> ``cue_left``, ``T0`` -> rest)."""
     label = event.label
@@ -186,7 +243,7 @@ class CalibrationJob:
         self.eeg_info = eeg_info
         self.stimuli = stimuli
         self.paradigm = paradigm
-        self.out_dir = Path(out_dir)
+        self.out_dir = Path(out_dir).expanduser().resolve()  # shown in messages: absolute
         self.cv_folds = cv_folds
         self.cue_speed = cue_speed
         self.seed = seed
@@ -361,6 +418,11 @@ class CalibrationJob:
         self._cues = MarkerReceiver(info).start()
         self._set(phase="cues", message=f"{self.paradigm.summary()}")
 
+    def _detach_cues(self) -> None:
+        """Close the cue stream's inlet before the stream ends (its markers stay readable)."""
+        if self._cues is not None:
+            self._cues.stop()
+
     def _record_markers(self) -> RecordedCalibration:
         """Record the stream with its own markers until enough cues, its end, or abort."""
         assert self.marker_info is not None
@@ -388,12 +450,7 @@ class CalibrationJob:
                 recorded = self._record_paradigm()
             self._set(recording=recorded.path)
             if not recorded.complete:
-                self._set(
-                    phase="aborted",
-                    message=f"Calibration {recorded.reason}. The recording is kept in "
-                    f"{recorded.path}; fit it later with: neurodeck calibrate --recording "
-                    f"{recorded.path} --out {self.out_dir}",
-                )
+                self._set(phase="aborted", message=self._stopped_message(recorded))
                 return
             self._fit(recorded.path)
         except NeurodeckError as exc:
@@ -406,6 +463,19 @@ class CalibrationJob:
         finally:
             if self._cues is not None:
                 self._cues.stop()
+
+    def _stopped_message(self, recorded: RecordedCalibration) -> str:
+        """The aborted run's message: fit it later, or what a fit would need."""
+        events = self._cues.events() if self._cues is not None else []
+        labels = [_as_cue(e).label for e in events if not is_annotation(e.label)]
+        counts = complete_trials(labels)
+        classes: Sequence[str] = self.paradigm.class_names
+        if self.marker_info is not None:  # the fitting takes the classes that were cued
+            classes = sorted(counts)
+        minimum = MIN_TRIALS_PER_CLASS.get(self.paradigm.family, 2)
+        return stopped_message(
+            recorded.reason, recorded.path, self.out_dir, counts, classes, minimum
+        )
 
     def _record_paradigm(self) -> RecordedCalibration:
         """Play the paradigm's cues and record until its end (or abort)."""
@@ -420,6 +490,7 @@ class CalibrationJob:
             on_cue_stream=self._attach_cues,
             terminal=False,
             stimuli=self.stimuli,
+            on_cue_stream_end=self._detach_cues,
         )
 
     def _fit(self, recording: Path) -> None:

@@ -53,7 +53,6 @@ class Connection:
     """The connected stream: monitor acquisition, its markers and the display filter label."""
 
     def __init__(self, info: pylsl.StreamInfo, settings: CoreSettings) -> None:
-        self.info = info
         self.row = row_of(info)
         label: list[str] = []
 
@@ -74,6 +73,15 @@ class Connection:
         self.markers: MarkerReceiver | None = None
         self.marker_info: pylsl.StreamInfo | None = None
         self.acquisition.start()
+
+    @property
+    def info(self) -> pylsl.StreamInfo:
+        """The stream instance read now: after a re-attach, the new one, not the first.
+
+        A recorder or a decoder opened on the first connection's info would find that instance
+        gone (liblsl: "the stream has been lost") once the source restarted.
+        """
+        return self.acquisition.info
 
     def stop(self) -> None:
         """Stop the monitor acquisition and the marker receiver."""

@@ -19,11 +19,13 @@ threads: the acquisition never waits for the model, and the model never waits fo
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pylsl
 from neurodeck.common.types import NeurodeckError
@@ -40,7 +42,7 @@ from neurodeck.control.snapshot import (
     SpectrumView,
     StreamRow,
 )
-from neurodeck.control.sources import ChildSource, start_replay, start_simulator
+from neurodeck.control.sources import ChildSource, check_replay, start_replay, start_simulator
 from neurodeck.streaming.lsl_io import local_clock, poll_resolver, resolve_stream
 from neurodeck.streaming.markers import MarkerReceiver
 
@@ -69,7 +71,10 @@ class DashboardCore:
     """
 
     def __init__(self, settings: CoreSettings | None = None, resolve_s: float = 1.0) -> None:
-        self.settings = settings or CoreSettings()
+        settings = settings or CoreSettings()
+        # paths in messages are absolute, whatever folder the dashboard was started in
+        out_dir = settings.out_dir.expanduser().resolve()
+        self.settings = dataclasses.replace(settings, out_dir=out_dir)
         self.resolve_s = resolve_s
         self._lock = threading.Lock()
         self._streams: tuple[StreamRow, ...] = ()
@@ -82,6 +87,7 @@ class DashboardCore:
         self._job: CalibrationJob | None = None
         self._spectrum: SpectrumView | None = None
         self._resolver: pylsl.ContinuousResolver | None = None
+        self._job_said: str | None = None  # the status line said when the calibration started
         self._closed = threading.Event()
         self._commands = CommandQueue(
             "Not connected: pick a stream, open a recording (Ctrl+O) or start the simulator."
@@ -107,11 +113,20 @@ class DashboardCore:
         self._commands.submit(self._do_disconnect)
 
     def replay(self, paths: Sequence[Path], speed: float = 1.0, loop: bool = False) -> None:
-        """Replay recordings in a child process and connect to them."""
+        """Replay recordings in a child process and connect to them.
+
+        The files are checked first (:func:`~neurodeck.control.sources.check_replay`): a bad
+        one is refused with its error, and the running source stays connected.
+        """
         self._connecting = True
-        paths = [Path(p) for p in paths]
+        paths = [Path(p).expanduser().resolve() for p in paths]
         start = lambda log: start_replay(paths, speed, loop, log)  # noqa: E731
-        self._commands.submit(self._flagged("connecting", lambda: self._do_source(start)))
+
+        def run() -> None:
+            check_replay(paths, speed)  # before the running source is touched
+            self._do_source(start)
+
+        self._commands.submit(self._flagged("connecting", run))
 
     def simulate(self, n_channels: int = 32, sfreq: float = 250.0) -> None:
         """Start the simulator in a child process and connect to it."""
@@ -126,7 +141,8 @@ class DashboardCore:
     def load_model(self, path: Path, decoder: str | None = None) -> None:
         """Decode the connected stream with a profile folder (or its ``profile.json``) or a
         ``.safetensors`` checkpoint file."""
-        self._commands.submit(lambda: self._do_load_model(Path(path), decoder))
+        path = Path(path).expanduser().resolve()
+        self._commands.submit(lambda: self._do_load_model(path, decoder))
 
     def stop_decoding(self) -> None:
         """Stop decoding; the stream stays connected."""
@@ -141,6 +157,8 @@ class DashboardCore:
         trials from the stream's own marker stream (a replay, the simulator). ``stimuli``: a
         folder of the user's own stimuli for an affective paradigm (checked on the core thread).
         """
+        out_dir = Path(out_dir).expanduser().resolve() if out_dir is not None else None
+        stimuli = Path(stimuli).expanduser().resolve() if stimuli is not None else None
         self._commands.submit(lambda: self._do_start_calibration(paradigm, out_dir, stimuli))
 
     def pause_calibration(self) -> None:
@@ -192,13 +210,22 @@ class DashboardCore:
         if self._closed.is_set():
             return
         self._closed.set()
-        self._commands.close(5.0)
-        if self._job is not None:
+        if self._job is not None:  # its recorder's inlets close before the source stops
             self._job.abort()
             self._job.join(5.0)
+        # The last command disconnects, then stops the source, on the command thread: a child
+        # started there is sent SIGTERM by Linux when that thread ends (PR_SET_PDEATHSIG follows
+        # the thread), and a child killed under open inlets makes liblsl print "ERR| Stream
+        # transmission broke off" on every normal close.
+        self._commands.submit(self._teardown)
+        self._commands.close(5.0)
+        self._teardown()  # again, should the command thread not have come to it
+        self._analysis.join(2.0)
+
+    def _teardown(self) -> None:
+        """Close the inlets first, then stop the child that publishes (each step once)."""
         self._do_disconnect()
         self._do_stop_source()
-        self._analysis.join(2.0)
 
     def wait_idle(self, timeout_s: float = 30.0) -> bool:
         """Block until every queued command ran (tests and scripts; never from the GUI)."""
@@ -220,12 +247,17 @@ class DashboardCore:
         signal = health = None
         if self._connecting:
             connection = "connecting"
+        calibration = job.view() if job else CalibrationView()
+        if job is not None and status == self._job_said:
+            status = _calibration_status(calibration) or status
         if conn is not None:
             acq = (decoder.session.acquisition if decoder else conn.acquisition).status()
             connection = {"stalled": "stalled", "stopped": "lost"}.get(acq.state, "connected")
             signal = conn.signal(self.settings.scope_s)
             worker = decoder.session.worker.status() if decoder else None
             health = conn.health(acq, worker, self.settings.acquisition.stall_s)
+            if connection != "connected":  # not "connected to" while nothing arrives
+                status = _stall_status(conn.meta.name, connection, acq)
         return CoreSnapshot(
             t=now,
             streams=streams,
@@ -236,7 +268,7 @@ class DashboardCore:
             spectrum=spectrum if conn else None,
             health=health,
             decoding=decoder.view(conn, now, self.settings) if decoder and conn else None,
-            calibration=job.view() if job else CalibrationView(),
+            calibration=calibration,
             source=source.view() if source else None,
             status=status,
             errors=errors,
@@ -400,7 +432,9 @@ class DashboardCore:
         with self._lock:
             self._job = job
         job.start()
-        self._commands.say(f"calibration: {paradigm.summary()}; recording into {out / 'recording'}")
+        recording = job.out_dir / "recording"
+        self._job_said = f"calibration: {paradigm.summary()}; recording into {recording}"
+        self._commands.say(self._job_said)
 
     def _flagged(self, flag: str, fn: Callable[[], None]) -> Callable[[], None]:
         """``fn`` that clears ``self._<flag>`` when it ends (views show it as busy until then)."""
@@ -443,3 +477,24 @@ class DashboardCore:
             except Exception:  # analysis is a view aid: log, keep the thread alive
                 logger.exception("spectrum analysis failed")
                 time.sleep(1.0)
+
+
+def _calibration_status(cal: CalibrationView) -> str | None:
+    """The status line once a calibration moved on from recording (None while it records).
+
+    The first sentence of the calibration's message; the Calibration tab shows all of it.
+    """
+    if cal.phase not in ("fitting", "done", "aborted", "failed"):
+        return None
+    first = cal.message.split(". ", 1)[0].rstrip(".")
+    if first.lower().startswith("calibration"):
+        return first
+    return f"calibration {cal.phase}: {first}"
+
+
+def _stall_status(name: str, connection: str, acq: Any) -> str:
+    """The status line while the connected stream delivers nothing (stalled, or lost)."""
+    text = f"'{name}' {connection}: no samples for {acq.silent_s:.0f} s"
+    if acq.layout_refused:
+        return f"{text}; it came back with another layout: connect to it again to use it"
+    return f"{text}; waiting for it to come back (re-attached by itself)"

@@ -14,7 +14,7 @@ from pathlib import Path
 from neurodeck.common.types import ConfigError, RecordingError
 from neurodeck.control.children import Child, child_log, replay_args, simulate_args, spawn
 from neurodeck.control.snapshot import SourceView
-from neurodeck.streaming.recording_io import SUPPORTED_EXTENSIONS, check_recording_path
+from neurodeck.streaming.recording_io import SUPPORTED_EXTENSIONS, check_recording
 
 
 def is_replayable(path: Path) -> bool:
@@ -55,13 +55,14 @@ class ChildSource(Child):
         )
 
 
-def start_replay(paths: list[Path], speed: float, loop: bool, log_dir: Path) -> ChildSource:
-    """Replay ``paths`` on LSL in a child process (checked here first, with clear errors).
+def check_replay(paths: list[Path], speed: float) -> None:
+    """Check a replay before anything is stopped for it: the speed, then each file's header.
 
     Raises
     ------
     RecordingError
-        A file is missing or of a format that cannot be replayed.
+        No file, or a file that is missing, of a format that cannot be replayed, or whose
+        header cannot be read (corrupt, truncated, no samples).
     ConfigError
         The speed is out of range.
     """
@@ -70,7 +71,20 @@ def start_replay(paths: list[Path], speed: float, loop: bool, log_dir: Path) -> 
     if not 0 < speed <= 1000:
         raise ConfigError(f"Replay speed must be > 0 and <= 1000; got {speed}.")
     for path in paths:
-        check_recording_path(path)
+        check_recording(path)
+
+
+def start_replay(paths: list[Path], speed: float, loop: bool, log_dir: Path) -> ChildSource:
+    """Replay ``paths`` on LSL in a child process (checked with :func:`check_replay` first).
+
+    Raises
+    ------
+    RecordingError
+        A file is missing, of a format that cannot be replayed, or unreadable.
+    ConfigError
+        The speed is out of range.
+    """
+    check_replay(paths, speed)
     name = f"neurodeck-replay-{uuid.uuid4().hex[:6]}"
     args = replay_args([p.resolve() for p in paths], speed=speed, name=name, loop=loop)
     child = spawn(args, log=child_log(name, log_dir))

@@ -53,7 +53,8 @@ class AcquisitionStatus:
 
     ``rate_hz`` is the rate measured over the last seconds while streaming, 0 otherwise.
     ``layout_refused`` is True while the stalled stream's source is back with another layout
-    (``message`` says which) that was not re-attached.
+    (``message`` says which) that was not re-attached. ``silent_s`` is the time since the last
+    sample arrived (how long a stall has lasted).
     """
 
     state: str
@@ -70,6 +71,7 @@ class AcquisitionStatus:
     message: str = ""
     gaps: tuple[GapEvent, ...] = field(default_factory=tuple)
     layout_refused: bool = False
+    silent_s: float = 0.0
 
     @property
     def cpu_fraction(self) -> float:
@@ -167,6 +169,9 @@ class Acquisition:
         full_info = self._inlet.info(timeout=open_timeout_s)
         self._inlet.open_stream(timeout=open_timeout_s)  # data pushed from now on is kept
         self._uid = full_info.uid()
+        #: The resolved info of the stream instance read now (a re-attach replaces it); it opens
+        #: other inlets on that instance (an inlet's full info has no address to connect to).
+        self.info: pylsl.StreamInfo = info
         self._format = full_info.channel_format()
         self._next_reattach = 0.0
         self._search: StreamSearch | None = None
@@ -242,7 +247,8 @@ class Acquisition:
         if len(hist) >= 2 and hist[-1][0] > hist[0][0]:
             rate = (hist[-1][1] - hist[0][1]) / (hist[-1][0] - hist[0][0])
         state = self._state
-        if state == "streaming" and time.monotonic() - self._last_data_wall > self.settings.stall_s:
+        silent_s = time.monotonic() - self._last_data_wall
+        if state == "streaming" and silent_s > self.settings.stall_s:
             state = "stalled"
         if state != "streaming":  # the last rate measured is history, not the rate now
             rate = 0.0
@@ -261,6 +267,7 @@ class Acquisition:
             message=self._message,
             gaps=tuple(self._gaps[-20:]),
             layout_refused=self._layout_refused and state == "stalled",
+            silent_s=max(0.0, silent_s),
         )
 
     # -- thread ------------------------------------------------------------------------------
@@ -443,6 +450,7 @@ class Acquisition:
                 self._retry_at[uid] = time.monotonic() + 1.0
                 continue
             old, self._inlet, self._uid = self._inlet, inlet, full.uid()
+            self.info = info
             self._inlet_lost = False
             if fresh.replay_speed != self.meta.replay_speed:  # timestamps come at the new pace
                 self.meta = dataclasses.replace(self.meta, replay_speed=fresh.replay_speed)

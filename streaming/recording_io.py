@@ -481,15 +481,18 @@ def _check_structure(path: Path, allow_truncated: bool) -> None:
     logger.warning("%s is truncated (%s); reading what it holds.", path, missing)
 
 
-def _read_raw(path: Path, allow_truncated: bool):  # -> mne.io.BaseRaw; mne is imported lazily
-    """Read a file with mne, turning parser failures and truncation into RecordingError."""
+def _read_raw(path: Path, allow_truncated: bool, preload: bool = True):  # -> mne.io.BaseRaw
+    """Read a file with mne, turning parser failures and truncation into RecordingError.
+
+    With ``preload=False`` only the header is read (mne is imported lazily).
+    """
     import mne
 
     _check_structure(path, allow_truncated)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            raw = mne.io.read_raw(path, preload=True, verbose="warning")
+            raw = mne.io.read_raw(path, preload=preload, verbose="warning")
         except Exception as exc:  # mne's readers raise many types on corrupt input
             raise RecordingError(
                 f"Could not read {path} as {_extension(path)} ({type(exc).__name__}: {exc}).",
@@ -556,6 +559,46 @@ def _load_xdf(
         annotations=annotations,
         source=path,
     )
+
+
+def check_recording(
+    path: Path | str, allow_truncated: bool = False, xdf_stream: str | None = None
+) -> None:
+    """Raise RecordingError when ``path`` cannot be read, from its header only (fast).
+
+    What :func:`load_recording` checks before reading the samples: the path and format
+    (:func:`check_recording_path`), then the header as mne parses it (a corrupt or garbage file,
+    one truncated unless ``allow_truncated``, one without a channel or a sample). A program about
+    to replace a working source with this file calls it first, so that a bad file leaves that
+    source alone.
+
+    Parameters
+    ----------
+    path : Path or str
+        An EDF, BDF, GDF, FIF, BrainVision ``.vhdr`` or XDF file.
+    allow_truncated : bool
+        As in :func:`load_recording`.
+    xdf_stream : str, optional
+        As in :func:`load_recording`: the signal stream of an XDF file that holds several.
+
+    Raises
+    ------
+    RecordingError
+        Saying what is wrong with the file and what to do.
+    """
+    path = Path(path).expanduser()
+    _check_path(path)
+    if is_xdf_path(path):
+        from neurodeck.streaming.xdf_read import check_xdf
+
+        check_xdf(path, xdf_stream, allow_truncated)
+        return
+    raw = _read_raw(path, allow_truncated, preload=False)
+    if not raw.ch_names or raw.n_times == 0:
+        raise RecordingError(
+            f"{path} contains no {'channels' if not raw.ch_names else 'samples'}.",
+            "Record or export it again.",
+        )
 
 
 def load_recording(

@@ -339,6 +339,37 @@ def _check_counts(
             )
 
 
+def check_xdf(
+    path: Path | str, stream: str | None = None, allow_truncated: bool = False
+) -> XdfStreamHeader:
+    """Check an XDF file from its chunk layout, without decoding samples (fast).
+
+    What :func:`load_xdf_signal` refuses before it reads: a corrupt or truncated file (unless
+    ``allow_truncated``), no signal stream or an ambiguous one, a signal stream without samples.
+
+    Returns
+    -------
+    XdfStreamHeader
+        The signal stream that would be read.
+
+    Raises
+    ------
+    RecordingError
+        Saying what is wrong with the file and what to do.
+    """
+    path = Path(path).expanduser()
+    with _mapped(path) as buf:
+        layout = scan_xdf(buf, path)
+    _check_truncation(path, layout, allow_truncated)
+    chosen = choose_signal_stream(list(layout.headers.values()), stream, path)
+    if layout.sample_counts.get(chosen.stream_id, 0) == 0:
+        raise RecordingError(
+            f"{path}: stream '{chosen.name}' holds no samples.",
+            "Check that the device was streaming while recording, then record again.",
+        )
+    return chosen
+
+
 def load_xdf_signal(
     path: Path | str,
     stream: str | None = None,

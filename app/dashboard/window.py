@@ -388,7 +388,7 @@ class MainWindow(QMainWindow):
 
     def save_settings(self, path: Path | None = None) -> Path | None:
         """Write the current settings as TOML; returns the path (None on failure, shown)."""
-        path = path or self.settings_path
+        path = Path(path or self.settings_path).expanduser().resolve()
         try:
             self.settings = self.current_settings()
             self.tree = self.tree.replace(dashboard=self.settings)
@@ -413,6 +413,7 @@ class MainWindow(QMainWindow):
             if not name:
                 return False
             path = Path(name)
+        path = path.expanduser().resolve()  # shown, and saved to later: absolute
         try:
             tree = load_settings(path)
         except NeurodeckError as exc:

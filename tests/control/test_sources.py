@@ -30,6 +30,8 @@ def test_recordings_are_checked_before_a_child_starts(tmp_path) -> None:
         start_replay([edf], 0.0, False, tmp_path)
     with pytest.raises(RecordingError, match="No recording"):
         start_replay([], 1.0, False, tmp_path)
+    with pytest.raises(RecordingError, match=r"Could not read .*a\.EDF"):  # the header, here
+        start_replay([edf], 1.0, False, tmp_path)
 
 
 PARENT = """

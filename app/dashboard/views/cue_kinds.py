@@ -133,9 +133,12 @@ def display_kind(cal: CalibrationView) -> tuple[str, str, str]:
         One of :data:`CUE_KINDS`.
     title, instruction : str
         For ``prompt`` and ``recall`` the title is the prompt text; for ``image`` and ``video``
-        the instruction is.
+        the instruction is. A failed or aborted calibration's instruction is its message (why,
+        and where the recording is kept).
     """
     kind, title, instruction = cue_kind(cal.cue, cal.phase)
+    if kind == "aborted" and cal.message:  # full screen hides the panel: say why here
+        return kind, title, cal.message
     if kind in ("idle", "ready", "paused", "finished", "aborted"):
         return kind, title, instruction
     if cal.rating_open:

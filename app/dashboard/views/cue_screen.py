@@ -394,6 +394,10 @@ class CueDisplay(QtWidgets.QWidget):
         )
         colour = QtGui.QColor(150, 150, 150)
         size = min(0.06 * rect.height(), 0.045 * rect.width())
+        if self.current == "aborted":  # the reason: a long message, wrapped to fit
+            inner = box.adjusted(0.05 * rect.width(), -0.1 * rect.height(), -0.05 * rect.width(), 0)
+            _paint_fitted_text(painter, inner, self.instruction, QtGui.QColor(220, 220, 220), size)
+            return
         if self.current in ("arrow_left", "arrow_right", "feet"):
             text = f"{self.title}: {self.instruction}"
         else:

@@ -128,6 +128,19 @@ def test_full_screen_window(panel, qtbot) -> None:
     assert panel.cue_display.current == "cross"
 
 
+def test_full_screen_says_why_the_calibration_failed(panel) -> None:
+    """Full screen hides the panel's message: the cue screen itself must give the reason."""
+    reason = "Stream 'amp' did not answer within 5 s. Check that its outlet is still running."
+    panel.enter_full_screen()
+    panel.render(_snap("failed", cue="fixation", message=reason))
+    display = panel.full_screen_display
+    assert display.current == "aborted" and display.title == "Failed"
+    assert display.instruction == reason
+    panel.render(_snap("aborted", message="Calibration aborted by the user after 3 trials."))
+    assert "after 3 trials" in display.instruction
+    panel.leave_full_screen()
+
+
 def test_paradigm_tooltips_name_the_classes(panel) -> None:
     from PyQt6 import QtCore
 

@@ -131,6 +131,15 @@ def test_settings_are_saved_and_loaded_as_toml(window, tmp_path) -> None:
     assert window.scope.uv_per_div == 100.0  # unchanged
 
 
+def test_settings_messages_show_absolute_paths(window, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert window.save_settings(Path("mine.toml")) is not None
+    assert window.status_label.text() == f"settings saved to {tmp_path / 'mine.toml'}"
+    assert window.load_settings_file(Path("mine.toml"))
+    assert window.status_label.text() == f"settings loaded from {tmp_path / 'mine.toml'}"
+    assert window.settings_path == tmp_path / "mine.toml"  # Ctrl+S writes there, from anywhere
+
+
 def test_frames_are_measured(window) -> None:
     for _ in range(5):
         window.frame()
@@ -176,3 +185,37 @@ def test_the_dashboard_decodes_a_real_replay(qtbot, make_core, eegbci_profile) -
     stats = win.stats.summary()
     assert stats["frames"] > 20
     win.close()
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+@pytest.mark.data
+def test_a_bad_file_leaves_the_running_replay_alone(qtbot, make_core, monkeypatch, tmp_path):
+    """File > Open of a corrupt file while a replay runs: the error is shown, and the replay
+    stays connected, its samples advancing and its channels listed."""
+    from neurodeck.streaming.recording_io import eegbci_run_files
+    from PyQt6.QtWidgets import QFileDialog
+
+    from tests.conftest import SHARED_DATA
+
+    core = make_core()
+    win = MainWindow(core, Settings(dashboard=DashboardSettings(replay_speed=4.0)), frame_ms=0)
+    qtbot.addWidget(win)
+
+    def frame_until(check, timeout_s: float) -> None:
+        qtbot.waitUntil(lambda: (win.frame(), check())[1], timeout=int(timeout_s * 1000))
+
+    win.replay(eegbci_run_files(SHARED_DATA, 1, [4]))
+    frame_until(lambda: win.snap.signal is not None, 30.0)
+    stream, names = win.snap.stream, win.snap.signal.channel_names
+    garbage = tmp_path / "garbage.edf"
+    garbage.write_bytes(b"0" * 300)
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(garbage)], ""))
+    win.open_recording()
+    frame_until(lambda: bool(win.snap.errors), 30.0)
+    assert "garbage.edf" in win.error_label.text() and not win.error_bar.isHidden()
+    n0 = win.snap.signal.n_written
+    frame_until(lambda: win.snap.signal is not None and win.snap.signal.n_written > n0 + 160, 5.0)
+    assert win.snap.connection == "connected" and win.snap.stream == stream
+    assert win.snap.source is not None and win.snap.source.running
+    assert win.scope.channel_names == names
