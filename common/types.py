@@ -109,6 +109,26 @@ class RecordingError(NeurodeckError):
     """A recording is missing, unreadable, or holds no EEG."""
 
 
+class TruncatedRecordingError(RecordingError):
+    """A recording cut short; what it holds can still be read (``allow_truncated``)."""
+
+
+class StreamChoiceError(RecordingError):
+    """A file holds several signal streams and none was named; ``choices`` are their names.
+
+    Parameters
+    ----------
+    problem, hint : str
+        As in :class:`NeurodeckError`.
+    choices : tuple of str
+        The names of the streams to choose from.
+    """
+
+    def __init__(self, problem: str, hint: str = "", choices: tuple[str, ...] = ()) -> None:
+        super().__init__(problem, hint)
+        self.choices = tuple(choices)
+
+
 class CheckpointError(NeurodeckError):
     """A model checkpoint is corrupt or does not fit the stream it is used with."""
 

@@ -171,6 +171,8 @@ def replay_args(
     loop: bool = False,
     chunk_s: float | None = None,
     markers: bool = True,
+    allow_truncated: bool = False,
+    xdf_stream: str | None = None,
 ) -> list[str]:
     """The ``neurodeck replay`` command line that publishes ``paths`` as stream ``name``."""
     check_speed(speed)
@@ -183,6 +185,10 @@ def replay_args(
         args += ["--chunk-s", f"{chunk_s:g}"]
     if not markers:
         args.append("--no-markers")
+    if allow_truncated:
+        args.append("--allow-truncated")
+    if xdf_stream is not None:
+        args += ["--xdf-stream", xdf_stream]
     return args
 
 

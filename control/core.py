@@ -28,7 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import pylsl
-from neurodeck.common.types import NeurodeckError
+from neurodeck.common.types import (
+    NeurodeckError,
+    RecordingError,
+    StreamChoiceError,
+    TruncatedRecordingError,
+)
 from neurodeck.control.analysis import SpectrumAnalyzer
 from neurodeck.control.calibration_job import CalibrationJob
 from neurodeck.control.command_queue import CommandQueue
@@ -39,10 +44,17 @@ from neurodeck.control.snapshot import (
     FROM_MARKERS,
     CalibrationView,
     CoreSnapshot,
+    ReplayQuestion,
     SpectrumView,
     StreamRow,
 )
-from neurodeck.control.sources import ChildSource, check_replay, start_replay, start_simulator
+from neurodeck.control.sources import (
+    ChildSource,
+    ReplayOptions,
+    check_replay,
+    start_replay,
+    start_simulator,
+)
 from neurodeck.streaming.lsl_io import local_clock, poll_resolver, resolve_stream
 from neurodeck.streaming.markers import MarkerReceiver
 
@@ -84,6 +96,7 @@ class DashboardCore:
         self._conn: Connection | None = None
         self._decoder: LiveDecoder | None = None
         self._source: ChildSource | None = None
+        self._question: ReplayQuestion | None = None  # the latest replay that asks the user
         self._job: CalibrationJob | None = None
         self._spectrum: SpectrumView | None = None
         self._resolver: pylsl.ContinuousResolver | None = None
@@ -112,18 +125,44 @@ class DashboardCore:
         """Stop decoding and disconnect."""
         self._commands.submit(self._do_disconnect)
 
-    def replay(self, paths: Sequence[Path], speed: float = 1.0, loop: bool = False) -> None:
+    def replay(
+        self,
+        paths: Sequence[Path],
+        speed: float = 1.0,
+        loop: bool = False,
+        allow_truncated: bool = False,
+        xdf_stream: str | None = None,
+    ) -> None:
         """Replay recordings in a child process and connect to them.
 
         The files are checked first (:func:`~neurodeck.control.sources.check_replay`): a bad
-        one is refused with its error, and the running source stays connected.
+        one is refused with its error, and the running source stays connected. A file cut
+        short, or an XDF file with several signal streams, is refused with a question
+        (:attr:`CoreSnapshot.replay_question`); calling again with ``allow_truncated`` or
+        ``xdf_stream`` answers it.
         """
         self._connecting = True
         paths = [Path(p).expanduser().resolve() for p in paths]
-        start = lambda log: start_replay(paths, speed, loop, log)  # noqa: E731
+        options = ReplayOptions(allow_truncated, xdf_stream)
+        start = lambda log: start_replay(paths, speed, loop, log, options)  # noqa: E731
+
+        def ask(kind: str, exc: RecordingError, choices: tuple[str, ...] = ()) -> None:
+            with self._lock:
+                serial = self._question.serial + 1 if self._question else 1
+                self._question = ReplayQuestion(
+                    serial, tuple(paths), kind, exc.problem, choices,
+                    allow_truncated, xdf_stream, speed, loop,
+                )  # fmt: skip
 
         def run() -> None:
-            check_replay(paths, speed)  # before the running source is touched
+            try:
+                check_replay(paths, speed, options)  # before the running source is touched
+            except TruncatedRecordingError as exc:  # a question, not an error: the view asks
+                ask("truncated", exc)
+                return
+            except StreamChoiceError as exc:
+                ask("xdf_stream", exc, exc.choices)
+                return
             self._do_source(start)
 
         self._commands.submit(self._flagged("connecting", run))
@@ -272,6 +311,7 @@ class DashboardCore:
             source=source.view() if source else None,
             status=status,
             errors=errors,
+            replay_question=self._question,
         )
 
     def _do_refresh(self, wait: bool = True) -> None:

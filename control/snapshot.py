@@ -354,6 +354,44 @@ class SourceView:
 
 
 @dataclass(frozen=True)
+class ReplayQuestion:
+    """A replay that needs the user's choice before it can start (the running source is kept).
+
+    Parameters
+    ----------
+    serial : int
+        Grows with each new question (a view asks each one once).
+    paths : tuple of Path
+        The files of the replay, absolute.
+    kind : str
+        ``"truncated"``: a file was cut short; replay what it holds? ``"xdf_stream"``: an XDF file
+        holds several signal streams; which one?
+    problem : str
+        What the reader said, for the dialog.
+    choices : tuple of str
+        For ``"xdf_stream"``: the stream names to choose from.
+    allow_truncated : bool
+        The options already chosen for this replay (a second question keeps the first answer).
+    xdf_stream : str, optional
+        As ``allow_truncated``.
+    speed : float
+        The replay's speed.
+    loop : bool
+        Replay in a loop.
+    """
+
+    serial: int
+    paths: tuple[Path, ...]
+    kind: str
+    problem: str
+    choices: tuple[str, ...] = ()
+    allow_truncated: bool = False
+    xdf_stream: str | None = None
+    speed: float = 1.0
+    loop: bool = False
+
+
+@dataclass(frozen=True)
 class CoreSnapshot:
     """Everything the views draw, at one instant.
 
@@ -377,6 +415,9 @@ class CoreSnapshot:
     source : SourceView or None
     status : str
         The latest message for the status bar.
+    replay_question : ReplayQuestion or None
+        The latest replay that waits for the user's choice (a truncated file, an XDF file with
+        several signal streams); answered by calling ``replay`` again with the choice.
     errors : tuple of str
         Messages the user has not dismissed yet, oldest first (what is wrong and what to do).
     """
@@ -394,6 +435,7 @@ class CoreSnapshot:
     source: SourceView | None = None
     status: str = ""
     errors: tuple[str, ...] = ()
+    replay_question: ReplayQuestion | None = None
 
 
 class CoreCommands(Protocol):
@@ -415,8 +457,19 @@ class CoreCommands(Protocol):
         """Stop decoding and disconnect."""
         ...
 
-    def replay(self, paths: Sequence[Path], speed: float = 1.0, loop: bool = False) -> None:
-        """Replay recordings as an LSL headset (child process) and connect to it."""
+    def replay(
+        self,
+        paths: Sequence[Path],
+        speed: float = 1.0,
+        loop: bool = False,
+        allow_truncated: bool = False,
+        xdf_stream: str | None = None,
+    ) -> None:
+        """Replay recordings as an LSL headset (child process) and connect to it.
+
+        A file that needs a choice (cut short; several streams in an XDF file) is not replayed:
+        :attr:`CoreSnapshot.replay_question` asks, and a second call gives the answer.
+        """
         ...
 
     def simulate(self, n_channels: int = 32, sfreq: float = 250.0) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from neurodeck.common.types import ConfigError, RecordingError
 from neurodeck.control.children import Child, child_log, replay_args, simulate_args, spawn
 from neurodeck.control.snapshot import SourceView
-from neurodeck.streaming.recording_io import SUPPORTED_EXTENSIONS, check_recording
+from neurodeck.streaming.recording_io import SUPPORTED_EXTENSIONS, check_recording, is_xdf_path
 
 
 def is_replayable(path: Path) -> bool:
@@ -55,7 +55,23 @@ class ChildSource(Child):
         )
 
 
-def check_replay(paths: list[Path], speed: float) -> None:
+@dataclass(frozen=True)
+class ReplayOptions:
+    """How to read the files of a replay (the CLI's ``--allow-truncated``, ``--xdf-stream``).
+
+    Parameters
+    ----------
+    allow_truncated : bool
+        Replay what a file cut short holds instead of refusing it.
+    xdf_stream : str, optional
+        The signal stream to replay from XDF files that hold several.
+    """
+
+    allow_truncated: bool = False
+    xdf_stream: str | None = None
+
+
+def check_replay(paths: list[Path], speed: float, options: ReplayOptions = ReplayOptions()) -> None:
     """Check a replay before anything is stopped for it: the speed, then each file's header.
 
     Raises
@@ -71,10 +87,17 @@ def check_replay(paths: list[Path], speed: float) -> None:
     if not 0 < speed <= 1000:
         raise ConfigError(f"Replay speed must be > 0 and <= 1000; got {speed}.")
     for path in paths:
-        check_recording(path)
+        xdf_stream = options.xdf_stream if is_xdf_path(path) else None
+        check_recording(path, options.allow_truncated, xdf_stream)
 
 
-def start_replay(paths: list[Path], speed: float, loop: bool, log_dir: Path) -> ChildSource:
+def start_replay(
+    paths: list[Path],
+    speed: float,
+    loop: bool,
+    log_dir: Path,
+    options: ReplayOptions = ReplayOptions(),
+) -> ChildSource:
     """Replay ``paths`` on LSL in a child process (checked with :func:`check_replay` first).
 
     Raises
@@ -84,9 +107,17 @@ def start_replay(paths: list[Path], speed: float, loop: bool, log_dir: Path) -> 
     ConfigError
         The speed is out of range.
     """
-    check_replay(paths, speed)
+    check_replay(paths, speed, options)
     name = f"neurodeck-replay-{uuid.uuid4().hex[:6]}"
-    args = replay_args([p.resolve() for p in paths], speed=speed, name=name, loop=loop)
+    xdf_stream = options.xdf_stream if any(map(is_xdf_path, paths)) else None
+    args = replay_args(
+        [p.resolve() for p in paths],
+        speed=speed,
+        name=name,
+        loop=loop,
+        allow_truncated=options.allow_truncated,
+        xdf_stream=xdf_stream,
+    )
     child = spawn(args, log=child_log(name, log_dir))
     label = ", ".join(p.name for p in paths) + (" (loop)" if loop else "")
     return ChildSource(child.command, child.proc, child.log, "replay", label, name, speed)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from neurodeck.common.types import FloatArray, RecordingError
+from neurodeck.common.types import FloatArray, RecordingError, TruncatedRecordingError
 from neurodeck.streaming.annotations import markers_to_annotations
 from numpy.typing import NDArray
 
@@ -473,7 +473,7 @@ def _check_structure(path: Path, allow_truncated: bool) -> None:
     if missing is None:
         return
     if not allow_truncated:
-        raise RecordingError(
+        raise TruncatedRecordingError(
             f"{path} is truncated, {missing}: a copy cut short, or a recording or export that "
             "was not finished.",
             _TRUNCATED_HINT,
@@ -502,7 +502,7 @@ def _read_raw(path: Path, allow_truncated: bool, preload: bool = True):  # -> mn
     for item in caught:
         message = str(item.message)
         if message.startswith(_TRUNCATION_WARNINGS) and not allow_truncated:
-            raise RecordingError(
+            raise TruncatedRecordingError(
                 f"{path} is shorter than its header declares: it holds only "
                 f"{raw.n_times / raw.info['sfreq']:.1f} s of complete data records (a truncated "
                 "copy, or a recording that was not stopped properly).",

@@ -38,7 +38,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from neurodeck.common.types import FloatArray, MarkerEvent, RecordingError, TimeArray
+from neurodeck.common.types import (
+    FloatArray,
+    MarkerEvent,
+    RecordingError,
+    StreamChoiceError,
+    TimeArray,
+    TruncatedRecordingError,
+)
 from neurodeck.streaming.lsl_io import unit_scale_to_uv
 from neurodeck.streaming.xdf_scan import XdfLayout, XdfStreamHeader, corrupt_error, scan_xdf
 from numpy.typing import NDArray
@@ -142,11 +149,12 @@ def choose_signal_stream(
     if len(candidates) > 1:
         kind = "EEG" if eeg else "signal"
         names = [h.name for h in candidates]
-        raise RecordingError(
+        raise StreamChoiceError(
             f"{source} holds {len(candidates)} {kind} streams: {_listing(candidates)}; "
             "neurodeck reads one.",
             f"Choose one by name with --xdf-stream NAME (replay and calibrate), for example "
             f"--xdf-stream '{names[0]}'; in Python, xdf_stream='{names[0]}'.",
+            tuple(names),
         )
     return candidates[0]
 
@@ -304,7 +312,7 @@ def _check_truncation(path: Path, layout: XdfLayout, allow_truncated: bool) -> N
     if layout.truncation is None:
         return
     if not allow_truncated:
-        raise RecordingError(
+        raise TruncatedRecordingError(
             f"{path} is truncated: {layout.truncation} (a copy cut short, or a recording that "
             "was not stopped properly).",
             "Copy the file again from its source; or, to use the complete chunks it holds, add "

@@ -37,6 +37,7 @@ from neurodeck.app.dashboard.views.decoding import DecodingPanel
 from neurodeck.app.dashboard.views.elided import ElidedLabel
 from neurodeck.app.dashboard.views.emotion import EmotionPanel
 from neurodeck.app.dashboard.views.health import HealthPanel
+from neurodeck.app.dashboard.views.replay_question import ask_replay_question
 from neurodeck.app.dashboard.views.scope import ScopeView
 from neurodeck.app.dashboard.views.spectrum import SpectrumPanel
 from neurodeck.app.dashboard.views.streams import StreamsPanel
@@ -49,7 +50,12 @@ from neurodeck.control.settings import (
     load_settings,
     save_settings,
 )
-from neurodeck.control.snapshot import CoreCommands, CoreSnapshot, empty_snapshot
+from neurodeck.control.snapshot import (
+    CoreCommands,
+    CoreSnapshot,
+    ReplayQuestion,
+    empty_snapshot,
+)
 from neurodeck.control.sources import is_replayable
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
@@ -165,6 +171,7 @@ class MainWindow(QMainWindow):
         self.settings: DashboardSettings = self.tree.dashboard
         self.settings_path = settings_path or self.tree.source or DEFAULT_CONFIG
         self.stats = FrameStats()
+        self._asked = 0  # the serial of the last replay question asked
         self.snap: CoreSnapshot = empty_snapshot()
         self.setWindowTitle("neurodeck")
         self.setAcceptDrops(True)
@@ -461,7 +468,17 @@ class MainWindow(QMainWindow):
         if self.cues_fullscreen() and current is not self.calibration:
             self.calibration.render(snap)
         self._render_status(snap)
+        question = snap.replay_question
+        if question is not None and question.serial > self._asked:
+            self._asked = question.serial  # ask once, after this frame
+            QTimer.singleShot(0, lambda: self.answer_replay_question(question))
         self.stats.end(start)
+
+    def answer_replay_question(self, question: ReplayQuestion) -> None:
+        """Ask the user (a file cut short, an XDF file's stream) and replay with the answer."""
+        options = ask_replay_question(self, question)
+        if options is not None:
+            self.core.replay(list(question.paths), question.speed, question.loop, **options)
 
     def _render_status(self, snap: CoreSnapshot) -> None:
         if snap.status != self.status_label.text():

@@ -219,3 +219,59 @@ def test_a_bad_file_leaves_the_running_replay_alone(qtbot, make_core, monkeypatc
     assert win.snap.connection == "connected" and win.snap.stream == stream
     assert win.snap.source is not None and win.snap.source.running
     assert win.scope.channel_names == names
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+@pytest.mark.data
+def test_a_cut_file_and_a_two_stream_xdf_ask_then_replay(qtbot, make_core, monkeypatch, tmp_path):
+    """File > Open of a file cut short asks whether to replay what it holds; an XDF file with
+    two EEG streams asks which one. Each answer replays (the CLI's --allow-truncated and
+    --xdf-stream), and the source that ran before is kept until then."""
+    from neurodeck.streaming.recording_io import eegbci_run_files
+    from PyQt6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+    from tests.conftest import SHARED_DATA
+    from tests.streaming.xdf_files import RIGHT_AMP_NAMES, labrecorder_two_amps_file
+
+    core = make_core()
+    win = MainWindow(core, Settings(dashboard=DashboardSettings(replay_speed=4.0)), frame_ms=0)
+    qtbot.addWidget(win)
+
+    def frame_until(check, timeout_s: float) -> None:
+        qtbot.waitUntil(lambda: (win.frame(), check())[1], timeout=int(timeout_s * 1000))
+
+    source = eegbci_run_files(SHARED_DATA, 1, [4])[0]
+    cut = tmp_path / "cut.edf"
+    data = source.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    asked: list[str] = []
+    monkeypatch.setattr(
+        QMessageBox,
+        "question",
+        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes,
+    )
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(cut)], ""))
+    win.open_recording()
+    frame_until(lambda: win.snap.source is not None and win.snap.connection == "connected", 30.0)
+    assert len(asked) == 1 and "cut.edf is shorter than its header declares" in asked[0]
+    frame_until(lambda: win.snap.signal is not None, 10.0)
+    assert len(win.snap.signal.channel_names) == 64 and not win.snap.errors
+
+    two = labrecorder_two_amps_file(tmp_path / "two.xdf", n_samples=5000)
+    offered: list[list[str]] = []
+    monkeypatch.setattr(
+        QInputDialog, "getItem", lambda *a, **k: offered.append(a[3]) or ("Right amp", True)
+    )
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(two)], ""))
+    win.open_recording()
+    frame_until(
+        lambda: (
+            win.snap.signal is not None
+            and len(win.snap.signal.channel_names) == len(RIGHT_AMP_NAMES)
+        ),
+        30.0,
+    )
+    assert offered == [["Left amp", "Right amp"]]
+    assert win.snap.connection == "connected" and "two.xdf" in win.snap.source.label
+    win.close()
