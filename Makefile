@@ -13,7 +13,7 @@ demo: env
 	$(VENV)/neurodeck demo $(ARGS)
 
 test: env
-	QT_QPA_PLATFORM=offscreen $(VENV)/python -m pytest -q -p no:cacheprovider $(ARGS)
+	QT_QPA_PLATFORM=offscreen $(VENV)/python -m pytest -q -p no:cacheprovider -n 3 $(ARGS)
 
 lint: env
 	$(VENV)/ruff check . && $(VENV)/ruff format --check .

@@ -304,4 +304,6 @@ def scan_xdf(buf: Any, source: object) -> XdfLayout:
     unclosed = [h.name for sid, h in layout.headers.items() if sid not in layout.footer_counts]
     if unclosed and layout.truncation is None:
         layout.truncation = "no StreamFooter for " + ", ".join(repr(n) for n in unclosed)
+    if not layout.headers and layout.truncation is None:  # a file header and nothing else
+        layout.truncation = f"it ends after byte {layout.complete_bytes}, before any stream"
     return layout

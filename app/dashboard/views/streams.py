@@ -100,8 +100,10 @@ class StreamsPanel(QWidget):
         self.sim_button.clicked.connect(self.simulate_requested.emit)
         self.stop_source_button = QPushButton("Stop source")
         self.stop_source_button.clicked.connect(core.stop_source)
-        self.model_button = QPushButton("Load profile...")
-        self.model_button.setToolTip("Decode with a subject profile or a checkpoint (Ctrl+L)")
+        self.model_button = QPushButton("Load model...")
+        self.model_button.setToolTip(
+            "Decode with a subject profile (its profile.json) or a .safetensors checkpoint (Ctrl+L)"
+        )
         self.model_button.clicked.connect(self.load_model_requested.emit)
         self.stop_decoding_button = QPushButton("Stop decoding")
         self.stop_decoding_button.clicked.connect(core.stop_decoding)
