@@ -56,7 +56,12 @@ def main() -> int:
             if check():
                 return
             time.sleep(0.01)
-        raise SystemExit(f"timed out after {timeout_s} s")
+        snap = win.snap
+        raise SystemExit(
+            f"timed out after {timeout_s} s: {snap.connection}, status {snap.status!r}, "
+            f"calibration {snap.calibration.phase} cue {snap.calibration.cue!r} "
+            f"{snap.calibration.message!r}, errors {snap.errors}"
+        )
 
     def settle(seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -70,7 +75,7 @@ def main() -> int:
         print(f"wrote {path} ({window.width()}x{window.height()})", flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
-        dash = DashboardSettings(replay_speed=1.0, replay_loop=True, out_dir=Path(tmp))
+        dash = DashboardSettings(replay_speed=1.0, replay_loop=True, out_dir=tmp)
         settings = Settings(dashboard=dash)
 
         # 1. decoding run 12 with the profile
@@ -83,7 +88,7 @@ def main() -> int:
         core.load_model(args.profile.resolve())
         win.tabs.setCurrentIndex(3)
         wait(lambda: win.snap.decoding is not None and len(win.snap.decoding.times) > 40, 60.0)
-        settle(6.0)
+        settle(20.0)  # a full 30 s of predictions on the plot
         shot(win, "dashboard.png")
 
         # 2. the Signals tab at 1024x640
@@ -102,7 +107,7 @@ def main() -> int:
         win.start_calibration()
         win.fullscreen_cues()
         cal = lambda: win.snap.calibration  # noqa: E731
-        wait(lambda: cal().phase == "cues" and cal().cue not in (None, "", "rest"), 60.0)
+        wait(lambda: cal().phase == "cues" and str(cal().cue).startswith("cue_"), 90.0)
         wait(lambda: cal().cue_age_s > 1.0, 10.0)
         display = win.calibration.full_screen_display
         path = args.out / "calibration-cues.png"

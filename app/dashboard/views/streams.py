@@ -30,6 +30,8 @@ from PyQt6.QtWidgets import (
 
 #: Columns of the browser table ("source": host and short source_id).
 COLUMNS = ("name", "type", "channels", "rate", "source")
+#: Short headers (the dock is narrow on a laptop); the whole words are their tooltips.
+HEADERS = ("Name", "Type", "Ch", "Hz", "Source")
 #: Longest source_id shown whole in the table (longer ones keep their head and tail).
 SHORT_ID = 14
 #: Mark before the connected stream's name.
@@ -69,7 +71,11 @@ class StreamsPanel(QWidget):
         self._chosen: tuple[str, str, str] | None = None  # the user's pick (or the connection)
         self._auto = False  # selecting by default: not a choice to remember
         self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels([c.capitalize() for c in COLUMNS])
+        self.table.setHorizontalHeaderLabels(list(HEADERS))
+        for i, column in enumerate(COLUMNS):
+            self.table.horizontalHeaderItem(i).setToolTip(
+                {"source": "host · source_id"}.get(column, column)
+            )
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -79,7 +85,7 @@ class StreamsPanel(QWidget):
         for i in range(1, len(COLUMNS) - 1):
             header.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(len(COLUMNS) - 1, 80)  # the host: elided, never wider than the name
+        header.resizeSection(len(COLUMNS) - 1, 64)  # host · source_id: elided; whole in tooltip
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # names keep both ends
         self.table.doubleClicked.connect(lambda _i: self._connect_selected())
