@@ -232,6 +232,10 @@ def _setup(args: argparse.Namespace) -> None:
         from neurodeck.streaming.lsl_env import use_machine_scope
 
         use_machine_scope(force=args.command == "demo" and "LSLAPICFG" not in os.environ)
+    elif args.verbose < 2:  # -vv keeps liblsl's INFO lines
+        from neurodeck.streaming.lsl_env import quiet_default_config
+
+        quiet_default_config()
 
 
 def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:

@@ -96,6 +96,10 @@ def _freeze(plot: pg.PlotItem) -> None:
         plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
+#: The bands' letters, for map titles that fit a narrow map.
+GREEK = {"delta": "δ", "theta": "θ", "alpha": "α", "beta": "β", "gamma": "γ"}
+
+
 class EmotionPanel(QtWidgets.QWidget):
     """State, smoothed probabilities, valence / arousal (or workload) gauge and band-power maps.
 
@@ -270,7 +274,7 @@ class EmotionPanel(QtWidgets.QWidget):
         for band, (low, high) in BANDS.items():
             plot = ScalpMapPlot(
                 colour_bar_label="log10 µV²",
-                title=f"{band} {low:g}-{high:g} Hz",
+                title=f"{GREEK[band]} {low:g}-{high:g} Hz",  # fits a map 110 px wide
                 orientation="horizontal",
             )
             plot.setMinimumSize(110, 150)
