@@ -33,6 +33,7 @@ from neurodeck.calibration.cue_terminal import TerminalCueDisplay
 from neurodeck.calibration.cues import CuePlayer
 from neurodeck.calibration.emotion import SamRating, StimulusSet, check_rating
 from neurodeck.calibration.paradigm import Paradigm
+from neurodeck.calibration.trials import MIN_TRIALS_PER_CLASS
 from neurodeck.common.types import StreamLostError, StreamNotFoundError
 from neurodeck.streaming.lsl_io import resolve_stream
 from neurodeck.streaming.markers import MarkerReceiver
@@ -130,13 +131,27 @@ def _wait_first_sample(recorder: SessionRecorder, name: str) -> None:
         )
 
 
-def _lost(recorder: SessionRecorder, name: str, reason: str) -> StreamLostError:
+def _lost(
+    recorder: SessionRecorder, name: str, reason: str, paradigm: Paradigm, done: int
+) -> StreamLostError:
+    """The loss, and advice that holds: fitting later only when enough trials were recorded."""
     s = recorder.status()
+    per_class = MIN_TRIALS_PER_CLASS.get(paradigm.family, 2)
+    needed = per_class * len(paradigm.class_names)
+    if done >= needed:
+        hint = (
+            f"Reconnect the headset and calibrate again, or fit from the {done} trials recorded "
+            f"with `neurodeck calibrate --recording {recorder.path}`."
+        )
+    else:
+        hint = (
+            f"Reconnect the headset and calibrate again: {done} trials were recorded, and a fit "
+            f"needs at least {per_class} per class ({needed} for {paradigm.name})."
+        )
     return StreamLostError(
         f"Stream '{name}' was lost {reason}, after {s.duration_s:.1f} s of EEG. Everything "
         f"received is saved in {recorder.path}.",
-        f"Reconnect the headset and calibrate again, or fit from what was recorded with "
-        f"`neurodeck calibrate --recording {recorder.path}`.",
+        hint,
     )
 
 
@@ -233,7 +248,8 @@ def record_paradigm(
                 lost_since = lost_since or time.monotonic()
                 if time.monotonic() - lost_since > LOST_GIVE_UP_S:
                     player.stop()
-                    raise _lost(recorder, eeg_info.name(), "during the cues")
+                    done, _ = player.progress()
+                    raise _lost(recorder, eeg_info.name(), "during the cues", paradigm, done)
             else:
                 lost_since = None
             if control is not None:
@@ -260,7 +276,9 @@ def record_paradigm(
         _wait_for_timestamp(recorder, end_ts)
         status = recorder.status()
         if status.stream_lost:
-            raise _lost(recorder, eeg_info.name(), "before the last trial")
+            raise _lost(
+                recorder, eeg_info.name(), "before the last trial", paradigm, paradigm.n_trials
+            )
         return RecordedCalibration(
             recorder.path, ended, status.n_samples, paradigm.n_trials, True, "paradigm finished"
         )

@@ -211,3 +211,21 @@ def test_fitting_refuses_trials_that_are_all_flat(tmp_path) -> None:
     with pytest.raises(InsufficientTrialsError, match="because the EEG is flat"):
         calibrate_recordings([eeg], tiny_encoder(), EEG_CLASSES, ("left", "right"), tmp_path, FAST)
     assert not (tmp_path / "profile.json").exists()
+
+
+def test_a_lost_stream_advises_fitting_later_only_with_enough_trials(tmp_path) -> None:
+    """The loss message's advice must hold: ``calibrate --recording`` only when a fit can work."""
+    from types import SimpleNamespace
+
+    from neurodeck.calibration.live import _lost
+    from neurodeck.calibration.paradigm import PARADIGMS
+
+    recorder = SimpleNamespace(
+        status=lambda: SimpleNamespace(duration_s=42.0), path=tmp_path / "recording"
+    )
+    paradigm = PARADIGMS["mi-lr"]
+    few = _lost(recorder, "eeg", "during the cues", paradigm, 6)
+    assert "--recording" not in few.hint and "at least 5 per class (10 for mi-lr)" in few.hint
+    assert "6 trials were recorded" in few.hint and str(tmp_path / "recording") in few.problem
+    enough = _lost(recorder, "eeg", "during the cues", paradigm, 12)
+    assert f"neurodeck calibrate --recording {tmp_path / 'recording'}" in enough.hint
