@@ -14,7 +14,12 @@ from pathlib import Path
 from neurodeck.common.types import ConfigError, RecordingError
 from neurodeck.control.children import Child, child_log, replay_args, simulate_args, spawn
 from neurodeck.control.snapshot import SourceView
-from neurodeck.streaming.recording_io import SUPPORTED_EXTENSIONS, check_recording, is_xdf_path
+from neurodeck.streaming.recording_io import (
+    SUPPORTED_EXTENSIONS,
+    check_recording,
+    is_xdf_path,
+    load_recording,
+)
 
 
 def is_replayable(path: Path) -> bool:
@@ -55,6 +60,12 @@ class ChildSource(Child):
         )
 
 
+#: Files up to this size are read whole before a replay replaces the running source, so that a
+#: recording without signal (flat, NaN) is refused while the old source still runs; larger ones
+#: are checked from their header only (reading them would hold the command thread for seconds).
+FULL_CHECK_BYTES = 200 * 2**20
+
+
 @dataclass(frozen=True)
 class ReplayOptions:
     """How to read the files of a replay (the CLI's ``--allow-truncated``, ``--xdf-stream``).
@@ -89,6 +100,8 @@ def check_replay(paths: list[Path], speed: float, options: ReplayOptions = Repla
     for path in paths:
         xdf_stream = options.xdf_stream if is_xdf_path(path) else None
         check_recording(path, options.allow_truncated, xdf_stream)
+        if path.stat().st_size <= FULL_CHECK_BYTES:  # read it all: flat or NaN channels too
+            load_recording(path, allow_truncated=options.allow_truncated, xdf_stream=xdf_stream)
 
 
 def start_replay(

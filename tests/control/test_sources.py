@@ -10,7 +10,7 @@ import time
 
 import pytest
 from neurodeck.common.types import ConfigError, RecordingError
-from neurodeck.control.sources import is_replayable, start_replay
+from neurodeck.control.sources import check_replay, is_replayable, start_replay
 
 from tests.conftest import REPO
 
@@ -68,3 +68,15 @@ def test_a_child_source_ends_when_the_dashboard_is_killed(tmp_path) -> None:
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_a_recording_without_signal_is_refused_before_anything_stops(tmp_path) -> None:
+    """A flat or NaN file has a readable header: it is read whole before the replay starts."""
+    from tests.app.test_cli import _write_recordings
+
+    paths = _write_recordings(tmp_path)
+    with pytest.raises(RecordingError, match="flat, one value throughout: C3, Cz, C4"):
+        check_replay([paths["flat"]], 1.0)
+    with pytest.raises(RecordingError, match=r"only NaN/inf: C3, Cz, C4"):
+        check_replay([paths["nan"]], 1.0)
+    check_replay([paths["dead"]], 1.0)  # one dead electrode: replayed, with a warning
