@@ -76,7 +76,7 @@ from neurodeck.common.types import (
     TimeArray,
 )
 from neurodeck.streaming.acquisition import layout_change
-from neurodeck.streaming.lsl_io import meta_from_info
+from neurodeck.streaming.lsl_io import StreamSearch, meta_from_info
 from neurodeck.streaming.recorded_session import (
     CLOSED_FILE,
     EEG_DTYPE,
@@ -432,6 +432,7 @@ class SessionRecorder:
         self._message = ""
         self._next_reattach = 0.0
         self._refused: set[str] = set()
+        self._search: StreamSearch | None = None  # while the source is lost
 
     def _create_session(self, source_dtype: str) -> _SessionFiles:
         """Empty the folder of an earlier session, write the header, open the data files."""
@@ -686,8 +687,10 @@ class SessionRecorder:
             return
         self._next_reattach = now + REATTACH_EVERY_S
         old = self._source
-        prop, value = ("source_id", old.source_id()) if old.source_id() else ("name", old.name())
-        for info in pylsl.resolve_byprop(prop, value, minimum=1, timeout=0.2):
+        if self._search is None:  # listens in liblsl's threads; polled here without blocking
+            by_id = {"source_id": old.source_id()} if old.source_id() else {"name": old.name()}
+            self._search = StreamSearch(stream_type=old.type(), forget_after_s=2.0, **by_id)
+        for info in self._search.results():
             if info.uid() == old.uid() or info.uid() in self._refused:
                 continue
             try:
@@ -713,6 +716,7 @@ class SessionRecorder:
             except Exception:  # the old outlet is gone: best effort
                 logger.debug("close_stream of the lost inlet failed", exc_info=True)
             self._eeg_inlet, self._source = inlet, full_info
+            self._search = None
             with self._lock:
                 self._disconnected, self._message = False, ""
                 self._n_reattached += 1
