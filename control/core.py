@@ -42,6 +42,7 @@ from neurodeck.control.decoding import LiveDecoder, decoder_label
 from neurodeck.control.settings import CoreSettings
 from neurodeck.control.snapshot import (
     FROM_MARKERS,
+    HOST_SEPARATOR,
     CalibrationView,
     CoreSnapshot,
     ReplayQuestion,
@@ -332,11 +333,12 @@ class DashboardCore:
         info = self._infos.get(key) or next(
             (i for i in self._infos.values() if i.name() == key), None
         )
-        if info is None:  # not in the last search: a source_id, else a name
+        if info is None:  # not in the last search: a source_id, else a name (and host)
             try:
                 info = resolve_stream(source_id=key, timeout_s=2.0)
             except NeurodeckError:
-                info = resolve_stream(name=key, timeout_s=3.0)
+                name = key.partition(HOST_SEPARATOR)[0]
+                info = resolve_stream(name=name, timeout_s=3.0)
         self._do_connect(info)
 
     def _do_connect(self, info: pylsl.StreamInfo) -> None:

@@ -34,6 +34,10 @@ BANDS: dict[str, tuple[float, float]] = {
 }
 
 
+#: Between the name and the host in :attr:`StreamRow.key` of a stream without a source_id.
+HOST_SEPARATOR = " @ "
+
+
 @dataclass(frozen=True)
 class StreamRow:
     """One LSL stream seen by the stream browser."""
@@ -47,8 +51,13 @@ class StreamRow:
 
     @property
     def key(self) -> str:
-        """Identity used to connect: the source_id when there is one, else the name."""
-        return self.source_id or self.name
+        """Identity used to connect: the source_id when there is one, else ``"name @ host"``.
+
+        Two streams of one name without a source_id, on two machines, keep two keys.
+        """
+        if self.source_id:
+            return self.source_id
+        return f"{self.name}{HOST_SEPARATOR}{self.host}" if self.host else self.name
 
     @property
     def identity(self) -> tuple[str, str, str]:

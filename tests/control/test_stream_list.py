@@ -27,3 +27,11 @@ def test_a_status_function_is_made_from_the_list_given_at_each_read() -> None:
         assert queue.messages(())[0] == "Stream lost."
     finally:
         queue.close(1.0)
+
+
+def test_streams_of_one_name_without_source_id_on_two_hosts_keep_two_keys() -> None:
+    one = StreamRow("amp", "EEG", 8, 250.0, "lab-pc", "")
+    two = StreamRow("amp", "EEG", 8, 250.0, "laptop", "")
+    assert one.key == "amp @ lab-pc" and two.key == "amp @ laptop"
+    assert A.key == "amp-2"  # a source_id is the key
+    assert StreamRow("amp", "EEG", 8, 250.0, "", "").key == "amp"
