@@ -494,8 +494,9 @@ def _read_raw(path: Path, allow_truncated: bool, preload: bool = True):  # -> mn
         try:
             raw = mne.io.read_raw(path, preload=preload, verbose="warning")
         except Exception as exc:  # mne's readers raise many types on corrupt input
+            detail = (str(exc).strip().splitlines() or [""])[0]  # the parser's first line only
             raise RecordingError(
-                f"Could not read {path} as {_extension(path)} ({type(exc).__name__}: {exc}).",
+                f"Could not read {path} as {_extension(path)} ({type(exc).__name__}: {detail}).",
                 "The file may hold no data, be truncated or corrupt, or not really be in this "
                 "format; open it in another viewer (e.g. EDFbrowser) or export it again.",
             ) from exc

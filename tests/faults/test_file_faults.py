@@ -264,6 +264,8 @@ def _check_refused(code: int, err: str, path: Path, fragments: tuple[str, ...]) 
     for fragment in fragments:
         assert fragment in err, err
     assert "  what to do: " in err, err
+    problem = lines[lines.index(next(x for x in lines if x.startswith("neurodeck "))) + 1]
+    assert problem.startswith("  what to do: "), f"the problem takes one line: {err}"
     return lines[0]
 
 
