@@ -377,3 +377,26 @@ def test_a_corrupt_gdf_header_ends_the_real_process_with_a_message(tmp_path) -> 
     )
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
     assert "is not a readable GDF file" in res.stderr
+
+
+@pytest.mark.parametrize("ending", [".fif", ".edf", ".xdf"])
+@pytest.mark.parametrize("case", list(SESSION_CASES))
+def test_export_refuses_a_damaged_session_and_keeps_what_was_recorded(
+    case: str, ending: str, tmp_path: Path, capsys, caplog
+) -> None:
+    """A damaged folder: exit 2, nothing written. NaN or flat samples were recorded as they
+    came: export keeps them (the recording is the user's data, not a model input)."""
+    make, fragments = SESSION_CASES[case]
+    folder = make(tmp_path)
+    out = tmp_path / f"export{ending}"
+    code, err = _cli(capsys, caplog, "export", str(folder), str(out))
+    if case in ("session NaN", "session flat"):
+        assert code == 0, err
+        assert out.exists()
+        if case == "session NaN" and ending == ".edf":  # said, never silent
+            assert "EDF cannot store NaN/inf: 1200 such values are written as 0" in caplog.text
+        print(f"\nFAULT | {case} | export {ending} | {code} | exported as recorded")
+        return
+    first = _check_refused(code, err, folder, fragments)
+    assert not out.exists() and not list(tmp_path.glob(".export*"))
+    print(f"\nFAULT | {case} | export {ending} | {code} | {first}")
