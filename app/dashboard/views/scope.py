@@ -16,9 +16,10 @@ Scaling: channel k is drawn as ``-k + clip((x - centre_k) * scale_k, -1.5, 1.5)`
 ``y = -k``, see :data:`CLIP_LANES`) where ``centre_k`` is the mean of its drawn points (so DC
 offsets of raw signals stay in the lane) and ``scale_k`` is its gain divided by its µV per
 division. In the default "per channel" mode every channel gets its own µV per division: the 5-95
-percentile range of its drawn (decimated) points divided by :data:`AUTO_FILL`, recomputed
-:data:`AUTO_UPDATES_HZ` times a second and smoothed in log steps (:data:`AUTO_SMOOTHING`) so that
-a lane does not jump; in "fixed" mode every channel has the global µV per division of the spin box.
+percentile range of its drawn (decimated) points divided by a fill fraction, recomputed a few
+times a second and smoothed in log steps (:mod:`neurodeck.app.dashboard.views.lane_scaling`) so
+that a lane does not jump; in "fixed" mode every channel has the global µV per division of the
+spin box.
 
 Amplitude scale: :class:`ScaleBar`, right of the plot, draws a bar whose height is a round number
 of microvolts. In fixed mode it is a whole number of lanes at the global scale; in per-channel mode
@@ -41,6 +42,7 @@ import numpy as np
 import pyqtgraph as pg
 from neurodeck.app.dashboard.views.decimation import peak_decimate
 from neurodeck.app.dashboard.views.elided import ElidedLabel
+from neurodeck.app.dashboard.views.lane_scaling import LaneScaler
 from neurodeck.app.dashboard.views.scope_scales import ChannelAxis, ScaleBar, nice_value
 from neurodeck.control.snapshot import CoreCommands, CoreSnapshot, SignalView, SpectrumView
 from neurodeck.models.electrodes import electrode_name
@@ -53,12 +55,6 @@ DEFAULT_SPAN_S = 10.0
 #: Values of the µV-per-division spin box (1-2-5 steps).
 UV_STEPS: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 DEFAULT_UV_PER_DIV = 100
-#: In per-channel mode, the 5-95 percentile range of a channel fills this fraction of its lane.
-AUTO_FILL = 0.5
-#: Per-channel scales are recomputed this many times a second of signal.
-AUTO_UPDATES_HZ = 2.0
-#: Fraction of the way (in log scale) a per-channel scale moves towards its new value per update.
-AUTO_SMOOTHING = 0.5
 #: Scale modes of the mode box: label -> per-channel (True) or fixed (False).
 SCALE_MODES = {"per channel": True, "fixed": False}
 #: The scale bar is at least this tall, in pixels.
@@ -139,8 +135,7 @@ class ScopeView(QtWidgets.QWidget):
         self._settings_version = 0
         self._drawn_key: tuple | None = None
         self._ranges_key: tuple | None = None
-        self._auto_uv: NDArray[np.float64] | None = None  # per-channel µV/div, before gains
-        self._auto_at = -(10**18)  # n_written when the per-channel scales were last computed
+        self._lane_scaler = LaneScaler()  # per-channel µV/div, before gains
         self._lane_uv: NDArray[np.float64] = np.zeros(0)  # µV/div of each drawn lane
         self._tips: dict[str, str] = {}
         self.points_per_pixel = POINTS_PER_PIXEL
@@ -337,7 +332,7 @@ class ScopeView(QtWidgets.QWidget):
     def _settings_changed(self, *_args: object) -> None:
         self._selected = self._read_selected()
         self._settings_version += 1
-        self._auto_uv = None
+        self._lane_scaler.reset()
         if self._signal is not None:
             self._draw(self._signal)
 
@@ -584,23 +579,14 @@ class ScopeView(QtWidgets.QWidget):
     ) -> NDArray[np.float64]:
         """Lane units per µV of every drawn channel, ``(n_drawn,)``.
 
-        Per-channel scales come from the decimated points (``values``, at most 2 per pixel), are
-        recomputed :data:`AUTO_UPDATES_HZ` times a second of signal and move
-        :data:`AUTO_SMOOTHING` of the way (in log scale) towards their new value each time.
+        Per-channel scales come from the decimated points (``values``, at most 2 per pixel),
+        through :class:`~neurodeck.app.dashboard.views.lane_scaling.LaneScaler`.
         """
         gains = np.array([self.gains.get(name, 1.0) for name in names])
         if not self.auto_scale:
             uv = np.full(len(names), self.uv_per_div)
         else:
-            fresh = self._auto_uv is None or len(self._auto_uv) != len(names)
-            stale = signal.n_written - self._auto_at >= signal.sfreq / AUTO_UPDATES_HZ
-            if fresh or stale:
-                target = _robust_spread(values - centre[:, None]) / AUTO_FILL
-                if not fresh:
-                    target = self._auto_uv * (target / self._auto_uv) ** AUTO_SMOOTHING
-                self._auto_uv = target
-                self._auto_at = signal.n_written
-            uv = self._auto_uv
+            uv = self._lane_scaler.update(values - centre[:, None], signal.n_written, signal.sfreq)
         lane_uv = uv / gains
         if not np.array_equal(lane_uv, self._lane_uv):
             self._lane_uv = lane_uv
@@ -642,18 +628,6 @@ class ScopeView(QtWidgets.QWidget):
         )
         shown = self.display_names
         self.axis.setTicks([[(-k, shown.get(name, name)) for k, name in enumerate(names)], []])
-
-
-def _robust_spread(centred: NDArray[np.floating]) -> NDArray[np.float64]:
-    """5-95 percentile range of every row of ``centred (n_rows, n_points)`` (1 µV when flat)."""
-    if np.isfinite(centred).all():
-        low, high = np.percentile(centred, [5, 95], axis=1)
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            low, high = np.nanpercentile(centred, [5, 95], axis=1)
-    spread = high - low
-    return np.where(np.isfinite(spread) & (spread > 1e-6), spread, 1.0).astype(np.float64)
 
 
 def _format_uv(value: float) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from neurodeck.app.dashboard.views.decimation import peak_decimate
+from neurodeck.app.dashboard.views.lane_scaling import AUTO_FILL
 from neurodeck.app.dashboard.views.scope import (
-    AUTO_FILL,
     CLIP_LANES,
     FLAG_COLOURS,
     TRACE_COLOUR,
