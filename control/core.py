@@ -148,6 +148,8 @@ class DashboardCore:
         start = lambda log: start_replay(paths, speed, loop, log, options)  # noqa: E731
 
         def ask(kind: str, exc: RecordingError, choices: tuple[str, ...] = ()) -> None:
+            what = "replay the part it holds?" if kind == "truncated" else "which stream?"
+            self._commands.say(f"{', '.join(p.name for p in paths)}: {what}")
             with self._lock:
                 serial = self._question.serial + 1 if self._question else 1
                 self._question = ReplayQuestion(

@@ -246,15 +246,19 @@ def test_a_cut_file_and_a_two_stream_xdf_ask_then_replay(qtbot, make_core, monke
     data = source.read_bytes()
     cut.write_bytes(data[: len(data) // 2])
     asked: list[str] = []
-    monkeypatch.setattr(
-        QMessageBox,
-        "question",
-        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes,
-    )
+    asked_status: list[str] = []
+
+    def answer(*a, **k):
+        asked.append(a[2])
+        asked_status.append(win.status_label.text())  # what the status line says meanwhile
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(cut)], ""))
     win.open_recording()
     frame_until(lambda: win.snap.source is not None and win.snap.connection == "connected", 30.0)
     assert len(asked) == 1 and "cut.edf is shorter than its header declares" in asked[0]
+    assert any("cut.edf: replay the part it holds?" in text for text in asked_status)
     frame_until(lambda: win.snap.signal is not None, 10.0)
     assert len(win.snap.signal.channel_names) == 64 and not win.snap.errors
 
