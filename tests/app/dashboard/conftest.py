@@ -34,3 +34,15 @@ def display(qtbot):
     qtbot.addWidget(widget)
     widget.resize(480, 360)
     return widget
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, core):
+    """A MainWindow over :func:`core` (``window.fake``), settings saved in ``tmp_path``."""
+    from neurodeck.app.dashboard.window import MainWindow
+    from neurodeck.control.settings import Settings
+
+    win = MainWindow(core, Settings(), settings_path=tmp_path / "dash.toml", frame_ms=0)
+    qtbot.addWidget(win)
+    win.fake = core
+    return win

@@ -6,25 +6,19 @@ import re
 
 import pytest
 from neurodeck.app.dashboard.window import MainWindow
-from neurodeck.control.settings import Settings
 from neurodeck.control.snapshot import CalibrationView, CoreSnapshot
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QPushButton
-
-from tests.app.dashboard.fakes import FakeCore
 
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    fake = FakeCore()
-    win = MainWindow(fake, Settings(), settings_path=tmp_path / "dash.toml", frame_ms=0)
-    qtbot.addWidget(win)
-    win.show()  # its shortcuts (P) act only while it is shown
-    win.fake = fake
-    yield win
-    win.calibration.leave_full_screen()
+def window(window):
+    """The conftest window, shown: its shortcuts (P) act only while it is shown."""
+    window.show()
+    yield window
+    window.calibration.leave_full_screen()
 
 
 def _show(win: MainWindow, phase: str) -> None:

@@ -7,7 +7,6 @@ import itertools
 import numpy as np
 import pytest
 from neurodeck.app.dashboard.window import MainWindow
-from neurodeck.control.settings import Settings
 from neurodeck.control.snapshot import (
     CoreSnapshot,
     HealthView,
@@ -16,8 +15,6 @@ from neurodeck.control.snapshot import (
     StreamRow,
 )
 from PyQt6 import QtWidgets
-
-from tests.app.dashboard.fakes import FakeCore
 
 pytestmark = pytest.mark.gui
 
@@ -47,15 +44,6 @@ def _snapshot(stream_name: str, rng: np.random.Generator) -> CoreSnapshot:
         source=SourceView("replay", f"{stream_name}.edf", stream_name, 1.0, True),
         status=f"connected to {stream_name}",
     )
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    fake = FakeCore()
-    win = MainWindow(fake, Settings(), settings_path=tmp_path / "dash.toml", frame_ms=0)
-    qtbot.addWidget(win)
-    win.fake = fake
-    return win
 
 
 def _show(win: MainWindow, qtbot, snap: CoreSnapshot) -> None:

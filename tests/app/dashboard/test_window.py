@@ -12,18 +12,7 @@ from neurodeck.control.snapshot import CalibrationView, CoreSnapshot
 from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PyQt6.QtGui import QDropEvent
 
-from tests.app.dashboard.fakes import FakeCore
-
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    fake = FakeCore()
-    win = MainWindow(fake, Settings(), settings_path=tmp_path / "dash.toml", frame_ms=0)
-    qtbot.addWidget(win)
-    win.fake = fake
-    return win
 
 
 def _action(win: MainWindow, text: str):
