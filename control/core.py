@@ -154,7 +154,7 @@ class DashboardCore:
                 serial = self._question.serial + 1 if self._question else 1
                 self._question = ReplayQuestion(
                     serial, tuple(paths), kind, exc.problem, choices,
-                    allow_truncated, xdf_stream, speed, loop,
+                    options, speed, loop,
                 )  # fmt: skip
 
         def run() -> None:

@@ -363,6 +363,22 @@ class SourceView:
 
 
 @dataclass(frozen=True)
+class ReplayOptions:
+    """How to read the files of a replay (the CLI's ``--allow-truncated``, ``--xdf-stream``).
+
+    Parameters
+    ----------
+    allow_truncated : bool
+        Replay what a file cut short holds instead of refusing it.
+    xdf_stream : str, optional
+        The signal stream to replay from XDF files that hold several.
+    """
+
+    allow_truncated: bool = False
+    xdf_stream: str | None = None
+
+
+@dataclass(frozen=True)
 class ReplayQuestion:
     """A replay that needs the user's choice before it can start (the running source is kept).
 
@@ -379,10 +395,8 @@ class ReplayQuestion:
         What the reader said, for the dialog.
     choices : tuple of str
         For ``"xdf_stream"``: the stream names to choose from.
-    allow_truncated : bool
+    options : ReplayOptions
         The options already chosen for this replay (a second question keeps the first answer).
-    xdf_stream : str, optional
-        As ``allow_truncated``.
     speed : float
         The replay's speed.
     loop : bool
@@ -394,8 +408,7 @@ class ReplayQuestion:
     kind: str
     problem: str
     choices: tuple[str, ...] = ()
-    allow_truncated: bool = False
-    xdf_stream: str | None = None
+    options: ReplayOptions = ReplayOptions()
     speed: float = 1.0
     loop: bool = False
 

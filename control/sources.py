@@ -13,7 +13,7 @@ from pathlib import Path
 
 from neurodeck.common.types import ConfigError, RecordingError
 from neurodeck.control.children import Child, child_log, replay_args, simulate_args, spawn
-from neurodeck.control.snapshot import SourceView
+from neurodeck.control.snapshot import ReplayOptions, SourceView
 from neurodeck.streaming.recording_io import (
     SUPPORTED_EXTENSIONS,
     check_recording,
@@ -66,23 +66,11 @@ class ChildSource(Child):
 FULL_CHECK_BYTES = 200 * 2**20
 
 
-@dataclass(frozen=True)
-class ReplayOptions:
-    """How to read the files of a replay (the CLI's ``--allow-truncated``, ``--xdf-stream``).
-
-    Parameters
-    ----------
-    allow_truncated : bool
-        Replay what a file cut short holds instead of refusing it.
-    xdf_stream : str, optional
-        The signal stream to replay from XDF files that hold several.
-    """
-
-    allow_truncated: bool = False
-    xdf_stream: str | None = None
+#: Replay options of a plain replay: cut files and ambiguous XDF files are refused.
+PLAIN_REPLAY = ReplayOptions()
 
 
-def check_replay(paths: list[Path], speed: float, options: ReplayOptions = ReplayOptions()) -> None:
+def check_replay(paths: list[Path], speed: float, options: ReplayOptions = PLAIN_REPLAY) -> None:
     """Check a replay before anything is stopped for it: the speed, then each file's header.
 
     Raises
@@ -99,9 +87,10 @@ def check_replay(paths: list[Path], speed: float, options: ReplayOptions = Repla
         raise ConfigError(f"Replay speed must be > 0 and <= 1000; got {speed}.")
     for path in paths:
         xdf_stream = options.xdf_stream if is_xdf_path(path) else None
-        check_recording(path, options.allow_truncated, xdf_stream)
-        if path.stat().st_size <= FULL_CHECK_BYTES:  # read it all: flat or NaN channels too
+        if path.is_file() and path.stat().st_size <= FULL_CHECK_BYTES:  # flat or NaN too
             load_recording(path, allow_truncated=options.allow_truncated, xdf_stream=xdf_stream)
+        else:
+            check_recording(path, options.allow_truncated, xdf_stream)
 
 
 def start_replay(
@@ -109,7 +98,7 @@ def start_replay(
     speed: float,
     loop: bool,
     log_dir: Path,
-    options: ReplayOptions = ReplayOptions(),
+    options: ReplayOptions = PLAIN_REPLAY,
 ) -> ChildSource:
     """Replay ``paths`` on LSL in a child process (checked with :func:`check_replay` first).
 

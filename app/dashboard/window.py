@@ -478,7 +478,13 @@ class MainWindow(QMainWindow):
         """Ask the user (a file cut short, an XDF file's stream) and replay with the answer."""
         options = ask_replay_question(self, question)
         if options is not None:
-            self.core.replay(list(question.paths), question.speed, question.loop, **options)
+            self.core.replay(
+                list(question.paths),
+                question.speed,
+                question.loop,
+                options.allow_truncated,
+                options.xdf_stream,
+            )
 
     def _render_status(self, snap: CoreSnapshot) -> None:
         if snap.status != self.status_label.text():

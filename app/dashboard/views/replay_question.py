@@ -7,25 +7,21 @@ command line's ``--allow-truncated`` and ``--xdf-stream`` do.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
-from neurodeck.control.snapshot import ReplayQuestion
+from neurodeck.control.snapshot import ReplayOptions, ReplayQuestion
 from PyQt6.QtWidgets import QInputDialog, QMessageBox, QWidget
 
 
-def ask_replay_question(parent: QWidget, question: ReplayQuestion) -> dict[str, Any] | None:
+def ask_replay_question(parent: QWidget, question: ReplayQuestion) -> ReplayOptions | None:
     """Ask ``question`` in a modal dialog; the replay options chosen, or None when declined.
 
     Returns
     -------
-    dict or None
-        ``allow_truncated`` and ``xdf_stream`` for ``core.replay``, including the answers given
-        to earlier questions of the same replay.
+    ReplayOptions or None
+        The options for ``core.replay``, including the answers given to earlier questions of
+        the same replay.
     """
-    options: dict[str, Any] = {
-        "allow_truncated": question.allow_truncated,
-        "xdf_stream": question.xdf_stream,
-    }
     if question.kind == "truncated":
         answer = QMessageBox.question(
             parent,
@@ -37,8 +33,7 @@ def ask_replay_question(parent: QWidget, question: ReplayQuestion) -> dict[str, 
         )
         if answer != QMessageBox.StandardButton.Yes:
             return None
-        options["allow_truncated"] = True
-        return options
+        return replace(question.options, allow_truncated=True)
     if question.kind == "xdf_stream" and question.choices:
         name, ok = QInputDialog.getItem(
             parent,
@@ -50,6 +45,5 @@ def ask_replay_question(parent: QWidget, question: ReplayQuestion) -> dict[str, 
         )
         if not ok or not name:
             return None
-        options["xdf_stream"] = name
-        return options
+        return replace(question.options, xdf_stream=name)
     return None
