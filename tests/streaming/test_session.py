@@ -176,9 +176,9 @@ def test_decoding_resumes_after_the_stream_comes_back(unique_id) -> None:
         second.start()
         try:
             assert wait_until(lambda: len(got) > n_before + 5, 15.0), "decoding did not resume"
+            snap = session.snapshot()  # before the second source closes (its own stall)
         finally:
             second.close()
-        snap = session.snapshot()
     finally:
         session.stop()
     assert snap.acquisition.n_gaps >= 1 and snap.acquisition.n_stalls == 1
