@@ -8,7 +8,9 @@ a constructor can validate and store in one line: ``self.depth = check_int("dept
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from neurodeck.common.types import ConfigError
@@ -248,6 +250,24 @@ def check_str(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise ConfigError(f"'{name}' must be a string; got {value!r}.")
     return value
+
+
+def check_user_path(name: str, value: str | os.PathLike) -> Path:
+    """``value`` as a path with ``~`` and ``~user`` expanded.
+
+    Raises
+    ------
+    ConfigError
+        If it starts with ``~user`` for a user this machine does not know (``Path.expanduser``
+        would raise RuntimeError).
+    """
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        raise ConfigError(
+            f"'{name}' starts with an unknown user's home folder: {str(value)!r}.",
+            "Write the folder out in full, or use ~ alone for your own home folder.",
+        ) from None
 
 
 def check_str_tuple(name: str, values: object) -> tuple[str, ...]:

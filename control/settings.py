@@ -52,6 +52,7 @@ from neurodeck.common.checks import (
     check_positive,
     check_str,
     check_str_tuple,
+    check_user_path,
 )
 from neurodeck.common.jsonio import write_text_atomic
 from neurodeck.common.types import ConfigError
@@ -95,7 +96,7 @@ class DataSettings:
                 raise ConfigError(
                     f"'data.root' must be a folder path (a string); got {self.root!r}."
                 )
-            object.__setattr__(self, "root", Path(self.root).expanduser())
+            object.__setattr__(self, "root", check_user_path("data.root", self.root))
 
 
 @dataclass(frozen=True)
@@ -337,7 +338,7 @@ class CoreSettings:
         values: dict[str, Any] = {
             "notch_hz": dash.notch_hz or None,
             "cv_folds": dash.cv_folds,
-            "out_dir": Path(dash.out_dir).expanduser().resolve(),
+            "out_dir": check_user_path("dashboard.out_dir", dash.out_dir).resolve(),
             "affective_smoothing_s": dash.affective_smoothing_s,
             "acquisition": settings.acquisition,
             "decode": settings.decode,

@@ -38,6 +38,7 @@ def test_values_are_read_and_validated(tmp_path) -> None:
         ("[decoder]\n", "Unknown section(s)"),
         ("[acquisition]\nstall_s = 5.0\n", "'stall_s' must be <= 2.0"),
         ("[decode\n", "not valid TOML"),
+        ('[data]\nroot = "~0"\n', "'data.root' starts with an unknown user's home folder"),
     ],
 )
 def test_bad_files_say_what_is_wrong(tmp_path, text, message) -> None:
